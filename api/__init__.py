@@ -1,0 +1,1 @@
+"""Booper: a self-hostable push-notification service."""

@@ -1,0 +1,120 @@
+"""The one module that reads the environment; everything else receives a Settings."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The browsers' push services. A WEB device's endpoint must be on one of these
+# (or on BOOPER_WEBPUSH_ALLOWED_ORIGINS when set), so that registerDevice cannot
+# be used to make Booper POST to arbitrary hosts (SSRF).
+DEFAULT_WEBPUSH_ORIGINS = (
+    "https://fcm.googleapis.com",
+    "https://android.googleapis.com",
+    "https://updates.push.services.mozilla.com",
+    "https://push.services.mozilla.com",
+    "https://web.push.apple.com",
+    "https://*.notify.windows.com",
+    "https://*.push.apple.com",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOOPER_", extra="ignore")
+
+    data_dir: Path = Path(".booper")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str | None = None
+    production: bool = False
+    introspection: bool | None = None
+
+    # Delivery providers.
+    expo_url: str = "https://exp.host"
+    expo_access_token: str | None = None
+    expo_rate: float = 600.0
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:admin@booper.invalid"
+    webpush_allowed_origins: str | None = None
+    webpush_concurrency: int = 64
+    receipt_delay: float = 900.0
+    receipt_expiry: float = 24 * 3600.0
+    max_attempts: int = 5
+    retry_base_delay: float = 2.0
+    retry_max_delay: float = 600.0
+    stall_after: float = 60.0
+    periodic_interval: float = 5.0
+    provider_timeout: float = 10.0
+
+    # Access, tokens, limits.
+    jwt_ttl: int = 7 * 24 * 3600
+    access_code_ttl: int = 300
+    redeem_attempts: int = 5
+    redeem_window: int = 600
+    trusted_proxies: str = ""
+    max_page_size: int = 100
+
+    # Retention and quotas (per plan).
+    quota_free: int = 100
+    quota_pro: int = 1000
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    sandbox_port: int = 8001
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'booper.sqlite3'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.resolved_database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def resolved_secret_key(self) -> str:
+        return self.secret_key or _persisted_secret(self.data_dir / "secret_key")
+
+    @property
+    def webpush_origins(self) -> tuple[str, ...]:
+        if self.webpush_allowed_origins:
+            return tuple(
+                o.strip().rstrip("/") for o in self.webpush_allowed_origins.split(",") if o.strip()
+            )
+        return DEFAULT_WEBPUSH_ORIGINS
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.production) if self.introspection is None else self.introspection
+
+
+def _persisted_secret(path: Path) -> str:
+    """Generate a secret once and keep it in the data directory (never a constant in code)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = secrets.token_urlsafe(48)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(value)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
