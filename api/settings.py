@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     max_page_size: int = 100
 
+    # Rate limits (the `limits` notation: "10/second", "100 per minute").
+    anonymous_ip_rate: str = "10/second"
+    anonymous_channel_rate: str = "10/second"
+    app_rate: str = "10/second"
+
     # Retention and quotas (per plan).
     quota_free: int = 100
     quota_pro: int = 1000

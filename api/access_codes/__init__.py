@@ -1,0 +1,1 @@
+"""Six-digit access codes that let a device join an app's private channels."""

@@ -1,0 +1,144 @@
+"""Apps and API keys: create, list, delete, revoke; usage figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from api import db, validation
+from api.apps.tables import ApiKey, App
+from api.channels.tables import Channel, ChannelSubscription
+from api.devices.tables import Device, DeviceAccessGrant
+from api.errors import NotFound
+from api.notifications.tables import DailyUsage, Delivery
+from api.security import new_api_key
+
+
+async def create_app(owner_id: int, name: str) -> tuple[dict, dict, str]:
+    name = validation.display_name(name, "app name")
+    secret, prefix, secret_hash = new_api_key()
+    async with db.transaction():
+        app = (await App.insert(App(owner=owner_id, name=name)).returning(*App.all_columns()))[0]
+        key = (
+            await ApiKey.insert(ApiKey(app=app["id"], prefix=prefix, secret_hash=secret_hash))
+            .returning(*ApiKey.all_columns())
+        )[0]
+    return app, key, secret
+
+
+async def create_api_key(app_id: int) -> tuple[dict, str]:
+    secret, prefix, secret_hash = new_api_key()
+    key = (
+        await ApiKey.insert(ApiKey(app=app_id, prefix=prefix, secret_hash=secret_hash))
+        .returning(*ApiKey.all_columns())
+    )[0]
+    return key, secret
+
+
+async def revoke_api_key(key_id: int, owner_id: int) -> dict:
+    key = await ApiKey.select(*ApiKey.all_columns()).where(ApiKey.id == key_id).first()
+    if key is None or not await App.exists().where((App.id == key["app"]) & (App.owner == owner_id)):
+        raise NotFound("API key not found")
+    if key["revoked_at"] is None:
+        now = dt.datetime.now(dt.UTC)
+        await ApiKey.update({ApiKey.revoked_at: now}).where(ApiKey.id == key_id)
+        key["revoked_at"] = now
+    return key
+
+
+async def delete_app(app_id: int) -> None:
+    # Foreign keys cascade: keys, channels, subscriptions, grants, codes, notifications, deliveries.
+    await App.delete().where(App.id == app_id)
+
+
+async def apps_of_user(user_id: int) -> list[dict]:
+    return await App.select().where(App.owner == user_id).order_by(App.id)
+
+
+async def apps_of_device(device_id: int) -> list[dict]:
+    """Apps a device has been granted, or follows a channel of."""
+    granted = DeviceAccessGrant.select(DeviceAccessGrant.app).where(
+        DeviceAccessGrant.device == device_id
+    )
+    followed = Channel.select(Channel.app).where(
+        Channel.id.is_in(
+            ChannelSubscription.select(ChannelSubscription.channel).where(
+                ChannelSubscription.device == device_id
+            )
+        )
+        & Channel.app.is_not_null()
+    )
+    return await App.select().where(App.id.is_in(granted) | App.id.is_in(followed)).order_by(App.id)
+
+
+async def api_keys(app_id: int) -> list[dict]:
+    return await ApiKey.select(*ApiKey.all_columns()).where(ApiKey.app == app_id).order_by(ApiKey.id)
+
+
+async def notifications_today(app_id: int) -> int:
+    today = dt.datetime.now(dt.UTC).date()
+    row = await DailyUsage.select(DailyUsage.count).where(
+        (DailyUsage.app == app_id) & (DailyUsage.day == today)
+    ).first()
+    return row["count"] if row else 0
+
+
+async def active_devices(app_id: int) -> int:
+    return await Device.count().where(
+        (Device.active == True)  # noqa: E712 - Piccolo builds SQL from this comparison
+        & Device.id.is_in(
+            ChannelSubscription.select(ChannelSubscription.device).where(
+                ChannelSubscription.channel.is_in(Channel.select(Channel.id).where(Channel.app == app_id))
+            )
+        )
+    )
+
+
+async def delivery_counts_for_app(app_id: int) -> dict[str, int]:
+    rows = await Delivery.raw(
+        "SELECT d.status AS status, COUNT(*) AS n FROM deliveries d"
+        " JOIN notifications n ON n.id = d.notification WHERE n.app = {} GROUP BY d.status",
+        app_id,
+    )
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
+async def delivery_buckets(app_id: int, hours: int) -> list[dict]:
+    """Deliveries of the last `hours` hours by hour of their last change and status."""
+    since = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(
+        hours=hours - 1
+    )
+    hour = (
+        "to_char(date_trunc('hour', d.updated_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24')"
+        if db.is_postgres(db.current_engine())
+        else "strftime('%Y-%m-%d %H', d.updated_at)"
+    )
+    rows = await Delivery.raw(
+        f"SELECT {hour} AS hour, d.status AS status, COUNT(*) AS n FROM deliveries d"
+        " JOIN notifications n ON n.id = d.notification"
+        " WHERE n.app = {} AND d.updated_at >= {} GROUP BY 1, 2",
+        app_id,
+        since,
+    )
+    buckets = {
+        (since + dt.timedelta(hours=i)).strftime("%Y-%m-%d %H"): {
+            "start": since + dt.timedelta(hours=i),
+            "sent": 0,
+            "delivered": 0,
+            "failed": 0,
+        }
+        for i in range(hours)
+    }
+    for r in rows:
+        bucket = buckets.get(r["hour"])
+        key = {"SENT": "sent", "DELIVERED": "delivered", "FAILED": "failed"}.get(r["status"])
+        if bucket is not None and key:
+            bucket[key] += int(r["n"])
+    return list(buckets.values())
+
+
+async def set_plan(app_id: int, plan: str) -> dict:
+    rows = await App.update({App.plan: plan}).where(App.id == app_id).returning(*App.all_columns())
+    if not rows:
+        raise NotFound("app not found")
+    return rows[0]
+

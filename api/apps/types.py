@@ -1,0 +1,125 @@
+"""GraphQL types of apps, API keys and usage."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.apps import plans, service
+from api.errors import BadUserInput, Forbidden
+from api.graphql.context import Info
+from api.graphql.permissions import Access
+from api.graphql.scalars import DateTime
+from api.graphql.shared import DeliveryCounts, Plan
+
+if TYPE_CHECKING:
+    from api.channels.types import Channel
+
+
+@strawberry.type
+class ApiKey:
+    id: strawberry.ID
+    prefix: str = strawberry.field(description="First characters, for recognition.")
+    created_at: DateTime
+    last_used_at: DateTime | None
+    revoked_at: DateTime | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> ApiKey:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            prefix=row["prefix"],
+            created_at=row["created_at"],
+            last_used_at=row["last_used_at"],
+            revoked_at=row["revoked_at"],
+        )
+
+
+@strawberry.type
+class CreatedApiKey:
+    api_key: ApiKey
+    secret: str = strawberry.field(description="Shown once; only a hash is kept.")
+
+
+@strawberry.type
+class DeliveryBucket:
+    start: DateTime
+    sent: int
+    delivered: int
+    failed: int
+
+
+@strawberry.type
+class AppUsage:
+    notifications_today: int
+    daily_quota: int | None
+    active_devices: int
+    deliveries: DeliveryCounts
+
+
+@strawberry.type
+class App:
+    row: strawberry.Private[dict]
+    access: strawberry.Private[Access]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row["id"]))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row["name"]
+
+    @strawberry.field
+    def plan(self) -> Plan:
+        return Plan(self.row["plan"])
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row["created_at"]
+
+    @strawberry.field(description="Owner or key: every channel; others: what they may see.")
+    async def channels(
+        self, info: Info
+    ) -> list[Annotated[Channel, strawberry.lazy("api.channels.types")]]:
+        from api.channels import service as channels
+        from api.channels.types import Channel
+
+        rows = await channels.channels_of_app_for(self.row["id"], self.access)
+        return [Channel(row=r, access=self.access) for r in rows]
+
+    @strawberry.field(description="Owner only.")
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        if not self.access.is_owner:
+            raise Forbidden("only the app's owner sees its API keys")
+        return [ApiKey.from_row(r) for r in await service.api_keys(self.row["id"])]
+
+    @strawberry.field(description="Owner or the app's own key.")
+    async def usage(self, info: Info) -> AppUsage:
+        self._require_admin()
+        app_id = self.row["id"]
+        quota = plans.limits_for(self.row["plan"], info.context.runtime.settings).daily_quota
+        return AppUsage(
+            notifications_today=await service.notifications_today(app_id),
+            daily_quota=quota,
+            active_devices=await service.active_devices(app_id),
+            deliveries=DeliveryCounts.from_map(await service.delivery_counts_for_app(app_id)),
+        )
+
+    @strawberry.field(description="Deliveries per hour over the last `hours` (1-168), by outcome.")
+    async def delivery_stats(self, info: Info, hours: int = 24) -> list[DeliveryBucket]:
+        self._require_admin()
+        if not 1 <= hours <= 168:
+            raise BadUserInput("hours must be between 1 and 168")
+        return [DeliveryBucket(**b) for b in await service.delivery_buckets(self.row["id"], hours)]
+
+    def _require_admin(self) -> None:
+        if not self.access.administers(self.row["id"]):
+            raise Forbidden("only the app's owner or its API key sees this")
+
+
+@strawberry.type
+class CreateAppPayload:
+    app: App
+    api_key: CreatedApiKey

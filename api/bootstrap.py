@@ -1,0 +1,85 @@
+"""Start and stop a process's runtime: database pool, migrations, live hub, limiter, queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from taskiq import AsyncBroker
+
+from api import db
+from api.live.hub import LiveHub
+from api.queue import TaskQueue
+from api.ratelimit import RateLimiter
+from api.runtime import Runtime, set_runtime
+from api.settings import Settings
+
+log = logging.getLogger("booper")
+
+
+async def migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="booper")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")
+
+
+async def start_runtime(
+    settings: Settings,
+    broker: AsyncBroker,
+    priority_broker: AsyncBroker | None = None,
+    *,
+    migrate: bool = True,
+    pool_size: int = 10,
+) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.current_engine()
+    await db.start(engine, pool_size=pool_size)
+    if migrate:
+        await globals()["migrate"]()
+    live = LiveHub(settings.redis_url)
+    await live.start()
+    runtime = Runtime(
+        settings=settings,
+        queue=TaskQueue(broker, priority_broker),
+        live=live,
+        limiter=RateLimiter(settings.redis_url),
+    )
+    set_runtime(runtime)
+    return runtime
+
+
+async def stop_runtime(runtime: Runtime) -> None:
+    providers = runtime.extras.pop("providers", None)
+    if providers is not None:
+        await providers.close()
+    for task in runtime.extras.pop("periodic", []):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await runtime.live.stop()
+    await db.stop(db.current_engine())
+    set_runtime(None)
+
+
+def start_periodic_jobs(runtime: Runtime) -> None:
+    """Embedded default: the sweep and the receipt check run in this process, no scheduler."""
+    from api.delivery import receipts, sweep
+
+    async def every(interval: float, job, name: str) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await job(runtime)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a failed run is retried next interval
+                log.exception("periodic job %s failed", name)
+
+    interval = runtime.settings.periodic_interval
+    runtime.extras["periodic"] = [
+        asyncio.create_task(every(interval, sweep.sweep, "sweep")),
+        asyncio.create_task(every(max(interval, min(10.0, runtime.settings.receipt_delay)), receipts.check_receipts, "receipts")),
+    ]

@@ -1,0 +1,1 @@
+"""Channels (public and private) and device subscriptions to them."""

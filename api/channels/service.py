@@ -1,0 +1,135 @@
+"""Channels and subscriptions: create, find, subscribe, page through subscribers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from api import db, validation
+from api.channels.tables import Channel, ChannelSubscription
+from api.devices.tables import DeviceAccessGrant
+from api.errors import Conflict, Forbidden, NotFound
+from api.graphql.permissions import Access
+
+GLOBAL_NAMESPACE = 0
+
+
+async def create_channel(app_id: int, name: str, visibility: str) -> dict:
+    name = validation.channel_name(name)
+    rows = (
+        await Channel.insert(Channel(app=app_id, namespace=app_id, name=name, visibility=visibility))
+        .on_conflict(action="DO NOTHING")
+        .returning(*Channel.all_columns())
+    )
+    if not rows:
+        raise Conflict(f"the app already has a channel named {name!r}")
+    return rows[0]
+
+
+async def delete_channel(channel_id: int) -> None:
+    await Channel.delete().where(Channel.id == channel_id)
+
+
+async def by_name(namespace: int, name: str) -> dict | None:
+    return await Channel.select().where(
+        (Channel.namespace == namespace) & (Channel.name == name)
+    ).first()
+
+
+async def public_channel(name: str, *, create: bool) -> dict | None:
+    """A channel of the global namespace, created on first use when `create` (ntfy-style)."""
+    name = validation.channel_name(name)
+    if create:
+        await Channel.insert(
+            Channel(app=None, namespace=GLOBAL_NAMESPACE, name=name, visibility="PUBLIC")
+        ).on_conflict(action="DO NOTHING")
+    return await by_name(GLOBAL_NAMESPACE, name)
+
+
+async def channels_of_app_for(app_id: int, access: Access) -> list[dict]:
+    query = Channel.select().where(Channel.app == app_id)
+    if access.administers(app_id):
+        pass
+    elif access.role == "device":
+        granted = DeviceAccessGrant.select(DeviceAccessGrant.channel).where(
+            DeviceAccessGrant.device == access.device_id
+        )
+        query = query.where((Channel.visibility == "PUBLIC") | Channel.id.is_in(granted))
+    else:
+        query = query.where(Channel.visibility == "PUBLIC")
+    return await query.order_by(Channel.id)
+
+
+async def channels_of_apps(app_ids: Sequence[int]) -> list[dict]:
+    return await Channel.select().where(Channel.app.is_in(list(app_ids))).order_by(Channel.id)
+
+
+async def channels_of_device(device_id: int, app_id: int | None = None) -> list[dict]:
+    subscribed = ChannelSubscription.select(ChannelSubscription.channel).where(
+        ChannelSubscription.device == device_id
+    )
+    query = Channel.select().where(Channel.id.is_in(subscribed))
+    if app_id is not None:
+        query = query.where(Channel.app == app_id)
+    return await query.order_by(Channel.id)
+
+
+async def subscribe(device_id: int, channel: dict) -> dict:
+    """Idempotent: subscribing twice returns the first subscription."""
+    if channel["visibility"] == "PRIVATE" and not await DeviceAccessGrant.exists().where(
+        (DeviceAccessGrant.device == device_id) & (DeviceAccessGrant.channel == channel["id"])
+    ):
+        raise Forbidden("this channel is private: redeem an access code first")
+    await ChannelSubscription.insert(
+        ChannelSubscription(channel=channel["id"], device=device_id)
+    ).on_conflict(action="DO NOTHING")
+    row = await ChannelSubscription.select().where(
+        (ChannelSubscription.channel == channel["id"]) & (ChannelSubscription.device == device_id)
+    ).first()
+    if row is None:  # the channel was deleted between the check and the insert
+        raise NotFound("channel not found")
+    return row
+
+
+async def unsubscribe(device_id: int, channel_id: int) -> bool:
+    removed = await ChannelSubscription.delete().where(
+        (ChannelSubscription.channel == channel_id) & (ChannelSubscription.device == device_id)
+    ).returning(ChannelSubscription.id)
+    return bool(removed)
+
+
+async def subscription(subscription_id: int) -> dict | None:
+    return await ChannelSubscription.select().where(ChannelSubscription.id == subscription_id).first()
+
+
+async def delete_subscription(sub: dict, channel: dict) -> None:
+    """The app removes a device; from a private channel this also withdraws its access."""
+    async with db.transaction():
+        await ChannelSubscription.delete().where(ChannelSubscription.id == sub["id"])
+        if channel["visibility"] == "PRIVATE":
+            await DeviceAccessGrant.delete().where(
+                (DeviceAccessGrant.device == sub["device"])
+                & (DeviceAccessGrant.channel == channel["id"])
+            )
+
+
+async def subscriber_counts(channel_ids: Sequence[int]) -> list[int]:
+    rows = await ChannelSubscription.raw(
+        "SELECT channel, COUNT(*) AS n FROM channel_subscriptions WHERE channel IN ("
+        + ", ".join("{}" for _ in channel_ids)
+        + ") GROUP BY channel",
+        *channel_ids,
+    )
+    counts = {r["channel"]: int(r["n"]) for r in rows}
+    return [counts.get(cid, 0) for cid in channel_ids]
+
+
+async def channels_by_ids(ids: Sequence[int]) -> list[dict | None]:
+    rows = {r["id"]: r for r in await Channel.select().where(Channel.id.is_in(list(ids)))}
+    return [rows.get(i) for i in ids]
+
+
+async def subscribers_page(channel_id: int, first: int, before_id: int | None) -> list[dict]:
+    query = ChannelSubscription.select().where(ChannelSubscription.channel == channel_id)
+    if before_id is not None:
+        query = query.where(ChannelSubscription.id < before_id)
+    return await query.order_by(ChannelSubscription.id, ascending=False).limit(first + 1)

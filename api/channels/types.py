@@ -1,0 +1,86 @@
+"""GraphQL types of channels and subscriptions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.channels import service
+from api.devices import service as devices
+from api.devices.types import Device
+from api.graphql.context import Info
+from api.graphql.loaders import loader
+from api.graphql.pagination import PageInfo
+from api.graphql.permissions import Access
+from api.graphql.scalars import DateTime
+from api.graphql.shared import ChannelVisibility
+
+if TYPE_CHECKING:
+    from api.apps.types import App
+
+
+@strawberry.type
+class Channel:
+    row: strawberry.Private[dict]
+    access: strawberry.Private[Access]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row["id"]))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row["name"]
+
+    @strawberry.field
+    def visibility(self) -> ChannelVisibility:
+        return ChannelVisibility(self.row["visibility"])
+
+    @strawberry.field(description="Null for a public channel created by anonymous use.")
+    async def app(self, info: Info) -> Annotated[App, strawberry.lazy("api.apps.types")] | None:
+        from api.apps.tables import App as AppTable
+        from api.apps.types import App
+
+        if self.row["app"] is None:
+            return None
+        row = await AppTable.select().where(AppTable.id == self.row["app"]).first()
+        return App(row=row, access=self.access) if row else None
+
+    @strawberry.field
+    async def subscriber_count(self, info: Info) -> int:
+        return await loader(info, "subscriber_count", service.subscriber_counts).load(self.row["id"])
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row["created_at"]
+
+
+@strawberry.type
+class ChannelSubscription:
+    row: strawberry.Private[dict]
+    access: strawberry.Private[Access]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row["id"]))
+
+    @strawberry.field
+    async def channel(self, info: Info) -> Channel:
+        row = await loader(info, "channel", service.channels_by_ids).load(self.row["channel"])
+        return Channel(row=row, access=self.access)
+
+    @strawberry.field
+    async def device(self, info: Info) -> Device:
+        row = await loader(info, "device", devices.devices_by_ids).load(self.row["device"])
+        return Device(row=row, access=self.access)
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row["created_at"]
+
+
+@strawberry.type
+class ChannelSubscriptionConnection:
+    nodes: list[ChannelSubscription]
+    page_info: PageInfo

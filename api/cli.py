@@ -1,0 +1,189 @@
+"""The `booper` command: serve, dev, migrate, worker, scheduler, sandbox, export-schema, set-plan."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Booper: a self-hostable push-notification service.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings():
+    from api.settings import get_settings
+
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to bind (default BOOPER_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default BOOPER_PORT or 8000)."),
+) -> None:
+    """Run the API (GraphQL over HTTP and WebSocket on /graphql). Applies migrations first.
+
+    Without BOOPER_REDIS_URL it also runs the in-process queue and the periodic jobs
+    (sweep, receipts, scheduled sends); with Redis, run `booper worker` and `booper scheduler`.
+    """
+    import uvicorn
+
+    from api.http.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        access_log=not settings.production,
+        ws_max_size=64 * 1024,
+    )
+
+
+@app.command()
+def dev(
+    port: int = typer.Option(8000, help="API port."),
+    sandbox_port: int = typer.Option(8001, help="Sandbox providers' port."),
+) -> None:
+    """Everything on the embedded default: API, in-process queue, and the sandbox providers
+    standing in for Expo and Web Push, so deliveries complete end to end on this machine."""
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    os.environ.setdefault("BOOPER_EXPO_URL", sandbox)
+    extra = os.environ.get("BOOPER_WEBPUSH_ALLOWED_ORIGINS")
+    if extra is None:
+        from api.settings import DEFAULT_WEBPUSH_ORIGINS
+
+        extra = ",".join(DEFAULT_WEBPUSH_ORIGINS)
+    os.environ["BOOPER_WEBPUSH_ALLOWED_ORIGINS"] = f"{extra},{sandbox}"
+    # Real Expo wants ~15 minutes before receipts; the sandbox has them at once.
+    os.environ.setdefault("BOOPER_RECEIPT_DELAY", "3")
+    os.environ.setdefault("BOOPER_PERIODIC_INTERVAL", "1")
+    settings = _settings()
+
+    import uvicorn
+
+    from api.http.app import create_app
+    from api.sandbox.app import create_sandbox_app
+
+    async def both() -> None:
+        api_server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                                   log_level="info", ws_max_size=64 * 1024))
+        sandbox_server = uvicorn.Server(uvicorn.Config(create_sandbox_app(), host="127.0.0.1",
+                                                       port=sandbox_port, log_level="warning"))
+        typer.echo(f"Booper API:       http://127.0.0.1:{port}/graphql")
+        typer.echo(f"Sandbox providers: {sandbox}  (messages: {sandbox}/sandbox/messages)")
+        typer.echo(f"Data directory:   {settings.data_dir}")
+        await asyncio.gather(api_server.serve(), sandbox_server.serve())
+
+    asyncio.run(both())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (booper serve does this on start too)."""
+    from api.bootstrap import migrate as run
+
+    _settings()
+    asyncio.run(run())
+    typer.echo("migrations applied")
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Path = typer.Option(Path("schema.graphql"), help="Where to write the SDL; '-' for stdout."),
+) -> None:
+    """Write the GraphQL schema (SDL) exported from the code."""
+    from api.graphql.schema import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if str(output) == "-":
+        sys.stdout.write(sdl)
+    else:
+        output.write_text(sdl)
+        typer.echo(f"wrote {output}")
+
+
+@app.command()
+def worker(workers: int = typer.Option(1, help="Worker processes per queue.")) -> None:
+    """Run taskiq workers (needs BOOPER_REDIS_URL): one for the main queue, one for BUSINESS apps'
+    priority queue."""
+    settings = _settings()
+    if not settings.redis_url:
+        typer.echo("booper worker needs BOOPER_REDIS_URL; without it, booper serve runs the tasks.", err=True)
+        raise typer.Exit(2)
+    base = [sys.executable, "-m", "taskiq", "worker", "--workers", str(workers), "--ack-type", "when_executed"]
+    procs = [
+        subprocess.Popen([*base, "tasks.broker:broker", "tasks.delivery"]),
+        subprocess.Popen([*base, "tasks.broker:priority_broker", "tasks.delivery"]),
+    ]
+    _wait(procs)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the taskiq scheduler that fires the periodic jobs (sweep, receipts). Run exactly one."""
+    settings = _settings()
+    if not settings.redis_url:
+        typer.echo("booper scheduler needs BOOPER_REDIS_URL; without it, booper serve runs the jobs.", err=True)
+        raise typer.Exit(2)
+    _wait([subprocess.Popen([sys.executable, "-m", "taskiq", "scheduler", "tasks.scheduler:scheduler"])])
+
+
+@app.command()
+def sandbox(port: int = typer.Option(8001), host: str = typer.Option("127.0.0.1")) -> None:
+    """Run the sandbox providers alone (an Expo-compatible API and a Web Push receiver)."""
+    from api.sandbox.app import serve_sandbox
+
+    serve_sandbox(host, port)
+
+
+@app.command("set-plan")
+def set_plan(app_id: int, plan: str) -> None:
+    """Set an app's plan: FREE, PRO or BUSINESS."""
+    from api.apps import plans, service
+
+    plan = plan.upper()
+    if plan not in plans.PLANS:
+        typer.echo(f"plan must be one of {', '.join(plans.PLANS)}", err=True)
+        raise typer.Exit(2)
+    _settings()
+
+    async def run() -> dict:
+        from api import db
+
+        await db.start(db.current_engine(), pool_size=2)
+        try:
+            return await service.set_plan(app_id, plan)
+        finally:
+            await db.stop(db.current_engine())
+
+    row = asyncio.run(run())
+    typer.echo(f"app {row['id']} ({row['name']}) is now on {row['plan']}")
+
+
+def _wait(procs: list[subprocess.Popen]) -> None:
+    try:
+        while all(p.poll() is None for p in procs):
+            try:
+                procs[0].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            p.wait(timeout=15)
+    code = max((p.returncode or 0) for p in procs)
+    raise typer.Exit(code)

@@ -1,0 +1,66 @@
+"""Database engine from settings: PostgreSQL through asyncpg, or the embedded SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from api.settings import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.resolved_database_url
+    if settings.is_postgres:
+        return PostgresEngine(config={"dsn": url})
+    parsed = urlparse(url)
+    if parsed.scheme != "sqlite":
+        raise ValueError(f"BOOPER_DATABASE_URL must be postgresql://... or sqlite:///path, got {url!r}")
+    path = Path(parsed.path if not parsed.netloc else parsed.netloc + parsed.path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _enable_wal(path)
+    # A generous busy timeout: SQLite serialises writers, and the embedded default
+    # runs the API, the queue and periodic jobs in one process against one file.
+    return SQLiteEngine(path=str(path), timeout=30)
+
+
+def _enable_wal(path: Path) -> None:
+    """WAL lets readers go on while one writer commits; it is a property of the file."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.engine_type == "postgres"
+
+
+async def start(engine: Engine, *, pool_size: int = 10) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=2, max_size=pool_size)
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+def transaction():
+    """A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so two
+    writers queue on the busy timeout instead of one failing to upgrade a read lock."""
+    from piccolo.engine.finder import engine_finder
+    from piccolo.engine.sqlite import TransactionType
+
+    engine = engine_finder()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+def current_engine() -> Engine:
+    from piccolo.engine.finder import engine_finder
+
+    return engine_finder()

@@ -1,0 +1,1 @@
+"""Delivery: fan-out, provider sends, receipts, retries and the sweep that makes the ledger whole."""

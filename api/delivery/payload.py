@@ -1,0 +1,65 @@
+"""What a notification looks like on the wire, and the size limits it must respect.
+
+Checked at sendNotification time so that an oversize notification is refused
+with PAYLOAD_TOO_LARGE before anything is written, not discovered per device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from api.providers.expo import build_message
+from api.providers.webpush import topic_from_collapse_key
+
+EXPO_MAX_BYTES = 4096  # Expo: the whole notification payload
+WEBPUSH_MAX_PLAINTEXT = 3993  # 4,096 bytes on the wire minus aes128gcm framing (RFC 8291)
+# A long Expo token, so the size check holds for every device that may receive it.
+_PROBE_TOKEN = "ExponentPushToken[" + "x" * 64 + "]"
+
+EXPO_PRIORITY = {"DEFAULT": "default", "NORMAL": "normal", "HIGH": "high"}
+WEBPUSH_URGENCY = {"DEFAULT": "normal", "NORMAL": "normal", "HIGH": "high"}
+
+
+def expo_message(token: str, n: dict[str, Any]) -> dict[str, Any]:
+    data = dict(n["data"] or {})  # validated as an object (or absent) at send time
+    data.setdefault("notificationId", str(n["id"]))
+    return build_message(
+        token,
+        title=n["title"],
+        body=n["body"],
+        data=data,
+        priority=EXPO_PRIORITY[n["priority"]],
+        ttl=n["ttl"],
+        collapse_id=n["collapse_key"],
+        sound="default",
+    )
+
+
+def webpush_payload(n: dict[str, Any], channel_name: str) -> bytes:
+    return orjson.dumps(
+        {
+            "id": str(n["id"]),
+            "channel": channel_name,
+            "title": n["title"],
+            "body": n["body"],
+            "data": n["data"],
+        }
+    )
+
+
+def webpush_topic(n: dict[str, Any]) -> str | None:
+    return topic_from_collapse_key(n["collapse_key"]) if n["collapse_key"] else None
+
+
+def oversize(n: dict[str, Any], channel_name: str) -> str | None:
+    """Why this notification cannot be sent as is, or None when it fits both providers."""
+    probe = dict(n, id=2**62)
+    expo_bytes = len(orjson.dumps(expo_message(_PROBE_TOKEN, probe)))
+    if expo_bytes > EXPO_MAX_BYTES:
+        return f"the Expo payload would be {expo_bytes} bytes; the limit is {EXPO_MAX_BYTES}"
+    web_bytes = len(webpush_payload(probe, channel_name))
+    if web_bytes > WEBPUSH_MAX_PLAINTEXT:
+        return f"the Web Push payload would be {web_bytes} bytes; the limit is {WEBPUSH_MAX_PLAINTEXT}"
+    return None

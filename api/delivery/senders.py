@@ -1,0 +1,136 @@
+"""Send tasks: claim a batch of PENDING deliveries, hand them to Expo or Web Push, record outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from api.channels.tables import Channel
+from api.delivery import ledger, payload
+from api.delivery.providers import providers
+from api.devices.tables import Device
+from api.notifications import service as notifications
+from api.providers.failures import ProviderFailure, TransientFailure
+from api.runtime import Runtime
+
+log = logging.getLogger("booper.delivery")
+_retry_timers: set[asyncio.Task] = set()
+
+
+async def _load(claimed: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
+    device_ids = list({d["device"] for d in claimed})
+    devices = {r["id"]: r for r in await Device.select().where(Device.id.is_in(device_ids))}
+    notes = [n for n in await notifications.get_many(list({d["notification"] for d in claimed})) if n]
+    return devices, {n["id"]: n for n in notes}
+
+
+def _unsendable(delivery: dict, device: dict | None, n: dict | None, now: dt.datetime) -> str | None:
+    """Why a claimed delivery must not go out any more, if it must not."""
+    if n is None or n["status"] == "CANCELED":
+        return "Canceled"
+    if device is None or not device["active"]:
+        return "DeviceInactive"
+    if n["ttl"] is not None and now > delivery["created_at"] + dt.timedelta(seconds=n["ttl"]):
+        return "Expired"
+    return None
+
+
+async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
+    now = dt.datetime.now(dt.UTC)
+    claimed = await ledger.claim(delivery_ids, now)
+    if not claimed:
+        return
+    devices, notes = await _load(claimed)
+    changes, ready = _split(claimed, devices, notes, now)
+    if ready:
+        messages = [payload.expo_message(devices[d["device"]]["token"], notes[d["notification"]]) for d in ready]
+        try:
+            outcomes = await providers(runtime).expo.send(messages)
+        except ProviderFailure as failure:  # the whole request failed: same verdict for each
+            await _record(runtime, changes, ready, [failure] * len(ready))
+            return
+        await _record(runtime, changes, ready, outcomes)
+    else:
+        await ledger.apply(runtime, changes, retry_at=None)
+
+
+async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
+    now = dt.datetime.now(dt.UTC)
+    claimed = await ledger.claim(delivery_ids, now)
+    if not claimed:
+        return
+    devices, notes = await _load(claimed)
+    changes, ready = _split(claimed, devices, notes, now)
+    channel_names = {
+        r["id"]: r["name"]
+        for r in await Channel.select(Channel.id, Channel.name).where(
+            Channel.id.is_in(list({n["channel"] for n in notes.values()}) or [0])
+        )
+    }
+    sender = providers(runtime).webpush
+
+    async def one(d: dict):
+        device, n = devices[d["device"]], notes[d["notification"]]
+        return await sender.send(
+            device["token"], device["p256dh"], device["auth"],
+            payload.webpush_payload(n, channel_names.get(n["channel"], "")),
+            ttl=n["ttl"] if n["ttl"] is not None else 2419200,
+            urgency=payload.WEBPUSH_URGENCY[n["priority"]],
+            topic=payload.webpush_topic(n),
+        )
+
+    outcomes = await asyncio.gather(*(one(d) for d in ready)) if ready else []
+    await _record(runtime, changes, ready, list(outcomes))
+
+
+def _split(claimed, devices, notes, now) -> tuple[list[ledger.Change], list[dict]]:
+    changes, ready = [], []
+    for d in claimed:
+        reason = _unsendable(d, devices.get(d["device"]), notes.get(d["notification"]), now)
+        if reason:
+            changes.append(ledger.Change(d, "FAILED", error=reason))
+        else:
+            ready.append(d)
+    return changes, ready
+
+
+async def _record(runtime: Runtime, changes: list[ledger.Change], ready: list[dict], outcomes: list) -> None:
+    settings = runtime.settings
+    failures: dict[int, ProviderFailure] = {}
+    retry_after: float | None = None
+    for d, outcome in zip(ready, outcomes, strict=True):
+        if isinstance(outcome, ProviderFailure):
+            change = ledger.change_for_failure(d, outcome, settings.max_attempts)
+            failure = outcome
+        else:
+            change = ledger.change_for(d, outcome, settings.max_attempts)
+            failure = outcome.failure
+        if failure is not None:
+            failures[d["id"]] = failure
+            if isinstance(failure, TransientFailure) and failure.retry_after:
+                retry_after = max(retry_after or 0, failure.retry_after)
+        changes.append(change)
+    retrying = [c for c in changes if c.status == "PENDING"]
+    retry_at = None
+    if retrying:
+        attempts = max(c.delivery["attempts"] + 1 for c in retrying)
+        delay = ledger.backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after)
+        retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+        _schedule_retry(runtime, retrying, delay)
+    await ledger.apply(runtime, changes, retry_at=retry_at, dead_devices=ledger.dead_devices_of(changes, failures))
+
+
+def _schedule_retry(runtime: Runtime, retrying: list[ledger.Change], delay: float) -> None:
+    """Best effort in this process; if it dies first, the sweep finds the overdue rows."""
+    from api.delivery.fanout import kick_sends
+
+    rows = [{"id": c.delivery["id"], "platform": c.delivery["platform"]} for c in retrying]
+
+    async def later() -> None:
+        await asyncio.sleep(delay)
+        await kick_sends(runtime, rows)
+
+    task = asyncio.get_running_loop().create_task(later())
+    _retry_timers.add(task)
+    task.add_done_callback(_retry_timers.discard)

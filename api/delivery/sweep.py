@@ -1,0 +1,88 @@
+"""The periodic sweep: why a lost task only delays a delivery (DESIGN.md, principle 1).
+
+Every run: dispatches scheduled notifications that are due, re-kicks fan-outs
+and deliveries whose task was lost (worker killed, in-process queue restarted,
+Redis flushed), and settles notifications whose last status update was missed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from api import db
+from api.delivery.fanout import kick_sends
+from api.delivery.ledger import refresh_status
+from api.notifications import service as notifications
+from api.notifications.sending import dispatch
+from api.notifications.tables import Delivery, Notification
+from api.queue import FAN_OUT
+from api.runtime import Runtime
+
+log = logging.getLogger("booper.sweep")
+BATCH = 500
+
+
+async def dispatch_due(runtime: Runtime) -> int:
+    """SCHEDULED -> QUEUED when due. The conditional update makes each notification go to one
+    scheduler; on PostgreSQL, SKIP LOCKED lets several schedulers split the work without waiting."""
+    now = dt.datetime.now(dt.UTC)
+    lock = " FOR UPDATE SKIP LOCKED" if db.is_postgres(db.current_engine()) else ""
+    async with db.transaction():
+        due = await Notification.raw(
+            "SELECT id FROM notifications WHERE status = 'SCHEDULED' AND send_at <= {}"
+            f" ORDER BY send_at LIMIT {BATCH}{lock}",
+            now,
+        )
+        if not due:
+            return 0
+        rows = await Notification.update({Notification.status: "QUEUED", Notification.kicked_at: now}).where(
+            Notification.id.is_in([r["id"] for r in due]) & (Notification.status == "SCHEDULED")
+        ).returning(Notification.id)
+    for r in rows:
+        row = await notifications.get(r["id"])
+        if row is not None:
+            await dispatch(runtime, row)
+    return len(rows)
+
+
+async def rekick_stalled(runtime: Runtime) -> tuple[int, int]:
+    now = dt.datetime.now(dt.UTC)
+    stalled_before = now - dt.timedelta(seconds=runtime.settings.stall_after)
+    fanouts = await Notification.update({Notification.kicked_at: now}).where(
+        (Notification.status == "QUEUED")
+        & (Notification.fanout_done == False)  # noqa: E712 - Piccolo builds SQL from this
+        & (Notification.kicked_at < stalled_before)
+    ).returning(Notification.id)
+    for r in fanouts:
+        await runtime.queue.kick(FAN_OUT, r["id"])
+    overdue = await Delivery.select(Delivery.id).where(
+        (Delivery.status == "PENDING")
+        & (Delivery.next_attempt_at < stalled_before)
+        & (Delivery.lease_until.is_null() | (Delivery.lease_until < now))
+    ).limit(BATCH * 10)
+    deliveries = []
+    if overdue:
+        # Pushed forward so the next sweep does not kick them again while they queue.
+        deliveries = await Delivery.update({Delivery.next_attempt_at: now}).where(
+            Delivery.id.is_in([r["id"] for r in overdue]) & (Delivery.status == "PENDING")
+        ).returning(Delivery.id, Delivery.platform)
+        await kick_sends(runtime, deliveries)
+    if fanouts or deliveries:
+        log.warning("sweep re-kicked %d fan-outs and %d deliveries", len(fanouts), len(deliveries))
+    return len(fanouts), len(deliveries)
+
+
+async def settle_statuses() -> None:
+    """Notifications whose final status update was lost (a crash between two writes)."""
+    rows = await Notification.select(Notification.id).where(
+        Notification.status.is_in(["QUEUED", "SENT"]) & (Notification.fanout_done == True)  # noqa: E712
+    ).order_by(Notification.id).limit(BATCH)
+    for r in rows:
+        await refresh_status(r["id"])
+
+
+async def sweep(runtime: Runtime) -> None:
+    await dispatch_due(runtime)
+    await rekick_stalled(runtime)
+    await settle_statuses()

@@ -1,0 +1,1 @@
+"""Devices (Expo tokens, Web Push subscriptions) and their access grants."""

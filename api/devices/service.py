@@ -1,0 +1,123 @@
+"""Device registration: validate tokens and Web Push subscriptions before anything is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import urlsplit
+
+from api import db
+from api.channels.tables import ChannelSubscription
+from api.devices.tables import Device, DeviceAccessGrant
+from api.errors import BadUserInput
+
+EXPO_TOKEN = re.compile(r"^Expo(nent)?PushToken\[[A-Za-z0-9_\-:.=+/]{1,200}\]$")
+MAX_ENDPOINT = 2048
+
+
+def validate_expo_token(token: str) -> str:
+    if not EXPO_TOKEN.match(token):
+        raise BadUserInput("not an Expo push token: expected ExponentPushToken[...] or ExpoPushToken[...]")
+    return token
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadUserInput("a Web Push endpoint must be an absolute https URL")
+    if parts.username or parts.password:
+        raise BadUserInput("a Web Push endpoint must not carry credentials")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise BadUserInput("a Web Push endpoint has an invalid port") from None
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def origin_allowed(url: str, allowed: tuple[str, ...]) -> bool:
+    """Exact origins, or `https://*.example.com` for any subdomain of example.com."""
+    scheme, host, port = origin_of(url)
+    for pattern in allowed:
+        p_scheme, _, p_rest = pattern.partition("://")
+        p_host, _, p_port = p_rest.partition(":")
+        p_port_num = int(p_port) if p_port.isdigit() else (443 if p_scheme == "https" else 80)
+        if p_scheme != scheme or p_port_num != port:
+            continue
+        p_host = p_host.lower()
+        if p_host.startswith("*."):
+            if host.endswith(p_host[1:]) and host != p_host[2:]:
+                return True
+        elif host == p_host:
+            return True
+    return False
+
+
+def validate_web_subscription(endpoint: str, p256dh: str | None, auth: str | None, allowed: tuple[str, ...]) -> None:
+    # Imported here: the provider package is a leaf that the domain calls into.
+    from api.providers.webpush import validate_subscription_keys
+
+    if len(endpoint) > MAX_ENDPOINT:
+        raise BadUserInput(f"a Web Push endpoint may have at most {MAX_ENDPOINT} characters")
+    if not origin_allowed(endpoint, allowed):
+        raise BadUserInput(
+            "a Web Push endpoint must be an https URL on a known push service"
+            " (see BOOPER_WEBPUSH_ALLOWED_ORIGINS)"
+        )
+    if p256dh is None or auth is None:
+        raise BadUserInput("WEB devices need webPushKeys {p256dh, auth} from the browser's subscription")
+    try:
+        validate_subscription_keys(p256dh, auth)
+    except ValueError as exc:
+        raise BadUserInput(f"invalid webPushKeys: {exc}") from None
+
+
+async def register(platform: str, token: str, p256dh: str | None, auth: str | None) -> dict:
+    """Create the device, or refresh it (new keys, active again) when the token is known."""
+    now = dt.datetime.now(dt.UTC)
+    rows = (
+        await Device.insert(
+            Device(platform=platform, token=token, p256dh=p256dh, auth=auth, last_seen_at=now)
+        )
+        .on_conflict(
+            target=(Device.token, Device.platform),
+            action="DO UPDATE",
+            values=[
+                (Device.p256dh, p256dh),
+                (Device.auth, auth),
+                (Device.active, True),
+                (Device.inactive_reason, None),
+                (Device.last_seen_at, now),
+            ],
+        )
+        .returning(*Device.all_columns())
+    )
+    return rows[0]
+
+
+async def unregister(device_id: int) -> None:
+    """Stop sending to the device and drop its subscriptions and grants. The row stays so that
+    the deliveries already recorded for it keep their history."""
+    async with db.transaction():
+        await Device.update(
+            {Device.active: False, Device.inactive_reason: "unregistered", Device.identifier: None}
+        ).where(Device.id == device_id)
+        await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
+        await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
+
+
+async def devices_by_ids(ids: list[int]) -> list[dict | None]:
+    rows = {r["id"]: r for r in await Device.select().where(Device.id.is_in(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def identifiers_for_app(keys: list[tuple[int, int]]) -> list[str | None]:
+    """(device id, app id) -> the identifier the device got from that app's access code."""
+    device_ids = list({d for d, _ in keys})
+    rows = await DeviceAccessGrant.select(
+        DeviceAccessGrant.device, DeviceAccessGrant.app, DeviceAccessGrant.identifier
+    ).where(DeviceAccessGrant.device.is_in(device_ids)).order_by(DeviceAccessGrant.id)
+    found: dict[tuple[int, int], str | None] = {}
+    for r in rows:
+        if r["identifier"] is not None:
+            found[(r["device"], r["app"])] = r["identifier"]
+    return [found.get(k) for k in keys]

@@ -1,0 +1,66 @@
+"""GraphQL types of devices."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.devices import service
+from api.graphql.context import Info
+from api.graphql.loaders import loader
+from api.graphql.permissions import Access
+from api.graphql.scalars import DateTime
+from api.graphql.shared import Platform
+
+
+@strawberry.input
+class WebPushKeys:
+    p256dh: str
+    auth: str
+
+
+@strawberry.input
+class RegisterDeviceInput:
+    platform: Platform
+    token: str = strawberry.field(description="Expo push token, or the Web Push endpoint.")
+    web_push_keys: WebPushKeys | None = strawberry.field(default=None, description="Required for WEB.")
+
+
+@strawberry.type
+class Device:
+    row: strawberry.Private[dict]
+    access: strawberry.Private[Access]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row["id"]))
+
+    @strawberry.field
+    def platform(self) -> Platform:
+        return Platform(self.row["platform"])
+
+    @strawberry.field
+    def token(self) -> str:
+        return self.row["token"]
+
+    @strawberry.field(description="From the access code the device redeemed with this app, if any.")
+    async def identifier(self, info: Info) -> str | None:
+        if self.access.role in ("owner", "key"):
+            # An app sees only the identifier its own access code gave, never another app's.
+            return await loader(info, "device_identifier", service.identifiers_for_app).load(
+                (self.row["id"], self.access.app_id)
+            )
+        if self.access.role == "device" and self.access.device_id == self.row["id"]:
+            return self.row["identifier"]
+        return None
+
+    @strawberry.field(description="False once the provider said the token is dead, or unregistered.")
+    def active(self) -> bool:
+        return bool(self.row["active"])
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row["created_at"]
+
+    @strawberry.field
+    def last_seen_at(self) -> DateTime | None:
+        return self.row["last_seen_at"]

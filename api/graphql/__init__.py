@@ -1,0 +1,1 @@
+"""GraphQL plumbing shared by the domains: context, viewer and permissions, scalars, paging."""

@@ -1,0 +1,122 @@
+"""Per-request context: who is calling (the viewer), the client IP, loaders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from litestar.datastructures import State
+from strawberry.litestar.controller import BaseContext
+from strawberry.types import Info as StrawberryInfo
+
+from api.apps.tables import ApiKey
+from api.errors import Unauthenticated
+from api.runtime import Runtime
+from api.security import API_KEY_PREFIX, decode_jwt, hash_api_key
+
+# lastUsedAt is refreshed at most this often per key, so the hot send path does
+# not write a row on every request.
+LAST_USED_GRANULARITY = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    kind: Literal["anonymous", "user", "key"]
+    user_id: int | None = None
+    app_id: int | None = None
+    key_id: int | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.kind == "anonymous"
+
+
+ANONYMOUS = Viewer("anonymous")
+
+
+class Context(BaseContext, kw_only=True, dict=True):
+    runtime: Runtime
+    connection_params: dict | None = None
+
+    async def viewer(self) -> Viewer:
+        cached = self.__dict__.get("_viewer")
+        if cached is None:
+            cached = await self._resolve_viewer()
+            self.__dict__["_viewer"] = cached
+        if isinstance(cached, Unauthenticated):
+            raise cached
+        return cached
+
+    def loaders(self) -> dict[str, Any]:
+        return self.__dict__.setdefault("_loaders", {})
+
+    @property
+    def client_ip(self) -> str:
+        conn = self.request or self.websocket
+        peer = (conn.client.host if conn and conn.client else None) or "unknown"
+        trusted = self.runtime.settings.trusted_proxy_list
+        if conn is None or not trusted or not _is_trusted(peer, trusted):
+            return peer
+        # X-Forwarded-For is "client, proxy1, proxy2": walk from the right past
+        # our own proxies; the first untrusted hop is the client.
+        hops = [h.strip() for h in conn.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not _is_trusted(hop, trusted):
+                return hop
+        return hops[0] if hops else peer
+
+    def _credentials(self) -> tuple[str | None, str | None]:
+        if self.websocket is not None:
+            params = self.connection_params or {}
+            auth, key = params.get("authorization"), params.get("apiKey")
+            return (auth if isinstance(auth, str) else None, key if isinstance(key, str) else None)
+        headers = self.request.headers if self.request is not None else {}
+        return headers.get("authorization"), headers.get("x-api-key")
+
+    async def _resolve_viewer(self) -> Viewer | Unauthenticated:
+        authorization, api_key = self._credentials()
+        if authorization:
+            scheme, _, token = authorization.strip().partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                return Unauthenticated("Authorization must be 'Bearer <token>'")
+            if token.startswith(API_KEY_PREFIX):
+                api_key = token
+            else:
+                user_id = decode_jwt(token.strip(), self.runtime.secret_key)
+                if user_id is None:
+                    return Unauthenticated("invalid or expired token: log in again")
+                return Viewer("user", user_id=user_id)
+        if api_key:
+            return await _viewer_for_key(api_key.strip())
+        return ANONYMOUS
+
+
+async def _viewer_for_key(secret: str) -> Viewer | Unauthenticated:
+    row = (
+        await ApiKey.select(ApiKey.id, ApiKey.app, ApiKey.revoked_at, ApiKey.last_used_at)
+        .where(ApiKey.secret_hash == hash_api_key(secret))
+        .first()
+    )
+    if row is None or row["revoked_at"] is not None:
+        return Unauthenticated("invalid or revoked API key")
+    now = dt.datetime.now(dt.UTC)
+    if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_GRANULARITY:
+        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
+    return Viewer("key", app_id=row["app"], key_id=row["id"])
+
+
+def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in trusted)
+
+
+async def context_getter(state: State) -> Context:
+    return Context(runtime=state.runtime)
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,162 @@
+"""The one permission layer: who may see or change what.
+
+Every resolver asks here; nothing else decides. The answer is an Access that
+travels with the objects a resolver returns, so nested fields (App.apiKeys,
+Notification.deliveryCounts, Device.identifier) know how they were reached.
+
+Objects the viewer may not see are NOT_FOUND, exactly like objects that do not
+exist, so ids cannot be probed. FORBIDDEN is for the wrong kind of caller
+(an API key managing keys, a device joining a private channel without a grant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from api.apps.tables import App
+from api.channels.tables import Channel
+from api.devices.tables import Device, DeviceAccessGrant
+from api.errors import Forbidden, NotFound, Unauthenticated
+from api.graphql.context import Info, Viewer
+from api.ids import parse_id
+
+Role = Literal["owner", "key", "device", "public"]
+
+
+@dataclass(frozen=True)
+class Access:
+    role: Role
+    app_id: int | None = None  # owner/key: the app administered
+    device_id: int | None = None  # device: the device asking
+    user_id: int | None = None
+
+    def administers(self, app_id: int | None) -> bool:
+        return self.role in ("owner", "key") and app_id is not None and app_id == self.app_id
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+
+PUBLIC = Access("public")
+
+
+async def viewer(info: Info) -> Viewer:
+    return await info.context.viewer()
+
+
+async def require_user(info: Info) -> int:
+    v = await viewer(info)
+    if v.kind == "user":
+        return v.user_id  # type: ignore[return-value]
+    if v.kind == "key":
+        raise Forbidden("this operation needs a dashboard user, not an API key")
+    raise Unauthenticated("log in first")
+
+
+async def app_admin(info: Info, app_id: str | int, *, owner_only: bool = False) -> tuple[dict, Access]:
+    """The app row and the caller's admin access to it: its owner, or (unless owner_only) its key."""
+    v = await viewer(info)
+    if v.is_anonymous:
+        raise Unauthenticated("an API key or a dashboard login is needed")
+    aid = parse_id(app_id, "app")
+    if v.kind == "key":
+        if owner_only:
+            raise Forbidden("this operation needs the app's owner, not an API key")
+        if v.app_id != aid:
+            raise NotFound("app not found")
+        row = await App.select().where(App.id == aid).first()
+        if row is None:
+            raise NotFound("app not found")
+        return row, Access("key", app_id=aid)
+    row = await App.select().where((App.id == aid) & (App.owner == v.user_id)).first()
+    if row is None:
+        raise NotFound("app not found")
+    return row, Access("owner", app_id=aid, user_id=v.user_id)
+
+
+async def implied_app_admin(info: Info, app_id: str | int | None) -> tuple[dict, Access] | None:
+    """The app an operation is about: the given id, else the API key's own app, else none."""
+    if app_id is not None:
+        return await app_admin(info, app_id)
+    v = await viewer(info)
+    if v.kind == "key":
+        return await app_admin(info, v.app_id)  # type: ignore[arg-type]
+    return None
+
+
+async def admin_access_for_app(info: Info, app_id: int | None) -> Access | None:
+    """Admin access to an app the caller may or may not administer, without raising."""
+    if app_id is None:
+        return None
+    v = await viewer(info)
+    if v.kind == "key" and v.app_id == app_id:
+        return Access("key", app_id=app_id)
+    if v.kind == "user":
+        owned = await App.exists().where((App.id == app_id) & (App.owner == v.user_id))
+        if owned:
+            return Access("owner", app_id=app_id, user_id=v.user_id)
+    return None
+
+
+async def device_for_token(token: str | None) -> dict | None:
+    """A registered device by its push token; None for unknown tokens (callers decide)."""
+    if not token or len(token) > 2048:
+        return None
+    return await Device.select().where(Device.token == token).first()
+
+
+async def require_device(token: str) -> dict:
+    device = await device_for_token(token)
+    if device is None:
+        raise NotFound("device not registered: call registerDevice first")
+    return device
+
+
+async def device_granted(device_id: int, channel_id: int) -> bool:
+    return await DeviceAccessGrant.exists().where(
+        (DeviceAccessGrant.device == device_id) & (DeviceAccessGrant.channel == channel_id)
+    )
+
+
+async def channel_access(info: Info, channel: dict, device: dict | None = None) -> Access | None:
+    """How the caller may see a channel: admin of its app, a granted device, or public."""
+    admin = await admin_access_for_app(info, channel["app"])
+    if admin is not None:
+        return admin
+    if device is not None:
+        if channel["visibility"] == "PUBLIC" or await device_granted(device["id"], channel["id"]):
+            return Access("device", device_id=device["id"])
+        return None
+    return PUBLIC if channel["visibility"] == "PUBLIC" else None
+
+
+async def visible_channel(info: Info, channel_id: str | int) -> tuple[dict, Access]:
+    cid = parse_id(channel_id, "channel")
+    row = await Channel.select().where(Channel.id == cid).first()
+    access = await channel_access(info, row) if row is not None else None
+    if row is None or access is None:
+        raise NotFound("channel not found")
+    return row, access
+
+
+async def administered_channel(info: Info, channel_id: str | int) -> tuple[dict, Access]:
+    row, _ = await visible_channel_or_private(info, channel_id)
+    access = await admin_access_for_app(info, row["app"])
+    if access is None:
+        v = await viewer(info)
+        if v.is_anonymous:
+            raise Unauthenticated("an API key or a dashboard login is needed")
+        raise NotFound("channel not found") if row["visibility"] == "PRIVATE" else Forbidden(
+            "only the channel's app may do this"
+        )
+    return row, access
+
+
+async def visible_channel_or_private(info: Info, channel_id: str | int) -> tuple[dict, Access | None]:
+    cid = parse_id(channel_id, "channel")
+    row = await Channel.select().where(Channel.id == cid).first()
+    if row is None:
+        raise NotFound("channel not found")
+    return row, await channel_access(info, row)

@@ -1,0 +1,70 @@
+"""The schema: each domain's Query / Mutation / Subscription pieces composed in one place."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from api.access_codes.resolvers import AccessCodesMutation
+from api.apps.resolvers import AppsQuery
+from api.apps.resolvers import AppsMutation
+from api.channels.resolvers import ChannelsMutation, ChannelsQuery
+from api.devices.resolvers import DevicesMutation
+from api.graphql.context import Info
+from api.graphql.errors import ShapeErrors
+from api.notifications.resolvers import NotificationsMutation, NotificationsQuery, NotificationsSubscription
+from api.users.resolvers import UsersMutation, UsersQuery
+
+
+@strawberry.type
+class WebPushQuery:
+    @strawberry.field(description="The VAPID public key (base64url) a browser passes as applicationServerKey.")
+    def web_push_public_key(self, info: Info) -> str:
+        from api.delivery.providers import vapid_public_key
+
+        return vapid_public_key(info.context.runtime.settings)
+
+
+@strawberry.type
+class Query(UsersQuery, AppsQuery, ChannelsQuery, NotificationsQuery, WebPushQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(
+    UsersMutation, AppsMutation, ChannelsMutation, DevicesMutation, AccessCodesMutation, NotificationsMutation
+):
+    pass
+
+
+@strawberry.type
+class Subscription(NotificationsSubscription):
+    pass
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    from strawberry.extensions import DisableIntrospection
+
+    # Built once per process: limiter rules constructed per request would defeat
+    # the validation cache (STACK-NOTES.md).
+    extensions = [
+        ShapeErrors,
+        QueryDepthLimiter(max_depth=10),
+        MaxTokensLimiter(max_token_count=2000),
+        MaxAliasesLimiter(max_alias_count=30),
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,67 @@
+"""Enums and small types that several domains share."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum
+class Platform(Enum):
+    EXPO = "EXPO"
+    WEB = "WEB"
+
+
+@strawberry.enum
+class ChannelVisibility(Enum):
+    PUBLIC = "PUBLIC"
+    PRIVATE = "PRIVATE"
+
+
+@strawberry.enum
+class Plan(Enum):
+    FREE = "FREE"
+    PRO = "PRO"
+    BUSINESS = "BUSINESS"
+
+
+@strawberry.enum
+class Priority(Enum):
+    DEFAULT = "DEFAULT"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+
+
+@strawberry.enum
+class NotificationStatus(Enum):
+    SCHEDULED = "SCHEDULED"
+    QUEUED = "QUEUED"
+    SENT = "SENT"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+
+
+@strawberry.enum
+class DeliveryStatus(Enum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+@strawberry.type
+class DeliveryCounts:
+    pending: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+    @classmethod
+    def from_map(cls, counts: dict[str, int]) -> DeliveryCounts:
+        return cls(
+            pending=counts.get("PENDING", 0),
+            sent=counts.get("SENT", 0),
+            delivered=counts.get("DELIVERED", 0),
+            failed=counts.get("FAILED", 0),
+        )

@@ -1,0 +1,1 @@
+"""The HTTP surface: Litestar app with /graphql (HTTP and graphql-transport-ws) and health checks."""

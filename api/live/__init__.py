@@ -1,0 +1,1 @@
+"""Live events: notifications and delivery changes streamed to GraphQL subscriptions."""

@@ -1,0 +1,116 @@
+"""A publish/subscribe hub: in memory on the embedded default, across processes through Redis.
+
+Each process keeps its local subscribers in memory; with Redis, one pub/sub
+connection per process receives every event and fans it out locally, so the
+cost of a subscriber is a queue, not a Redis connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+
+import orjson
+
+log = logging.getLogger("booper.live")
+REDIS_CHANNEL = "booper:live"
+QUEUE_LIMIT = 1000
+
+
+class LiveHub:
+    def __init__(self, redis_url: str | None = None) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._redis_url = redis_url
+        self._redis = None
+        self._listener: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        if self._redis_url and self._redis is None:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.from_url(self._redis_url)
+            self._listener = asyncio.create_task(self._listen(), name="live-hub-listener")
+
+    async def stop(self) -> None:
+        if self._listener:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(q) for q in self._subscribers.values())
+
+    async def publish(self, topic: str, event: dict) -> None:
+        """Deliver to this process's subscribers, or through Redis to every process's."""
+        if self._redis is not None:
+            try:
+                await self._redis.publish(REDIS_CHANNEL, orjson.dumps({"t": topic, "e": event}))
+                return
+            except Exception:  # noqa: BLE001 - live events are best effort; the ledger is not
+                log.exception("live publish through Redis failed")
+                return
+        self._dispatch(topic, event)
+
+    async def publish_many(self, topic: str, batch: list[dict]) -> None:
+        """Several events to one topic in one message (a batch of delivery changes)."""
+        if self._redis is not None:
+            try:
+                await self._redis.publish(REDIS_CHANNEL, orjson.dumps({"t": topic, "b": batch}))
+            except Exception:  # noqa: BLE001 - best effort, as in publish()
+                log.exception("live publish through Redis failed")
+            return
+        if topic in self._subscribers:
+            for event in batch:
+                self._dispatch(topic, event)
+
+    def _dispatch(self, topic: str, event: dict) -> None:
+        for queue in list(self._subscribers.get(topic, ())):
+            if queue.full():
+                # A subscriber that stopped reading loses old events instead of
+                # growing without bound.
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(event)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self._redis.pubsub()
+                await pubsub.subscribe(REDIS_CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    payload = orjson.loads(message["data"])
+                    if payload["t"] not in self._subscribers:
+                        continue
+                    for event in payload.get("b") or [payload["e"]]:
+                        self._dispatch(payload["t"], event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - reconnect and go on
+                log.exception("live listener lost Redis; reconnecting")
+                await asyncio.sleep(1)
+
+    async def subscribe(self, topics: Iterable[str]) -> AsyncIterator[dict]:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        topics = list(topics)
+        for topic in topics:
+            self._subscribers[topic].add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            for topic in topics:
+                subscribers = self._subscribers.get(topic)
+                if subscribers is not None:
+                    subscribers.discard(queue)
+                    if not subscribers:
+                        del self._subscribers[topic]

@@ -1,0 +1,1 @@
+"""Notifications, their per-device deliveries (the ledger) and read marks."""

@@ -1,0 +1,40 @@
+"""Live events: notification rows and delivery changes as JSON-safe dicts for the hub."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+_DATETIME_FIELDS = ("send_at", "created_at", "sent_at", "completed_at", "archived_at", "kicked_at",
+                    "next_attempt_at", "lease_until", "updated_at")
+
+
+def channel_topic(channel_id: int) -> str:
+    return f"channel:{channel_id}"
+
+
+def app_notifications_topic(app_id: int) -> str:
+    return f"app:{app_id}:notifications"
+
+
+def app_deliveries_topic(app_id: int) -> str:
+    return f"app:{app_id}:deliveries"
+
+
+def to_event(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+
+
+def from_event(event: dict[str, Any]) -> dict[str, Any]:
+    row = dict(event)
+    for key in _DATETIME_FIELDS:
+        if isinstance(row.get(key), str):
+            row[key] = dt.datetime.fromisoformat(row[key])
+    return row
+
+
+async def publish_notification(live, row: dict[str, Any]) -> None:
+    event = to_event(row)
+    await live.publish(channel_topic(row["channel"]), event)
+    if row.get("app") is not None:
+        await live.publish(app_notifications_topic(row["app"]), event)

@@ -1,0 +1,192 @@
+"""Notification queries, sendNotification / cancelNotification / markRead, live subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from api.channels import service as channels
+from api.channels.resolvers import resolve_channel
+from api.errors import BadUserInput, NotFound, Unauthenticated
+from api.graphql import permissions as perms
+from api.graphql.context import Info
+from api.graphql.pagination import Page, decode_cursor, page_size
+from api.ids import parse_id
+from api.notifications import events, sending, service
+from api.notifications.types import (
+    Delivery,
+    DeliveryConnection,
+    Notification,
+    NotificationConnection,
+    SendNotificationInput,
+)
+
+MAX_MARK_READ = 500
+
+
+async def administered_notification(info: Info, notification_id: str) -> tuple[dict, perms.Access]:
+    row = await service.get(parse_id(notification_id, "notification"))
+    access = await perms.admin_access_for_app(info, row["app"]) if row else None
+    if row is None or access is None:
+        if (await perms.viewer(info)).is_anonymous:
+            raise Unauthenticated("an API key or a dashboard login is needed")
+        raise NotFound("notification not found")
+    return row, access
+
+
+@strawberry.type
+class NotificationsQuery:
+    @strawberry.field(
+        description="A device's inbox (deviceToken: all its channels, or one), an app's sent "
+        "notifications (owner or key), or a public channel's history. Newest first."
+    )
+    async def notifications(
+        self,
+        info: Info,
+        channel_id: strawberry.ID | None = None,
+        app_id: strawberry.ID | None = None,
+        device_token: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> NotificationConnection:
+        size = page_size(first, info.context.runtime.settings.max_page_size)
+        before = decode_cursor(after)
+        cid = parse_id(channel_id, "channel") if channel_id is not None else None
+        if device_token is not None:
+            device = await perms.device_for_token(device_token)
+            if device is None:
+                return NotificationConnection(nodes=[], page_info=Page([], size).page_info)
+            aid = parse_id(app_id, "app") if app_id is not None else None
+            subscribed = [c["id"] for c in await channels.channels_of_device(device["id"], aid)]
+            ids = [c for c in subscribed if cid is None or c == cid]
+            rows = await service.page(first=size, before_id=before, channel_ids=ids, inbox=True)
+            access = perms.Access("device", device_id=device["id"])
+        elif app_id is not None or (await perms.viewer(info)).kind == "key":
+            app, access = await perms.implied_app_admin(info, app_id)  # type: ignore[misc]
+            rows = await service.page(
+                first=size, before_id=before, app_id=app["id"], channel_ids=[cid] if cid else None
+            )
+        elif cid is not None:
+            channel, access = await perms.visible_channel(info, cid)
+            inbox = access.role == "public"
+            rows = await service.page(first=size, before_id=before, channel_ids=[cid], inbox=inbox)
+        else:
+            raise BadUserInput("pass deviceToken, appId or channelId")
+        page = Page(rows, size)
+        return NotificationConnection(
+            nodes=[Notification(row=r, access=access) for r in page.rows], page_info=page.page_info
+        )
+
+    @strawberry.field
+    async def notification(
+        self, info: Info, id: strawberry.ID, device_token: str | None = None
+    ) -> Notification | None:
+        if device_token is not None:
+            device = await perms.device_for_token(device_token)
+            row = await service.get(parse_id(id, "notification"))
+            if device and row and row["status"] not in service.INBOX_HIDDEN:
+                subscribed = {c["id"] for c in await channels.channels_of_device(device["id"])}
+                if row["channel"] in subscribed:
+                    return Notification(row=row, access=perms.Access("device", device_id=device["id"]))
+            raise NotFound("notification not found")
+        row, access = await administered_notification(info, id)
+        return Notification(row=row, access=access)
+
+    @strawberry.field(description="The ledger of one notification: a row per device (the app only).")
+    async def deliveries(
+        self, info: Info, notification_id: strawberry.ID, first: int = 50, after: str | None = None
+    ) -> DeliveryConnection:
+        size = page_size(first, info.context.runtime.settings.max_page_size)
+        before = decode_cursor(after)
+        row, access = await administered_notification(info, notification_id)
+        page = Page(await service.deliveries_page(row["id"], size, before), size)
+        return DeliveryConnection(
+            nodes=[Delivery(row=r, access=access) for r in page.rows], page_info=page.page_info
+        )
+
+
+@strawberry.type
+class NotificationsMutation:
+    @strawberry.mutation(
+        description="Send (or schedule) a notification to a channel: API key or dashboard user "
+        "for the app's channels; anyone for public channels (rate limited)."
+    )
+    async def send_notification(self, info: Info, input: SendNotificationInput) -> Notification:
+        channel = await resolve_channel(info, input.channel_id, input.channel, input.app_id, create_public=True)
+        access = await perms.admin_access_for_app(info, channel["app"])
+        if access is None:
+            if channel["visibility"] != "PUBLIC":
+                if (await perms.viewer(info)).is_anonymous:
+                    raise Unauthenticated("private channels take an API key or a dashboard login")
+                raise NotFound("channel not found")
+            access = perms.PUBLIC
+        row, _ = await sending.send(
+            info.context.runtime,
+            channel=channel,
+            app_id=access.app_id if access.role in ("owner", "key") else None,
+            fields={
+                "title": input.title,
+                "body": input.body,
+                "data": input.data,
+                "priority": (input.priority.value if input.priority else "DEFAULT"),
+                "collapse_key": input.collapse_key,
+                "ttl": input.ttl,
+                "send_at": input.send_at,
+                "idempotency_key": input.idempotency_key,
+            },
+            client_ip=info.context.client_ip,
+        )
+        return Notification(row=row, access=access)
+
+    @strawberry.mutation(description="Cancel a SCHEDULED notification, or stop a QUEUED one's pending deliveries.")
+    async def cancel_notification(self, info: Info, id: strawberry.ID) -> Notification:
+        row, access = await administered_notification(info, id)
+        return Notification(row=await service.cancel(row), access=access)
+
+    @strawberry.mutation(description="Mark notifications read for a device; returns how many are now read.")
+    async def mark_read(self, info: Info, device_token: str, notification_ids: list[strawberry.ID]) -> int:
+        if len(notification_ids) > MAX_MARK_READ:
+            raise BadUserInput(f"at most {MAX_MARK_READ} ids at once")
+        ids = [parse_id(i, "notification") for i in notification_ids]
+        device = await perms.require_device(device_token)
+        return await service.mark_read(device["id"], ids)
+
+
+@strawberry.type
+class NotificationsSubscription:
+    @strawberry.subscription(
+        description="Live notifications as they are sent. A device passes its token and gets its "
+        "channels; an API key / dashboard user gets the channels of an app it owns; anyone may "
+        "follow one public channel by name."
+    )
+    async def notifications(
+        self,
+        info: Info,
+        device_token: str | None = None,
+        app_id: strawberry.ID | None = None,
+        channel: str | None = None,
+    ) -> AsyncGenerator[Notification, None]:
+        if device_token is not None:
+            device = await perms.require_device(device_token)
+            access = perms.Access("device", device_id=device["id"])
+            topics = [events.channel_topic(c["id"]) for c in await channels.channels_of_device(device["id"])]
+        elif channel is not None:
+            row = await resolve_channel(info, None, channel, app_id, create_public=False)
+            access = await perms.channel_access(info, row)
+            if access is None:
+                raise NotFound("channel not found")
+            topics = [events.channel_topic(row["id"])]
+        else:
+            app, access = await perms.app_admin(info, app_id) if app_id else (None, None)
+            if app is None:
+                raise BadUserInput("pass deviceToken, appId or channel")
+            topics = [events.app_notifications_topic(app["id"])]
+        async for event in info.context.runtime.live.subscribe(topics):
+            yield Notification(row=events.from_event(event), access=access)
+
+    @strawberry.subscription(description="Delivery status changes of an app, for the dashboard's live view.")
+    async def delivery_events(self, info: Info, app_id: strawberry.ID) -> AsyncGenerator[Delivery, None]:
+        app, access = await perms.app_admin(info, app_id)
+        async for event in info.context.runtime.live.subscribe([events.app_deliveries_topic(app["id"])]):
+            yield Delivery(row=events.from_event(event), access=access)

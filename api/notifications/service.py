@@ -1,0 +1,217 @@
+"""Accept, cancel and list notifications; read marks; delivery counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from api import db
+from api.errors import Conflict, QuotaExceeded
+from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
+from api.channels.tables import ChannelSubscription
+
+INBOX_HIDDEN = ("SCHEDULED", "CANCELED")
+
+
+@dataclass
+class NewNotification:
+    app_id: int | None
+    channel_id: int
+    title: str | None
+    body: str | None
+    data: Any
+    priority: str
+    collapse_key: str | None
+    ttl: int | None
+    send_at: dt.datetime | None
+    idempotency_scope: str | None
+    idempotency_key: str | None
+
+
+class _Duplicate(Exception):
+    """Raised inside the transaction to roll back the quota unit of an idempotent repeat."""
+
+
+async def find_idempotent(scope: str, key: str) -> dict | None:
+    return await Notification.select().where(
+        (Notification.idempotency_scope == scope) & (Notification.idempotency_key == key)
+    ).first()
+
+
+async def accept(
+    new: NewNotification, charged_app: int | None, daily_quota: int | None, now: dt.datetime
+) -> tuple[dict, bool]:
+    """Write the notification (and take one unit of `charged_app`'s daily quota) in one transaction.
+
+    Returns (row, created). An idempotent repeat returns the first row and takes no quota.
+    """
+    if new.idempotency_key and (existing := await find_idempotent(new.idempotency_scope, new.idempotency_key)):
+        return _loaded(existing), False
+    scheduled = new.send_at is not None and new.send_at > now
+    try:
+        async with db.transaction():
+            if charged_app is not None:
+                await take_quota(charged_app, now.date(), daily_quota)
+            rows = (
+                await Notification.insert(
+                    Notification(
+                        app=new.app_id,
+                        channel=new.channel_id,
+                        title=new.title,
+                        body=new.body,
+                        data=new.data,
+                        priority=new.priority,
+                        collapse_key=new.collapse_key,
+                        ttl=new.ttl,
+                        status="SCHEDULED" if scheduled else "QUEUED",
+                        send_at=new.send_at,
+                        created_at=now,
+                        kicked_at=None if scheduled else now,
+                        idempotency_scope=new.idempotency_scope if new.idempotency_key else None,
+                        idempotency_key=new.idempotency_key,
+                    )
+                )
+                .on_conflict(action="DO NOTHING")
+                .returning(*Notification.all_columns())
+            )
+            if not rows:
+                raise _Duplicate
+    except _Duplicate:
+        existing = await find_idempotent(new.idempotency_scope, new.idempotency_key)  # type: ignore[arg-type]
+        if existing is None:
+            raise Conflict("a concurrent request with this idempotencyKey failed; retry") from None
+        return _loaded(existing), False
+    return _loaded(rows[0]), True
+
+
+async def take_quota(app_id: int, day: dt.date, quota: int | None) -> None:
+    """One atomic upsert: of two racing requests only one can take the last unit."""
+    if quota is None:
+        where = ""
+        args: tuple = (app_id, day)
+    else:
+        where = " WHERE daily_usage.count < {}"
+        args = (app_id, day, quota)
+    rows = await DailyUsage.raw(
+        "INSERT INTO daily_usage (app, day, count) VALUES ({}, {}, 1)"
+        " ON CONFLICT (app, day) DO UPDATE SET count = daily_usage.count + 1"
+        + where
+        + " RETURNING count",
+        *args,
+    )
+    if not rows:
+        raise QuotaExceeded(f"the app's daily quota of {quota} notifications is used up; it resets at 00:00 UTC")
+
+
+def _loaded(row: dict) -> dict:
+    """JSON columns come back as text from Piccolo; the API works with the value."""
+    import orjson
+
+    if isinstance(row.get("data"), str | bytes):
+        row["data"] = orjson.loads(row["data"])
+    return row
+
+
+async def get(notification_id: int) -> dict | None:
+    row = await Notification.select().where(Notification.id == notification_id).first()
+    return _loaded(row) if row else None
+
+
+async def get_many(ids: Sequence[int]) -> list[dict | None]:
+    rows = {r["id"]: _loaded(r) for r in await Notification.select().where(Notification.id.is_in(list(ids)))}
+    return [rows.get(i) for i in ids]
+
+
+async def cancel(row: dict) -> dict:
+    """SCHEDULED: never sent. QUEUED/SENT: pending deliveries stop (FAILED, 'Canceled')."""
+    now = dt.datetime.now(dt.UTC)
+    async with db.transaction():
+        updated = await Notification.update(
+            {Notification.status: "CANCELED", Notification.completed_at: now}
+        ).where(
+            (Notification.id == row["id"]) & Notification.status.is_in(["SCHEDULED", "QUEUED", "SENT"])
+        ).returning(*Notification.all_columns())
+        if not updated:
+            raise Conflict(f"a {row['status']} notification cannot be canceled")
+        await Delivery.update(
+            {Delivery.status: "FAILED", Delivery.error: "Canceled", Delivery.updated_at: now}
+        ).where((Delivery.notification == row["id"]) & (Delivery.status == "PENDING"))
+    return _loaded(updated[0])
+
+
+async def page(
+    *,
+    first: int,
+    before_id: int | None,
+    app_id: int | None = None,
+    channel_ids: Sequence[int] | None = None,
+    inbox: bool = False,
+) -> list[dict]:
+    query = Notification.select()
+    if app_id is not None:
+        query = query.where(Notification.app == app_id)
+    if channel_ids is not None:
+        if not channel_ids:
+            return []
+        query = query.where(Notification.channel.is_in(list(channel_ids)))
+    if inbox:
+        query = query.where(
+            Notification.status.not_in(list(INBOX_HIDDEN)) & Notification.archived_at.is_null()
+        )
+    if before_id is not None:
+        query = query.where(Notification.id < before_id)
+    rows = await query.order_by(Notification.id, ascending=False).limit(first + 1)
+    return [_loaded(r) for r in rows]
+
+
+async def delivery_counts(notification_ids: Sequence[int]) -> list[dict[str, int]]:
+    rows = await Delivery.raw(
+        "SELECT notification, status, COUNT(*) AS n FROM deliveries WHERE notification IN ("
+        + ", ".join("{}" for _ in notification_ids)
+        + ") GROUP BY notification, status",
+        *notification_ids,
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r["notification"], {})[r["status"]] = int(r["n"])
+    return [counts.get(i, {}) for i in notification_ids]
+
+
+async def read_flags(keys: Sequence[tuple[int, int]]) -> list[bool]:
+    """(device id, notification id) -> whether the device marked it read."""
+    device_ids = list({d for d, _ in keys})
+    notification_ids = list({n for _, n in keys})
+    rows = await ReadMark.select(ReadMark.device, ReadMark.notification).where(
+        ReadMark.device.is_in(device_ids) & ReadMark.notification.is_in(notification_ids)
+    )
+    marked = {(r["device"], r["notification"]) for r in rows}
+    return [k in marked for k in keys]
+
+
+async def mark_read(device_id: int, notification_ids: Sequence[int]) -> int:
+    """Marks the ones the device may see (its channels); returns how many are now read."""
+    visible = await Notification.select(Notification.id).where(
+        Notification.id.is_in(list(notification_ids))
+        & Notification.channel.is_in(
+            ChannelSubscription.select(ChannelSubscription.channel).where(
+                ChannelSubscription.device == device_id
+            )
+        )
+        & Notification.status.not_in(list(INBOX_HIDDEN))
+    )
+    ids = [r["id"] for r in visible]
+    if not ids:
+        return 0
+    await ReadMark.insert(*[ReadMark(device=device_id, notification=i) for i in ids]).on_conflict(
+        action="DO NOTHING"
+    )
+    return len(ids)
+
+
+async def deliveries_page(notification_id: int, first: int, before_id: int | None) -> list[dict]:
+    query = Delivery.select().where(Delivery.notification == notification_id)
+    if before_id is not None:
+        query = query.where(Delivery.id < before_id)
+    return await query.order_by(Delivery.id, ascending=False).limit(first + 1)

@@ -1,0 +1,74 @@
+"""Notifications and deliveries: the ledger. Every (notification, device) pair is one row."""
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from api.apps.tables import App
+from api.channels.tables import Channel
+from api.devices.tables import Device
+
+
+class Notification(Table, tablename="notifications"):
+    app = ForeignKey(App, null=True, on_delete=OnDelete.cascade, index=True)
+    channel = ForeignKey(Channel, on_delete=OnDelete.cascade, index=True)
+    title = Text(null=True, default=None)
+    body = Text(null=True, default=None)
+    data = JSON(null=True, default=None)
+    priority = Varchar(length=8, default="DEFAULT")
+    collapse_key = Varchar(length=64, null=True, default=None)
+    ttl = Integer(null=True, default=None)
+    status = Varchar(length=10, default="QUEUED")
+    send_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    archived_at = Timestamptz(null=True, default=None)
+    # "app:<id>" or "channel:<id>" (anonymous sends): idempotency keys are unique within it.
+    idempotency_scope = Varchar(length=32, null=True, default=None)
+    idempotency_key = Varchar(length=128, null=True, default=None)
+    # Fan-out progress: the last device id written, so a re-kicked fan-out resumes.
+    fanout_cursor = BigInt(default=0)
+    fanout_done = Boolean(default=False)
+    kicked_at = Timestamptz(null=True, default=None)
+
+
+class Delivery(Table, tablename="deliveries"):
+    notification = ForeignKey(Notification, on_delete=OnDelete.cascade)
+    device = ForeignKey(Device, on_delete=OnDelete.cascade, index=True)
+    platform = Varchar(length=8)
+    status = Varchar(length=10, default="PENDING")
+    attempts = Integer(default=0)
+    error = Varchar(length=128, null=True, default=None)
+    ticket_id = Varchar(length=128, null=True, default=None)
+    # When the next attempt is due, and until when a sender holds it: the sweep
+    # re-kicks PENDING rows that are overdue and not held, so a lost task only delays.
+    next_attempt_at = Timestamptz(null=True, default=None)
+    lease_until = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class ReadMark(Table, tablename="read_marks"):
+    device = ForeignKey(Device, on_delete=OnDelete.cascade)
+    notification = ForeignKey(Notification, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz()
+
+
+class DailyUsage(Table, tablename="daily_usage"):
+    """Notifications accepted per app per UTC day; the quota check is one atomic update."""
+
+    app = ForeignKey(App, on_delete=OnDelete.cascade)
+    day = Date()
+    count = Integer(default=0)

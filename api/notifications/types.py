@@ -1,0 +1,157 @@
+"""GraphQL types of notifications and deliveries."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.channels import service as channels
+from api.channels.types import Channel
+from api.devices import service as devices
+from api.devices.types import Device
+from api.errors import Forbidden
+from api.graphql.context import Info
+from api.graphql.loaders import loader
+from api.graphql.pagination import PageInfo
+from api.graphql.permissions import Access
+from api.graphql.scalars import JSON, DateTime
+from api.graphql.shared import DeliveryCounts, DeliveryStatus, NotificationStatus, Priority
+from api.notifications import service
+
+
+@strawberry.input
+class SendNotificationInput:
+    channel_id: strawberry.ID | None = None
+    channel: str | None = strawberry.field(default=None, description="Channel name, alternative to channelId.")
+    title: str | None = None
+    body: str | None = None
+    data: JSON | None = None
+    priority: Priority | None = Priority.DEFAULT
+    collapse_key: str | None = None
+    ttl: int | None = strawberry.field(default=None, description="Seconds.")
+    send_at: DateTime | None = strawberry.field(default=None, description="Schedule for later.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Same key + same app => same notification, sent once."
+    )
+    app_id: strawberry.ID | None = strawberry.field(
+        default=None, description="For dashboard users sending by channel name."
+    )
+
+
+@strawberry.type
+class Notification:
+    row: strawberry.Private[dict]
+    access: strawberry.Private[Access]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row["id"]))
+
+    @strawberry.field
+    async def channel(self, info: Info) -> Channel:
+        row = await loader(info, "channel", channels.channels_by_ids).load(self.row["channel"])
+        return Channel(row=row, access=self.access)
+
+    @strawberry.field
+    def title(self) -> str | None:
+        return self.row["title"]
+
+    @strawberry.field
+    def body(self) -> str | None:
+        return self.row["body"]
+
+    @strawberry.field
+    def data(self) -> JSON | None:
+        return self.row["data"]
+
+    @strawberry.field
+    def priority(self) -> Priority:
+        return Priority(self.row["priority"])
+
+    @strawberry.field
+    def collapse_key(self) -> str | None:
+        return self.row["collapse_key"]
+
+    @strawberry.field(description="Seconds.")
+    def ttl(self) -> int | None:
+        return self.row["ttl"]
+
+    @strawberry.field
+    def status(self) -> NotificationStatus:
+        return NotificationStatus(self.row["status"])
+
+    @strawberry.field
+    def send_at(self) -> DateTime | None:
+        return self.row["send_at"]
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row["created_at"]
+
+    @strawberry.field
+    def sent_at(self) -> DateTime | None:
+        return self.row["sent_at"]
+
+    @strawberry.field(description="For the device named by deviceToken in the query, else null.")
+    async def read(self, info: Info) -> bool | None:
+        if self.access.role != "device" or self.access.device_id is None:
+            return None
+        return await loader(info, "read", service.read_flags).load((self.access.device_id, self.row["id"]))
+
+    @strawberry.field(description="The app's owner or key only.")
+    async def delivery_counts(self, info: Info) -> DeliveryCounts:
+        if not self.access.administers(self.row["app"]):
+            raise Forbidden("only the app's owner or its API key sees delivery counts")
+        counts = await loader(info, "delivery_counts", service.delivery_counts).load(self.row["id"])
+        return DeliveryCounts.from_map(counts)
+
+
+@strawberry.type
+class Delivery:
+    row: strawberry.Private[dict]
+    access: strawberry.Private[Access]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row["id"]))
+
+    @strawberry.field
+    async def notification(self, info: Info) -> Notification:
+        row = await loader(info, "notification", service.get_many).load(self.row["notification"])
+        return Notification(row=row, access=self.access)
+
+    @strawberry.field
+    async def device(self, info: Info) -> Device:
+        row = await loader(info, "device", devices.devices_by_ids).load(self.row["device"])
+        return Device(row=row, access=self.access)
+
+    @strawberry.field
+    def status(self) -> DeliveryStatus:
+        return DeliveryStatus(self.row["status"])
+
+    @strawberry.field
+    def attempts(self) -> int:
+        return self.row["attempts"]
+
+    @strawberry.field(description="Provider error code, e.g. DeviceNotRegistered, http_410.")
+    def error(self) -> str | None:
+        return self.row["error"]
+
+    @strawberry.field
+    def ticket_id(self) -> str | None:
+        return self.row["ticket_id"]
+
+    @strawberry.field
+    def updated_at(self) -> DateTime:
+        return self.row["updated_at"]
+
+
+@strawberry.type
+class NotificationConnection:
+    nodes: list[Notification]
+    page_info: PageInfo
+
+
+@strawberry.type
+class DeliveryConnection:
+    nodes: list[Delivery]
+    page_info: PageInfo

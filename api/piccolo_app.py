@@ -1,0 +1,36 @@
+"""Piccolo app config: every table, migrations in the top-level migrations/ folder."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from api.access_codes.tables import AccessCode, AccessCodeChannel
+from api.apps.tables import ApiKey, App
+from api.channels.tables import Channel, ChannelSubscription
+from api.devices.tables import Device, DeviceAccessGrant
+from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
+from api.users.tables import User
+
+TABLES = [
+    User,
+    App,
+    ApiKey,
+    Device,
+    Channel,
+    ChannelSubscription,
+    DeviceAccessGrant,
+    AccessCode,
+    AccessCodeChannel,
+    Notification,
+    Delivery,
+    ReadMark,
+    DailyUsage,
+]
+
+APP_CONFIG = AppConfig(
+    app_name="booper",
+    migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)

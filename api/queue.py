@@ -1,0 +1,35 @@
+"""The doorbell: tasks are kicked by name after commit, carrying ids only.
+
+A failed kick is logged, never raised: the row is already in the ledger and the
+periodic sweep will kick it again, so a Redis hiccup delays a delivery but
+neither loses it nor fails the request that accepted it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from taskiq import AsyncBroker
+from taskiq.kicker import AsyncKicker
+
+log = logging.getLogger("booper.queue")
+
+FAN_OUT = "booper.fan_out"
+SEND_EXPO = "booper.send_expo"
+SEND_WEBPUSH = "booper.send_webpush"
+
+
+class TaskQueue:
+    def __init__(self, broker: AsyncBroker, priority_broker: AsyncBroker | None = None) -> None:
+        self.broker = broker
+        self.priority_broker = priority_broker or broker
+
+    async def kick(self, task_name: str, *args: Any, priority: bool = False, **kwargs: Any) -> bool:
+        broker = self.priority_broker if priority else self.broker
+        try:
+            await AsyncKicker(task_name=task_name, broker=broker, labels={}).kiq(*args, **kwargs)
+            return True
+        except Exception:  # noqa: BLE001 - the sweep re-kicks; see module docstring
+            log.exception("could not enqueue %s; the sweep will retry", task_name)
+            return False

@@ -1,0 +1,36 @@
+"""Rate limits through the `limits` library: Redis storage when configured (shared by every
+API process), memory otherwise. Refusals carry retryAfter."""
+
+from __future__ import annotations
+
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from api.errors import RateLimited
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str | None = None) -> None:
+        storage: Storage
+        if redis_url:
+            storage = RedisStorage(
+                redis_url.replace("redis://", "async+redis://", 1), implementation="redispy"
+            )
+        else:
+            storage = MemoryStorage()
+        self.storage = storage
+        self.strategy = MovingWindowRateLimiter(storage)
+
+    async def hit(self, limit: str | RateLimitItem, *key: str, message: str) -> None:
+        """Take one unit or raise RATE_LIMITED with the seconds until one frees up."""
+        item = parse(limit) if isinstance(limit, str) else limit
+        if await self.strategy.hit(item, *key):
+            return
+        stats = await self.strategy.get_window_stats(item, *key)
+        raise RateLimited(message, retry_after=max(stats.reset_time - time.time(), 1))
+
+    async def reset(self) -> None:
+        await self.storage.reset()

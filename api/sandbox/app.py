@@ -1,0 +1,38 @@
+"""The sandbox providers as one Litestar app, and a function that serves it under uvicorn."""
+
+import uvicorn
+from litestar import Litestar
+
+from api.sandbox.control import control_routes
+from api.sandbox.expo import expo_routes
+from api.sandbox.state import SandboxState
+from api.sandbox.webpush import webpush_routes
+
+
+def create_sandbox_app(state: SandboxState | None = None) -> Litestar:
+    """An Expo-compatible push API, a Web Push service and /sandbox controls, sharing `state`."""
+    state = state if state is not None else SandboxState()
+    app = Litestar(
+        route_handlers=[*expo_routes(state), *webpush_routes(state), *control_routes(state)],
+        openapi_config=None,  # nothing to document; keeps start-up and the hot path lean
+        debug=False,
+    )
+    app.state.sandbox = state
+    return app
+
+
+def serve_sandbox(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    state: SandboxState | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Run the sandbox in the foreground until interrupted (`python -m api.sandbox`)."""
+    uvicorn.run(
+        create_sandbox_app(state),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # no per-request logging: the sandbox is the far end of benchmarks
+        timeout_graceful_shutdown=2,  # "timeout" faults stall requests; do not wait for them
+    )

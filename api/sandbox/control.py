@@ -1,0 +1,48 @@
+"""Sandbox inspection and fault-injection endpoints under /sandbox, for tests and benchmarks."""
+
+import orjson
+from litestar import Request, Response, delete, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromQuery
+
+from api.sandbox.http import json_response
+from api.sandbox.state import FaultRule, SandboxState
+
+
+def control_routes(state: SandboxState) -> list[HTTPRouteHandler]:
+    """Route handlers bound to one sandbox state."""
+
+    @get("/sandbox/messages")
+    async def list_messages(to: FromQuery[str | None] = None) -> Response:
+        """Received messages in arrival order, optionally for one token or subscription id."""
+        messages = state.messages if to is None else [m for m in state.messages if m["to"] == to]
+        return json_response(messages)
+
+    @delete("/sandbox/messages", status_code=204)
+    async def reset_messages() -> None:
+        state.reset_messages()
+
+    @get("/sandbox/stats")
+    async def stats() -> Response:
+        return json_response(state.stats())
+
+    @get("/sandbox/faults")
+    async def list_faults() -> Response:
+        return json_response([rule.as_json() for rule in state.faults.rules])
+
+    @post("/sandbox/faults", status_code=201)
+    async def add_faults(request: Request) -> Response:
+        """Add one rule or a list of rules; all are checked before any is added."""
+        try:
+            raw = orjson.loads(await request.body())
+            rules = [FaultRule.parse(item) for item in (raw if isinstance(raw, list) else [raw])]
+        except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
+            return json_response({"error": str(exc)}, 400)
+        state.faults.rules.extend(rules)
+        return json_response([rule.as_json() for rule in state.faults.rules], 201)
+
+    @delete("/sandbox/faults", status_code=204)
+    async def clear_faults() -> None:
+        state.faults.rules.clear()
+
+    return [list_messages, reset_messages, stats, list_faults, add_faults, clear_faults]

@@ -1,0 +1,161 @@
+"""In-memory state of the sandbox providers: messages, receipts, subscriptions, faults, counters."""
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+EXPO_TICKET_FAULTS = frozenset(
+    {"DeviceNotRegistered", "MessageTooBig", "MessageRateExceeded", "InvalidCredentials",
+     "MismatchSenderId"}
+)
+RECEIPT_FAULTS = frozenset(f"receipt:{code}" for code in EXPO_TICKET_FAULTS)
+PROVIDERS = frozenset({"expo", "expo_receipts", "webpush"})
+
+
+def is_request_fault(fault: str) -> bool:
+    """Faults that answer the whole HTTP request (a status, or no answer in time)."""
+    return fault == "timeout" or (
+        fault.startswith("http_") and fault[5:].isdigit() and 400 <= int(fault[5:]) <= 599
+    )
+
+
+@dataclass(slots=True)
+class FaultRule:
+    """Fail requests or messages whose key contains `match` ('*' matches everything)."""
+
+    match: str
+    provider: str
+    fault: str
+    times: int | None = None  # None: for ever
+    retry_after: float = 1.0  # sent with http_429 / http_503
+    seconds: float | None = None  # how long "timeout" stalls; default from the state
+
+    @classmethod
+    def parse(cls, raw: Any) -> "FaultRule":
+        if not isinstance(raw, dict):
+            raise ValueError("a fault rule is a JSON object")
+        rule = cls(
+            match=str(raw.get("match", "*")),
+            provider=str(raw.get("provider", "")),
+            fault=str(raw.get("fault", "")),
+            times=raw.get("times"),
+            retry_after=float(raw.get("retry_after", 1.0)),
+            seconds=raw.get("seconds"),
+        )
+        if rule.provider not in PROVIDERS:
+            raise ValueError(f"provider must be one of {sorted(PROVIDERS)}")
+        per_message = rule.fault in EXPO_TICKET_FAULTS or rule.fault in RECEIPT_FAULTS
+        if not is_request_fault(rule.fault) and not (per_message and rule.provider == "expo"):
+            raise ValueError(f"fault {rule.fault!r} is not known for provider {rule.provider!r}")
+        if rule.times is not None and (not isinstance(rule.times, int) or rule.times < 1):
+            raise ValueError("times must be a positive integer or null")
+        if rule.seconds is not None and not isinstance(rule.seconds, int | float):
+            raise ValueError("seconds must be a number or null")
+        return rule
+
+    def as_json(self) -> dict[str, Any]:
+        return {"match": self.match, "provider": self.provider, "fault": self.fault,
+                "times": self.times, "retry_after": self.retry_after, "seconds": self.seconds}
+
+
+class FaultBook:
+    """The active fault rules; a rule with `times` is used up after that many hits."""
+
+    def __init__(self) -> None:
+        self.rules: list[FaultRule] = []
+        self.applied = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def _take(self, rule: FaultRule) -> str:
+        self.applied += 1
+        if rule.times is not None:
+            rule.times -= 1
+            if rule.times <= 0:
+                self.rules.remove(rule)
+        return rule.fault
+
+    def for_request(self, provider: str, keys: list[str]) -> FaultRule | None:
+        """The first whole-request rule matching any of the request's keys, used once."""
+        for rule in self.rules:
+            if rule.provider == provider and is_request_fault(rule.fault) and (
+                rule.match == "*" or any(rule.match in key for key in keys)
+            ):
+                self._take(rule)
+                return rule
+        return None
+
+    def for_message(self, key: str) -> str | None:
+        """A per-message Expo fault (ticket or receipt error) for one token, if any."""
+        for rule in self.rules:
+            if rule.provider == "expo" and not is_request_fault(rule.fault) and (
+                rule.match == "*" or rule.match in key
+            ):
+                return self._take(rule)
+        return None
+
+
+@dataclass(slots=True)
+class Subscription:
+    """A sandbox browser: the key pair and auth secret a real browser would keep."""
+
+    private_key: ec.EllipticCurvePrivateKey
+    auth: bytes
+    application_server_key: str | None  # VAPID key the subscription is bound to, if any
+
+
+@dataclass
+class SandboxState:
+    """Everything the sandbox remembers; tests may also read it directly when in-process."""
+
+    latency_ms: float = 0.0  # added to every provider request, for benchmarks
+    timeout_fault_seconds: float = 30.0  # how long a "timeout" fault stalls by default
+    receipt_delay_seconds: float = 0.0  # real Expo: about 15 minutes
+    max_stored_messages: int = 100_000  # beyond this messages are counted, not kept
+    max_receipts: int = 1_000_000
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    receipts: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    faults: FaultBook = field(default_factory=FaultBook)
+    counters: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def store(self, record: dict[str, Any]) -> None:
+        if len(self.messages) < self.max_stored_messages:
+            self.messages.append(record)
+        else:
+            self.count("dropped.messages")
+
+    def add_receipt(self, ticket_id: str, receipt: dict[str, Any]) -> None:
+        receipts = self.receipts
+        receipts[ticket_id] = (time.monotonic(), receipt)
+        if len(receipts) > self.max_receipts:  # forget the oldest, as Expo does after 24 h
+            del receipts[next(iter(receipts))]
+
+    def reset_messages(self) -> None:
+        self.messages.clear()
+        self.counters.clear()
+        self.peak_in_flight = self.in_flight
+
+    def stats(self) -> dict[str, Any]:
+        """Counters grouped by kind: {"requests": {"expo": n, ...}, "messages": {...}, ...}."""
+        grouped: dict[str, Any] = {"requests": {}, "messages": {}, "rejected": {}}
+        for name, n in self.counters.items():
+            group, _, key = name.partition(".")
+            grouped.setdefault(group, {})[key] = n
+        grouped.update(
+            stored_messages=len(self.messages),
+            subscriptions=len(self.subscriptions),
+            receipts=len(self.receipts),
+            faults_applied=self.faults.applied,
+            in_flight=self.in_flight,
+            peak_in_flight=self.peak_in_flight,
+        )
+        return grouped

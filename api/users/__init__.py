@@ -1,0 +1,1 @@
+"""Dashboard users: sign up, log in, JWTs."""

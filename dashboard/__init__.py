@@ -1,0 +1,1 @@
+"""Booper dashboard: a Reflex app that is a client of the public GraphQL API."""

@@ -1,0 +1,1 @@
+"""taskiq broker and thin task wrappers around api's delivery code."""

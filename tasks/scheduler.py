@@ -1,0 +1,9 @@
+"""`booper scheduler`: taskiq's scheduler over the label schedules in tasks.delivery."""
+
+from taskiq import TaskiqScheduler
+from taskiq.schedule_sources import LabelScheduleSource
+
+import tasks.delivery  # noqa: F401 - registers the tasks and their schedules
+from tasks.broker import broker
+
+scheduler = TaskiqScheduler(broker=broker, sources=[LabelScheduleSource(broker)])
