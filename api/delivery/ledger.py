@@ -8,6 +8,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from api import db
 from api.devices.tables import Device
 from api.notifications import events
 from api.notifications.tables import Delivery, Notification
@@ -74,6 +75,9 @@ async def apply(
     if not changes:
         return
     now = dt.datetime.now(dt.UTC)
+    # PostgreSQL cannot infer a parameter's type inside CASE; SQLite has no timestamptz
+    # type to cast to (CAST would turn the text into a number).
+    retry_param = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
     values = ", ".join("(CAST({} AS BIGINT), {}, {}, {})" for _ in changes)
     args: list = []
     for c in changes:
@@ -86,7 +90,7 @@ async def apply(
         " updated_at = {},"
         " sent_at = CASE WHEN v.status IN ('SENT', 'DELIVERED')"
         " THEN COALESCE(deliveries.sent_at, {}) ELSE deliveries.sent_at END,"
-        " next_attempt_at = CASE WHEN v.status = 'PENDING' THEN {} ELSE NULL END"
+        f" next_attempt_at = CASE WHEN v.status = 'PENDING' THEN {retry_param} ELSE NULL END"
         " FROM v WHERE deliveries.id = v.id",
         *args, now, now, retry_at or now,
     )

@@ -1,0 +1,107 @@
+"""Test fixtures: a real API server and the sandbox providers on loopback, one per session.
+
+The database is chosen before anything of `api` is imported (settings are read
+once): BOOPER_TEST_DB=sqlite (default) or postgres. Between tests every table is
+emptied, the rate limiter and the sandbox are reset.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.support import databases
+
+_TEST_DB = os.environ.get("BOOPER_TEST_DB", "sqlite")
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="booper-test-"))
+_PG_URL: str | None = None
+if _TEST_DB == "postgres":
+    if not databases.postgres_reachable():
+        raise pytest.UsageError(
+            f"BOOPER_TEST_DB=postgres but PostgreSQL is not reachable at {databases.PG_ADMIN_URL}"
+        )
+    _PG_URL = databases.create_postgres_database()
+    os.environ["BOOPER_DATABASE_URL"] = _PG_URL
+else:
+    os.environ["BOOPER_DATABASE_URL"] = f"sqlite:///{_DATA_DIR / 'booper.sqlite3'}"
+os.environ["BOOPER_DATA_DIR"] = str(_DATA_DIR)
+os.environ.pop("BOOPER_REDIS_URL", None)
+os.environ.update(
+    {
+        "BOOPER_PERIODIC_INTERVAL": "0.2",
+        "BOOPER_RECEIPT_DELAY": "0.3",
+        "BOOPER_RETRY_BASE_DELAY": "0.05",
+        "BOOPER_RETRY_MAX_DELAY": "0.5",
+        "BOOPER_STALL_AFTER": "1",
+        "BOOPER_MAX_ATTEMPTS": "3",
+        "BOOPER_PROVIDER_TIMEOUT": "1",
+        "BOOPER_APP_RATE": "10000/second",
+        "BOOPER_ANONYMOUS_IP_RATE": "10000/second",
+        "BOOPER_ANONYMOUS_CHANNEL_RATE": "10000/second",
+    }
+)
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("taskiq.receiver.receiver").setLevel(logging.WARNING)
+
+from tests.support.api_server import ApiServer, start_api_server  # noqa: E402
+from tests.support.graphql import GraphQLClient  # noqa: E402
+from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"booper test database: {_TEST_DB} ({os.environ['BOOPER_DATABASE_URL']})"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _PG_URL:
+        databases.drop_postgres_database(_PG_URL)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> RunningSandbox:
+    server = start_sandbox()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: RunningSandbox) -> RunningSandbox:
+    """The shared sandbox, with no faults, no messages and no latency at the start of a test."""
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.reset()
+
+
+@pytest.fixture(scope="session")
+async def api_server(sandbox_server: RunningSandbox) -> ApiServer:
+    server = await start_api_server(sandbox_server.base_url)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def api(api_server: ApiServer, sandbox: RunningSandbox) -> GraphQLClient:
+    """A GraphQL client on a clean database, limiter and sandbox."""
+    await api_server.reset()
+    async with GraphQLClient(api_server.url) as client:
+        yield client
+
+
+@pytest.fixture
+def runtime(api_server: ApiServer):
+    return api_server.runtime
+
+
+@pytest.fixture
+def settings(api_server: ApiServer):
+    """The live settings of the test server; changes are undone after the test."""
+    saved = api_server.runtime.settings.model_dump()
+    yield api_server.runtime.settings
+    for key, value in saved.items():
+        setattr(api_server.runtime.settings, key, value)
+

@@ -1,0 +1,211 @@
+"""The dashboard end to end in headless chromium, against a real API process.
+
+One flow, the way a person would use it: sign up, create an app and a private
+channel, generate an access code, register a device and redeem the code through
+the API (as the mobile app would), send a notification from the dashboard, and
+watch it reach DELIVERED on the notification page and in the live view, with no
+reload. Screenshots of every page go to test-artifacts/dashboard/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+
+import httpx
+import pytest
+
+from conftest import record_timing
+
+pytestmark = pytest.mark.browser
+
+expect = pytest.importorskip("playwright.sync_api").expect
+expect.set_options(timeout=15_000)  # the first event waits out the websocket connect
+
+PASSWORD = "correct horse battery"
+
+
+def gql(api: dict, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    r = httpx.post(api["graphql"], json={"query": query, "variables": variables or {}}, headers=headers, timeout=15)
+    body = r.json()
+    assert not body.get("errors"), body["errors"]
+    return body["data"]
+
+
+@pytest.fixture(scope="module")
+def suite_clock():
+    start = time.monotonic()
+    yield
+    record_timing("browser tests (excluding build)", time.monotonic() - start)
+
+
+def _app_path(page) -> str:
+    match = re.search(r"/apps/([^/]+)", page.url)
+    assert match, page.url
+    return f"/apps/{match.group(1)}"
+
+
+def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    email = f"e2e-{uuid.uuid4().hex[:10]}@example.com"
+
+    # -- sign up --------------------------------------------------------------
+    page.goto(f"{dashboard_url}/signup")
+    expect(page.locator("#page-title")).to_have_text("Create your account")
+    page.locator("#email").fill("not-an-email")
+    page.locator("#password").fill("short")
+    page.locator("#submit").click()
+    expect(page.get_by_text("That doesn't look like an email address.")).to_be_visible()
+    expect(page.get_by_text("Use at least 8 characters.")).to_be_visible()
+    shot(page, "01-signup-validation")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#submit").click()
+    expect(page).to_have_url(re.compile(r"/apps/?$"))
+    expect(page.get_by_text("No apps yet")).to_be_visible()
+    expect(page.locator("#user-email")).to_have_text(email)
+    shot(page, "02-apps-empty")
+
+    # -- create an app --------------------------------------------------------
+    page.locator("#new-app").click()
+    page.locator("#app-name-input").fill("E2E Shop")
+    page.locator("#create-app").click()
+    expect(page.locator("#new-app-secret")).to_contain_text("bk_")
+    expect(page.locator(".app-card")).to_have_count(1)
+    shot(page, "03-apps-created")
+    page.locator(".app-link").first.click()
+    expect(page).to_have_url(re.compile(r"/apps/[^/]+/?$"))
+    expect(page.locator("#app-name")).to_have_text("E2E Shop")
+    app_path = _app_path(page)
+
+    # -- a private channel ----------------------------------------------------
+    page.locator("#nav-channels").click()
+    expect(page.get_by_text("No channels yet")).to_be_visible()
+    page.locator("#channel-name").fill("bad name!")
+    page.locator("#create-channel").click()
+    expect(page.locator(".field-error")).to_contain_text("Use only letters")
+    page.locator("#channel-name").fill("orders")
+    page.locator("#create-channel").click()
+    expect(page.locator(".channel-link")).to_have_text("orders")
+    expect(page.get_by_text("PRIVATE", exact=True)).to_be_visible()
+    shot(page, "04-channels")
+
+    # -- an access code -------------------------------------------------------
+    page.locator("#nav-access-codes").click()
+    page.locator("#check-orders").click()
+    page.locator("#identifier").fill("customer-42")
+    page.locator("#generate-code").click()
+    code_el = page.locator("#access-code")
+    expect(code_el).to_have_text(re.compile(r"^\d{3} \d{3}$"))
+    code = code_el.inner_text().replace(" ", "")
+    first = page.locator("#countdown").inner_text()
+    page.wait_for_timeout(2200)
+    assert page.locator("#countdown").inner_text() != first, "the expiry countdown does not move"
+    shot(page, "05-access-code")
+
+    # -- a device redeems it through the API (as the mobile app would) --------
+    device_token = f"ExponentPushToken[e2e-{uuid.uuid4().hex[:12]}]"
+    gql(
+        api_server,
+        "mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { id } }",
+        {"input": {"platform": "EXPO", "token": device_token}},
+    )
+    granted = gql(
+        api_server,
+        "mutation($code: String!, $t: String!) { redeemAccessCode(code: $code, deviceToken: $t) { name } }",
+        {"code": code, "t": device_token},
+    )["redeemAccessCode"]
+    assert [c["name"] for c in granted] == ["orders"]
+
+    page.locator("#nav-channels").click()
+    expect(page.locator(".subscriber-count")).to_have_text("1")
+    page.locator(".channel-link").click()
+    expect(page.locator("#subscriber-total")).to_contain_text("1 subscribers")
+    expect(page.get_by_text("customer-42")).to_be_visible()
+    shot(page, "06-subscribers")
+
+    # -- the live view, in a second tab --------------------------------------
+    live = context.new_page()
+    live.on("pageerror", lambda exc: errors.append(str(exc)))
+    live.goto(f"{dashboard_url}{app_path}/live")
+    expect(live.locator("#live-status")).to_have_text("Connected", timeout=20_000)
+    shot(live, "07-live-connected")
+
+    # -- send from the dashboard ---------------------------------------------
+    page.locator("#nav-send").click()
+    expect(page.locator("#send-channel")).to_contain_text("orders")
+    page.locator("#send-title").fill("Your order shipped")
+    page.locator("#send-body").fill("It arrives on Tuesday.")
+    page.locator("#send-data").fill("{not json")
+    page.locator("#send-collapse").click()  # leaving the field checks it
+    expect(page.get_by_text(re.compile("Not valid JSON"))).to_be_visible()
+    shot(page, "08-send-invalid-json")
+    page.locator("#send-data").fill('{"orderId": 42}')
+    page.locator("#send-collapse").fill("order-42")
+    page.locator("#send-ttl").fill("3600")
+    page.locator("#send-submit").click()
+    expect(page).to_have_url(re.compile(r"/notifications/[^/]+/?$"))
+    expect(page.locator("#page-title")).to_have_text("Your order shipped")
+
+    # DELIVERED on the notification page without a reload (the sandbox Expo
+    # gives receipts after BOOPER_RECEIPT_DELAY=3 s under `booper dev`).
+    expect(page.locator(".delivery-status")).to_have_text("DELIVERED", timeout=45_000)
+    expect(page.locator("#count-delivered")).to_contain_text("1")
+    shot(page, "09-notification-delivered")
+
+    # ... and in the live view, which was never reloaded.
+    expect(live.locator(".live-notification")).to_contain_text("Your order shipped")
+    expect(live.locator(".live-delivery-status").first).to_have_text("DELIVERED", timeout=30_000)
+    shot(live, "10-live-delivered")
+    live.close()
+
+    # -- the list, the overview and the keys ---------------------------------
+    page.locator("#nav-notifications").click()
+    expect(page.locator(".notification-link")).to_have_text("Your order shipped")
+    shot(page, "11-notifications")
+
+    page.locator("#nav-overview").click()
+    expect(page.locator("#quota-text")).to_contain_text("1 /")
+    expect(page.locator("#delivery-chart")).to_be_visible()
+    shot(page, "12-overview")
+
+    page.locator("#nav-api-keys").click()
+    page.locator("#create-key").click()
+    expect(page.locator("#new-key-secret")).to_contain_text("bk_")
+    shot(page, "13-api-keys")
+
+    # -- an expired session goes back to log in, with a message -------------
+    def b64(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    expired = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64({'sub': '1', 'exp': 1})}.x"
+    page.evaluate("t => sessionStorage.setItem('booper_token', t)", expired)
+    page.goto(f"{dashboard_url}{app_path}/notifications")
+    expect(page).to_have_url(re.compile(r"/login/?$"))
+    expect(page.locator("#flash")).to_contain_text("session has expired")
+    shot(page, "14-login-expired")
+
+    # -- log back in, delete the app (with confirmation), log out -----------
+    page.locator("#email").fill(email)
+    page.locator("#password").fill("wrong password")
+    page.locator("#submit").click()
+    expect(page.locator("#auth-error")).to_contain_text("Wrong email or password.")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#submit").click()
+    expect(page.locator(".app-card")).to_have_count(1)
+    page.get_by_role("button", name="Delete app").first.click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("cannot be undone")
+    shot(page, "15-delete-confirm")
+    page.locator("#confirm-delete").click()
+    expect(page.get_by_text("No apps yet")).to_be_visible()
+    page.locator("#logout").click()
+    expect(page.locator("#flash")).to_contain_text("logged out")
+    shot(page, "16-logged-out")
+
+    assert not errors, f"JavaScript errors on the pages: {errors}"

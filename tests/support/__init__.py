@@ -1,0 +1,1 @@
+"""Test support: the sandbox and API servers, a GraphQL client, factories."""

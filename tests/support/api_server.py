@@ -1,0 +1,77 @@
+"""The Booper API served by uvicorn on a free loopback port, inside the tests' event loop.
+
+Sharing the loop means a test can call domain functions directly, and the
+in-process queue's tasks run right here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import uvicorn
+
+from api.piccolo_app import TABLES
+from api.runtime import Runtime, get_runtime
+from api.settings import DEFAULT_WEBPUSH_ORIGINS, get_settings
+from tests.support.sandbox import free_port
+
+
+@dataclass
+class ApiServer:
+    url: str
+    server: uvicorn.Server
+    task: asyncio.Task
+
+    @property
+    def runtime(self) -> Runtime:
+        return get_runtime()
+
+    async def settle(self) -> None:
+        """Let the in-process queue finish what it is doing (and cancel retry timers)."""
+        from api.delivery import senders
+        from tasks.broker import broker
+
+        for timer in list(senders._retry_timers):
+            timer.cancel()
+        await broker.wait_all()
+
+    async def reset(self) -> None:
+        from api import db
+
+        await self.settle()
+        engine = db.current_engine()
+        names = [t._meta.tablename for t in reversed(TABLES)]
+        if db.is_postgres(engine):
+            await TABLES[0].raw(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+        else:
+            for name in names:
+                await TABLES[0].raw(f"DELETE FROM {name}")
+        await self.runtime.limiter.reset()
+
+    async def stop(self) -> None:
+        await self.settle()
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 10)
+
+
+async def start_api_server(sandbox_url: str) -> ApiServer:
+    from api.http.app import create_app
+
+    settings = get_settings()
+    settings.expo_url = sandbox_url
+    settings.webpush_allowed_origins = ",".join([*DEFAULT_WEBPUSH_ORIGINS, sandbox_url])
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    else:
+        raise RuntimeError("API server did not start")
+    return ApiServer(f"http://127.0.0.1:{port}", server, task)

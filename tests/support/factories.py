@@ -1,0 +1,105 @@
+"""Factories with keyword arguments, each going through the public GraphQL API."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from tests.support.graphql import GraphQLClient
+
+_seq = itertools.count(1)
+
+
+@dataclass
+class Owner:
+    token: str
+    user_id: str
+    email: str
+
+
+@dataclass
+class AppHandle:
+    id: str
+    api_key: str
+    owner: Owner
+
+
+async def make_user(api: GraphQLClient, *, email: str | None = None, password: str = "correct horse") -> Owner:
+    email = email or f"user{next(_seq)}@example.com"
+    data = await api.ok(
+        "mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token user { id } } }",
+        {"e": email, "p": password},
+    )
+    return Owner(data["signUp"]["token"], data["signUp"]["user"]["id"], email)
+
+
+async def make_app(api: GraphQLClient, *, owner: Owner | None = None, name: str = "App", plan: str | None = None) -> AppHandle:
+    owner = owner or await make_user(api)
+    data = await api.ok(
+        "mutation($n: String!) { createApp(name: $n) { app { id } apiKey { secret } } }",
+        {"n": name},
+        token=owner.token,
+    )
+    app = AppHandle(data["createApp"]["app"]["id"], data["createApp"]["apiKey"]["secret"], owner)
+    if plan:
+        from api.apps import service
+
+        await service.set_plan(int(app.id), plan)
+    return app
+
+
+async def make_channel(api: GraphQLClient, app: AppHandle, *, name: str | None = None, visibility: str = "PUBLIC") -> dict:
+    data = await api.ok(
+        "mutation($a: ID!, $n: String!, $v: ChannelVisibility!) {"
+        " createChannel(appId: $a, name: $n, visibility: $v) { id name visibility } }",
+        {"a": app.id, "n": name or f"ch{next(_seq)}", "v": visibility},
+        api_key=app.api_key,
+    )
+    return data["createChannel"]
+
+
+async def make_expo_device(api: GraphQLClient, *, token: str | None = None) -> dict:
+    token = token or f"ExponentPushToken[dev{next(_seq)}]"
+    data = await api.ok(
+        "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id token active } }",
+        {"t": token},
+    )
+    return data["registerDevice"]
+
+
+async def make_web_device(api: GraphQLClient, sandbox) -> dict:
+    sub = sandbox.subscribe()
+    data = await api.ok(
+        "mutation($t: String!, $p: String!, $a: String!) { registerDevice(input: {platform: WEB, token: $t,"
+        " webPushKeys: {p256dh: $p, auth: $a}}) { id token active } }",
+        {"t": sub["endpoint"], "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]},
+    )
+    return data["registerDevice"]
+
+
+async def subscribe(api: GraphQLClient, device: dict, channel: dict) -> dict:
+    data = await api.ok(
+        "mutation($t: String!, $c: ID!) { subscribe(deviceToken: $t, channelId: $c) { id } }",
+        {"t": device["token"], "c": channel["id"]},
+    )
+    return data["subscribe"]
+
+
+async def access_code(api: GraphQLClient, app: AppHandle, channels: list[str], *, identifier: str | None = None,
+                      expires_at: str | None = None) -> dict:
+    data = await api.ok(
+        "mutation($i: CreateAccessCodeInput!) { createAccessCode(input: $i) { code expiresAt identifier"
+        " channels { id name } } }",
+        {"i": {"channels": channels, "identifier": identifier, "expiresAt": expires_at}},
+        api_key=app.api_key,
+    )
+    return data["createAccessCode"]
+
+
+async def send(api: GraphQLClient, app: AppHandle | None, **fields) -> dict:
+    data = await api.ok(
+        "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id status } }",
+        {"i": fields},
+        api_key=app.api_key if app else None,
+    )
+    return data["sendNotification"]
