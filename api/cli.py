@@ -187,3 +187,7 @@ def _wait(procs: list[subprocess.Popen]) -> None:
             p.wait(timeout=15)
     code = max((p.returncode or 0) for p in procs)
     raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

@@ -53,6 +53,31 @@ from tests.support.graphql import GraphQLClient  # noqa: E402
 from tests.support.sandbox import RunningSandbox, start_sandbox  # noqa: E402
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in (
+        "redis: needs Redis (BOOPER_TEST_REDIS); skipped when unreachable, except under CI=true",
+        "postgres: needs PostgreSQL itself, whatever BOOPER_TEST_DB is",
+        "e2e: starts real Booper processes",
+        "browser: drives the dashboard in headless Chromium",
+    ):
+        config.addinivalue_line("markers", marker)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip service-dependent tests when the service is down, saying so; never under CI."""
+    if databases.in_ci():
+        return
+    reachable = {"redis": databases.redis_reachable, "postgres": databases.postgres_reachable}
+    cache: dict[str, bool] = {}
+    for item in items:
+        for name, check in reachable.items():
+            if item.get_closest_marker(name):
+                if name not in cache:
+                    cache[name] = check()
+                if not cache[name]:
+                    item.add_marker(pytest.mark.skip(reason=f"{name} not reachable (see scripts/test)"))
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"booper test database: {_TEST_DB} ({os.environ['BOOPER_DATABASE_URL']})"]
 

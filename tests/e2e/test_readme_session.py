@@ -1,0 +1,71 @@
+"""The README's run command (`booper dev`) as a real process, and its first session."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.support.processes import Process, booper
+from tests.support.sandbox import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def gql(url: str, query: str, variables: dict | None = None, key: str | None = None, token: str | None = None) -> dict:
+    headers = {}
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    body = httpx.post(url, json={"query": query, "variables": variables or {}}, headers=headers, timeout=10).json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+def test_booper_dev_runs_the_first_session_end_to_end(tmp_path):
+    port, sandbox_port = free_port(), free_port()
+    dev = Process(
+        "booper-dev",
+        booper("dev", "--port", str(port), "--sandbox-port", str(sandbox_port)),
+        {"BOOPER_DATA_DIR": str(tmp_path / "data"), "BOOPER_DATABASE_URL": ""},
+        tmp_path,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/graphql"
+        dev.wait_http(f"http://127.0.0.1:{port}/healthz")
+        # The README's first session, step by step.
+        signed = gql(url, 'mutation { signUp(email: "ada@example.com", password: "correct horse") { token } }')
+        token = signed["signUp"]["token"]
+        created = gql(url, 'mutation { createApp(name: "Weather") { app { id } apiKey { secret } } }', token=token)
+        app_id = created["createApp"]["app"]["id"]
+        key = created["createApp"]["apiKey"]["secret"]
+        gql(url, 'mutation($a: ID!) { createChannel(appId: $a, name: "alerts") { id } }', {"a": app_id}, key=key)
+        sub = httpx.post(f"http://127.0.0.1:{sandbox_port}/webpush/subscriptions", json={}).json()
+        gql(url, 'mutation { registerDevice(input: {platform: EXPO, token: "ExponentPushToken[readme-demo]"}) { id } }')
+        gql(
+            url,
+            "mutation($t: String!, $p: String!, $a: String!) { registerDevice(input: {platform: WEB, token: $t,"
+            " webPushKeys: {p256dh: $p, auth: $a}}) { id } }",
+            {"t": sub["endpoint"], "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]},
+        )
+        for token_ in ("ExponentPushToken[readme-demo]", sub["endpoint"]):
+            gql(url, 'mutation($t: String!, $a: ID!) { subscribe(deviceToken: $t, appId: $a, name: "alerts") { id } }',
+                {"t": token_, "a": app_id})
+        sent = gql(url, 'mutation { sendNotification(input: {channel: "alerts", title: "Rain", body: "Take an umbrella"}) { id } }', key=key)
+        nid = sent["sendNotification"]["id"]
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            data = gql(url, "query($n: ID!) { notification(id: $n) { status deliveryCounts { delivered failed } } }",
+                       {"n": nid}, key=key)
+            if data["notification"]["status"] == "COMPLETED":
+                break
+            time.sleep(0.2)
+        assert data["notification"] == {"status": "COMPLETED", "deliveryCounts": {"delivered": 2, "failed": 0}}, dev.log()
+        received = httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/messages").json()
+        assert sorted(m["provider"] for m in received) == ["expo", "webpush"]
+        assert (tmp_path / "data" / "booper.sqlite3").exists()
+    finally:
+        dev.stop()
