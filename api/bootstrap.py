@@ -67,6 +67,10 @@ async def stop_runtime(runtime: Runtime) -> None:
 def start_periodic_jobs(runtime: Runtime) -> None:
     """Embedded default: the sweep and the receipt check run in this process, no scheduler."""
     from api.delivery import receipts, sweep
+    from api.notifications.retention import apply_retention
+
+    async def retention(rt: Runtime) -> None:
+        await apply_retention(rt.settings)
 
     async def every(interval: float, job, name: str) -> None:
         while True:
@@ -81,5 +85,8 @@ def start_periodic_jobs(runtime: Runtime) -> None:
     interval = runtime.settings.periodic_interval
     runtime.extras["periodic"] = [
         asyncio.create_task(every(interval, sweep.sweep, "sweep")),
-        asyncio.create_task(every(max(interval, min(10.0, runtime.settings.receipt_delay)), receipts.check_receipts, "receipts")),
+        asyncio.create_task(
+            every(max(interval, min(10.0, runtime.settings.receipt_delay)), receipts.check_receipts, "receipts")
+        ),
+        asyncio.create_task(every(3600, retention, "retention")),
     ]

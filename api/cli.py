@@ -46,6 +46,7 @@ def serve(
         log_level="info",
         access_log=not settings.production,
         ws_max_size=64 * 1024,
+        proxy_headers=False,  # Booper decides whom to believe (BOOPER_TRUSTED_PROXIES)
     )
 
 
@@ -76,7 +77,8 @@ def dev(
 
     async def both() -> None:
         api_server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                                   log_level="info", ws_max_size=64 * 1024))
+                                                   log_level="info", ws_max_size=64 * 1024,
+                                                   proxy_headers=False))
         sandbox_server = uvicorn.Server(uvicorn.Config(create_sandbox_app(), host="127.0.0.1",
                                                        port=sandbox_port, log_level="warning"))
         typer.echo(f"Booper API:       http://127.0.0.1:{port}/graphql")
@@ -122,7 +124,7 @@ def worker(workers: int = typer.Option(1, help="Worker processes per queue.")) -
         raise typer.Exit(2)
     base = [sys.executable, "-m", "taskiq", "worker", "--workers", str(workers), "--ack-type", "when_executed"]
     procs = [
-        subprocess.Popen([*base, "tasks.broker:broker", "tasks.delivery"]),
+        subprocess.Popen([*base, "tasks.broker:broker", "tasks.delivery", "tasks.maintenance"]),
         subprocess.Popen([*base, "tasks.broker:priority_broker", "tasks.delivery"]),
     ]
     _wait(procs)

@@ -29,6 +29,9 @@ class RateLimiter:
         item = parse(limit) if isinstance(limit, str) else limit
         if await self.strategy.hit(item, *key):
             return
+        from api.metrics import RATE_LIMITED
+
+        RATE_LIMITED.labels(limit=key[0] if key else "unnamed").inc()
         stats = await self.strategy.get_window_stats(item, *key)
         raise RateLimited(message, retry_after=max(stats.reset_time - time.time(), 1))
 

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     redeem_window: int = 600
     trusted_proxies: str = ""
     max_page_size: int = 100
+    ws_connections_per_client: int = 100
 
     # Rate limits (the `limits` notation: "10/second", "100 per minute").
     anonymous_ip_rate: str = "10/second"

@@ -1,15 +1,19 @@
-"""The Litestar application: POST/GET /graphql, graphql-transport-ws on the same path, /healthz."""
+"""The Litestar application: POST/GET /graphql, graphql-transport-ws on the same path,
+/healthz, /readyz and /metrics."""
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, WebSocket, get, websocket
 from litestar.datastructures import State
 from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api import logs, metrics
 from api.bootstrap import start_periodic_jobs, start_runtime, stop_runtime
 from api.graphql.context import context_getter
 from api.graphql.schema import build_schema
@@ -20,42 +24,111 @@ MAX_BODY = 256 * 1024
 
 @get("/healthz", sync_to_thread=False)
 def healthz() -> dict[str, str]:
+    """The process is up."""
     return {"status": "ok"}
 
 
-def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Litestar:
-    """`embedded_jobs`: run the queue's consumers and periodic jobs in this process (the
-    default when no Redis is configured: the in-process broker lives here)."""
-    from tasks.broker import broker, priority_broker
-    import tasks.delivery  # noqa: F401 - registers the tasks on the brokers
+@get("/readyz")
+async def readyz(state: State) -> Response[dict[str, Any]]:
+    """The database (and Redis, when configured) answer: ready for traffic."""
+    from api.piccolo_app import TABLES
 
-    in_process = embedded_jobs if embedded_jobs is not None else not settings.redis_url
+    checks: dict[str, str] = {}
+    try:
+        await TABLES[0].raw("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        checks["database"] = f"error: {type(exc).__name__}"
+    redis_url = state.runtime.settings.redis_url
+    if redis_url:
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(redis_url, socket_connect_timeout=2)
+        try:
+            await client.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["redis"] = f"error: {type(exc).__name__}"
+        finally:
+            await client.aclose()
+    ready = all(v == "ok" for v in checks.values())
+    return Response({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+
+
+@get("/metrics")
+async def metrics_endpoint(state: State) -> Response[bytes]:
+    """Prometheus exposition format."""
+    from api.notifications.tables import Delivery
+
+    metrics.PENDING_DELIVERIES.set(await Delivery.count().where(Delivery.status == "PENDING"))
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
+def graphql_controller(settings: Settings) -> type:
     schema = build_schema(introspection=settings.introspection_enabled)
-    controller = make_graphql_controller(
+    base = make_graphql_controller(
         schema,
         path="/graphql",
         context_getter=context_getter,
         graphql_ide="graphiql" if not settings.production else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        keep_alive=True,
+        keep_alive=True,  # pings idle connections so proxies and dead peers are noticed
         keep_alive_interval=15,
     )
+    open_per_client: Tally[str] = Tally()
+    limit = settings.ws_connections_per_client
+
+    class GraphQLController(base):  # type: ignore[misc, valid-type]
+        @websocket()
+        async def websocket_endpoint(self, socket: WebSocket, context_ws: Any, root_value: Any) -> None:
+            client = socket.client.host if socket.client else "unknown"
+            if open_per_client[client] >= limit:
+                # Refused at the handshake: one client cannot hold every socket of the process.
+                await socket.close(code=4429, reason="too many connections from this client")
+                return
+            open_per_client[client] += 1
+            metrics.LIVE_SUBSCRIBERS.inc()
+            try:
+                await self.run(request=socket, context=context_ws, root_value=root_value)
+            finally:
+                metrics.LIVE_SUBSCRIBERS.dec()
+                open_per_client[client] -= 1
+                if open_per_client[client] <= 0:
+                    del open_per_client[client]
+
+    return GraphQLController
+
+
+def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Litestar:
+    """`embedded_jobs`: run the queue's consumers and periodic jobs in this process (the
+    default when no Redis is configured: the in-process broker lives here)."""
+    import tasks.delivery  # noqa: F401 - registers the tasks on the brokers
+    import tasks.maintenance  # noqa: F401
+    from tasks.broker import broker, priority_broker
+
+    logs.configure(settings.production)
+    in_process = embedded_jobs if embedded_jobs is not None else not settings.redis_url
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime = await start_runtime(settings, broker, priority_broker)
         app.state.runtime = runtime
         await broker.startup()
+        if priority_broker is not broker:
+            await priority_broker.startup()
         if in_process:
             start_periodic_jobs(runtime)
         try:
             yield
         finally:
             await broker.shutdown()
+            if priority_broker is not broker:
+                await priority_broker.shutdown()
             await stop_runtime(runtime)
 
     return Litestar(
-        route_handlers=[controller, healthz],
+        route_handlers=[graphql_controller(settings), healthz, readyz, metrics_endpoint],
         lifespan=[lifespan],
         state=State({}),
         request_max_body_size=MAX_BODY,
@@ -68,4 +141,3 @@ def app_from_env() -> Litestar:
     from api.settings import get_settings
 
     return create_app(get_settings())
-

@@ -63,7 +63,7 @@ async def start_api_server(sandbox_url: str) -> ApiServer:
     settings.webpush_allowed_origins = ",".join([*DEFAULT_WEBPUSH_ORIGINS, sandbox_url])
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
+                            lifespan="on", proxy_headers=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):

@@ -1,0 +1,93 @@
+"""Rate limits and daily quotas under real concurrency, through the real server."""
+
+from __future__ import annotations
+
+import asyncio
+
+from api.notifications.tables import DailyUsage, Notification
+from tests.support import factories as f
+
+SEND = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }"
+
+
+async def _codes(api, n: int, fields: dict, **auth) -> list[str | None]:
+    async def one(i: int):
+        body = await api.raw(SEND, {"i": {**fields, "title": f"n{i}"}}, **auth)
+        return body["errors"][0] if body.get("errors") else None
+
+    return await asyncio.gather(*(one(i) for i in range(n)))
+
+
+async def test_app_rate_limit_is_exact_under_concurrency_and_says_when_to_retry(api, settings):
+    settings.app_rate = "10/minute"
+    app = await f.make_app(api, plan="BUSINESS")
+    await f.make_channel(api, app, name="news")
+    errors = await _codes(api, 25, {"channel": "news"}, api_key=app.api_key)
+    refused = [e for e in errors if e]
+    assert len(refused) == 15
+    assert {e["extensions"]["code"] for e in refused} == {"RATE_LIMITED"}
+    assert all(1 <= e["extensions"]["retryAfter"] <= 60 for e in refused)
+    assert await Notification.count() == 10
+
+
+async def test_anonymous_sends_are_limited_per_channel_and_per_ip(api, settings):
+    settings.anonymous_channel_rate = "5/minute"
+    settings.anonymous_ip_rate = "8/minute"
+    first = await _codes(api, 7, {"channel": "public-a"})
+    assert sum(e is None for e in first) == 5  # the channel's limit
+    second = await _codes(api, 7, {"channel": "public-b"})
+    # The IP has 8 in all: 5 were used on public-a (refusals count too: 2 more), so 1 left.
+    assert sum(e is None for e in second) == 1
+    assert {e["extensions"]["code"] for e in first + second if e} == {"RATE_LIMITED"}
+
+
+async def test_trusted_proxy_forwarded_for_decides_the_client_ip(api, settings):
+    settings.anonymous_ip_rate = "2/minute"
+    settings.trusted_proxies = "127.0.0.1/32"
+    for client in ("198.51.100.1", "198.51.100.2"):
+        headers = {"x-forwarded-for": f"{client}, 127.0.0.1"}
+        results = [await api.raw(SEND, {"i": {"channel": f"c-{client}", "body": "x"}}, headers=headers)
+                   for _ in range(3)]
+        assert [bool(r.get("errors")) for r in results] == [False, False, True]
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(api, settings):
+    settings.anonymous_ip_rate = "2/minute"
+    settings.trusted_proxies = ""
+    results = [
+        await api.raw(SEND, {"i": {"channel": "spoof", "body": "x"}}, headers={"x-forwarded-for": f"203.0.113.{i}"})
+        for i in range(3)
+    ]
+    assert [bool(r.get("errors")) for r in results] == [False, False, True]
+
+
+async def test_daily_quota_is_exact_under_concurrency(api, settings):
+    settings.quota_free = 12
+    app = await f.make_app(api)
+    await f.make_channel(api, app, name="news")
+    errors = await _codes(api, 30, {"channel": "news"}, api_key=app.api_key)
+    assert sum(e is None for e in errors) == 12
+    assert {e["extensions"]["code"] for e in errors if e} == {"QUOTA_EXCEEDED"}
+    assert await Notification.count() == 12
+    usage = await DailyUsage.select(DailyUsage.count).first()
+    assert usage["count"] == 12
+    data = await api.ok("query($a: ID!) { app(id: $a) { usage { notificationsToday dailyQuota } } }",
+                        {"a": app.id}, api_key=app.api_key)
+    assert data["app"]["usage"] == {"notificationsToday": 12, "dailyQuota": 12}
+
+
+async def test_business_apps_have_no_quota_and_idempotent_repeats_take_none(api, settings):
+    settings.quota_free = 2
+    app = await f.make_app(api)
+    await f.make_channel(api, app, name="news")
+    for _ in range(3):
+        await f.send(api, app, channel="news", title="same", idempotencyKey="k-1")
+    assert await Notification.count() == 1
+    assert (await DailyUsage.select(DailyUsage.count).first())["count"] == 1
+    business = await f.make_app(api, plan="BUSINESS")
+    await f.make_channel(api, business, name="news")
+    errors = await _codes(api, 5, {"channel": "news"}, api_key=business.api_key)
+    assert errors == [None] * 5
+    data = await api.ok("query($a: ID!) { app(id: $a) { usage { dailyQuota } } }", {"a": business.id},
+                        api_key=business.api_key)
+    assert data["app"]["usage"]["dailyQuota"] is None
