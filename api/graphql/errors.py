@@ -16,6 +16,8 @@ INTERNAL = "internal server error"
 
 def shape(error: GraphQLError) -> GraphQLError:
     original = error.original_error
+    if original is None and (error.extensions or {}).get("code"):
+        return error  # already shaped
     if isinstance(original, BooperError):
         return GraphQLError(
             original.message, nodes=error.nodes, path=error.path, extensions=original.extensions

@@ -4,18 +4,22 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Response, WebSocket, get, websocket
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
+from litestar.types import ASGIApp, Receive, Scope, Send
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api import logs, metrics
 from api.bootstrap import start_periodic_jobs, start_runtime, stop_runtime
 from api.graphql.context import context_getter
+from api.graphql.errors import shape
 from api.graphql.schema import build_schema
 from api.settings import Settings
 
@@ -76,28 +80,45 @@ def graphql_controller(settings: Settings) -> type:
         keep_alive=True,  # pings idle connections so proxies and dead peers are noticed
         keep_alive_interval=15,
     )
-    open_per_client: Tally[str] = Tally()
-    limit = settings.ws_connections_per_client
 
     class GraphQLController(base):  # type: ignore[misc, valid-type]
-        @websocket()
-        async def websocket_endpoint(self, socket: WebSocket, context_ws: Any, root_value: Any) -> None:
-            client = socket.client.host if socket.client else "unknown"
-            if open_per_client[client] >= limit:
-                # Refused at the handshake: one client cannot hold every socket of the process.
-                await socket.close(code=4429, reason="too many connections from this client")
+        async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+            # Parse errors (e.g. the token limit) bypass schema extensions: shape them here too,
+            # so every error that leaves carries extensions.code.
+            if result.errors:
+                result.errors = [shape(e) for e in result.errors]
+            return await super().process_result(request, result)
+
+    return GraphQLController
+
+
+def websocket_limit(limit: Callable[[], int]) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: at most `limit()` open WebSockets per client address, so one client cannot
+    hold every socket of the process; refused at the handshake (HTTP 403)."""
+    open_per_client: Tally[str] = Tally()
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "websocket":
+                await app(scope, receive, send)
+                return
+            client = (scope.get("client") or ("unknown", 0))[0]
+            if open_per_client[client] >= limit():
+                await send({"type": "websocket.close", "code": 4429, "reason": "too many connections"})
                 return
             open_per_client[client] += 1
             metrics.LIVE_SUBSCRIBERS.inc()
             try:
-                await self.run(request=socket, context=context_ws, root_value=root_value)
+                await app(scope, receive, send)
             finally:
                 metrics.LIVE_SUBSCRIBERS.dec()
                 open_per_client[client] -= 1
                 if open_per_client[client] <= 0:
                     del open_per_client[client]
 
-    return GraphQLController
+        return guarded
+
+    return middleware
 
 
 def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Litestar:
@@ -130,6 +151,7 @@ def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Lite
     return Litestar(
         route_handlers=[graphql_controller(settings), healthz, readyz, metrics_endpoint],
         lifespan=[lifespan],
+        middleware=[websocket_limit(lambda: settings.ws_connections_per_client)],
         state=State({}),
         request_max_body_size=MAX_BODY,
         debug=False,

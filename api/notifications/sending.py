@@ -10,6 +10,7 @@ from api.apps import plans
 from api.apps.tables import App
 from api.delivery import payload
 from api.errors import BadUserInput, PayloadTooLarge
+from api.metrics import NOTIFICATIONS_ACCEPTED
 from api.notifications import events, service
 from api.queue import FAN_OUT
 from api.runtime import Runtime
@@ -99,6 +100,8 @@ async def send(
         idempotency_key=fields["idempotency_key"],
     )
     row, created = await service.accept(new, app_id, quota, now)
+    if created:
+        NOTIFICATIONS_ACCEPTED.labels(scheduled=str(row["status"] == "SCHEDULED").lower()).inc()
     if created and row["status"] == "QUEUED":
         await dispatch(runtime, row)
     return row, created
