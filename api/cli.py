@@ -54,9 +54,12 @@ def serve(
 def dev(
     port: int = typer.Option(8000, help="API port."),
     sandbox_port: int = typer.Option(8001, help="Sandbox providers' port."),
+    dashboard: bool = typer.Option(False, help="Also build and serve the Reflex dashboard."),
+    dashboard_port: int = typer.Option(3000, help="Dashboard port."),
 ) -> None:
     """Everything on the embedded default: API, in-process queue, and the sandbox providers
-    standing in for Expo and Web Push, so deliveries complete end to end on this machine."""
+    standing in for Expo and Web Push, so deliveries complete end to end on this machine.
+    With --dashboard, the Reflex dashboard too (scripts/dev turns it on)."""
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     os.environ.setdefault("BOOPER_EXPO_URL", sandbox)
     extra = os.environ.get("BOOPER_WEBPUSH_ALLOWED_ORIGINS")
@@ -86,7 +89,48 @@ def dev(
         typer.echo(f"Data directory:   {settings.data_dir}")
         await asyncio.gather(api_server.serve(), sandbox_server.serve())
 
-    asyncio.run(both())
+    ui = _start_dashboard(port, dashboard_port) if dashboard else None
+    try:
+        asyncio.run(both())
+    finally:
+        if ui is not None:
+            _stop_group(ui)
+
+
+def _start_dashboard(api_port: int, port: int) -> subprocess.Popen | None:
+    """`reflex run --env prod` (frontend and backend on one port) in its own process group."""
+    reflex = Path(sys.executable).parent / "reflex"
+    root = Path(__file__).resolve().parent.parent
+    if not reflex.exists():
+        typer.echo("Dashboard:        not installed (run scripts/setup-dashboard)", err=True)
+        return None
+    env = {
+        **os.environ,
+        "BOOPER_API_URL": f"http://127.0.0.1:{api_port}",
+        "BOOPER_DASHBOARD_PORT": str(port),
+        "PATH": f"{root / '.tools' / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+    }
+    log = (Path(os.environ.get("BOOPER_DATA_DIR", ".booper")) / "dashboard.log").resolve()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"Dashboard:        http://127.0.0.1:{port}  (first build takes ~15 s; log: {log})")
+    return subprocess.Popen(
+        [str(reflex), "run", "--env", "prod", "--backend-host", "127.0.0.1", "--backend-port", str(port),
+         "--loglevel", "warning"],
+        cwd=root, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @app.command()

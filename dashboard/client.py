@@ -122,7 +122,11 @@ def describe_error(code: str, message: str | None = None, retry_after: float | N
     base = ERROR_MESSAGES.get(code)
     detail = _clean_detail(message)
     if base is None:
-        return f"Something went wrong: {detail}" if detail else "Something went wrong. Please try again."
+        return (
+            f"Something went wrong: {detail}"
+            if detail
+            else "Something went wrong. Please try again."
+        )
     if code in _SHOW_SERVER_MESSAGE and detail:
         if code == "BAD_USER_INPUT":
             return f"Please check what you entered: {detail}"
@@ -376,10 +380,14 @@ class GraphQLClient:
             payload = None
         if isinstance(payload, dict) and payload.get("errors"):
             errors = payload["errors"]
-            raise ApiError.from_graphql(errors[0] if isinstance(errors, list) and errors else errors)
+            raise ApiError.from_graphql(
+                errors[0] if isinstance(errors, list) and errors else errors
+            )
         if response.status_code == 429:
             retry = response.headers.get("retry-after")
-            raise ApiError("RATE_LIMITED", retry_after=float(retry) if retry and retry.isdigit() else None)
+            raise ApiError(
+                "RATE_LIMITED", retry_after=float(retry) if retry and retry.isdigit() else None
+            )
         if response.status_code == 413:
             raise ApiError("PAYLOAD_TOO_LARGE")
         if response.status_code == 401:
@@ -418,7 +426,9 @@ class GraphQLClient:
         return self._found((await self.execute("AppOverview", {"id": app_id}))["app"])
 
     async def delivery_stats(self, app_id: str, hours: int = 24) -> list[DeliveryBucket]:
-        app = self._found((await self.execute("DeliveryStats", {"id": app_id, "hours": hours}))["app"])
+        app = self._found(
+            (await self.execute("DeliveryStats", {"id": app_id, "hours": hours}))["app"]
+        )
         return app["deliveryStats"]
 
     # -- API keys -----------------------------------------------------------
@@ -447,7 +457,9 @@ class GraphQLClient:
     async def delete_channel(self, channel_id: str) -> bool:
         return bool((await self.execute("DeleteChannel", {"id": channel_id}))["deleteChannel"])
 
-    async def subscribers(self, channel_id: str, first: int = 20, after: str | None = None) -> SubscriberPage:
+    async def subscribers(
+        self, channel_id: str, first: int = 20, after: str | None = None
+    ) -> SubscriberPage:
         variables = {"channelId": channel_id, "first": first, "after": after}
         return (await self.execute("Subscribers", variables))["subscribers"]
 
@@ -470,7 +482,9 @@ class GraphQLClient:
     # -- notifications --------------------------------------------------------
 
     async def send_notification(self, payload: SendInput) -> Notification:
-        return (await self.execute("SendNotification", {"input": dict(payload)}))["sendNotification"]
+        return (await self.execute("SendNotification", {"input": dict(payload)}))[
+            "sendNotification"
+        ]
 
     async def notifications(
         self, app_id: str, first: int = 20, after: str | None = None, channel_id: str | None = None
@@ -482,12 +496,16 @@ class GraphQLClient:
         data = await self.execute("Notification", {"id": notification_id})
         return self._found(data["notification"])
 
-    async def deliveries(self, notification_id: str, first: int = 50, after: str | None = None) -> DeliveryPage:
+    async def deliveries(
+        self, notification_id: str, first: int = 50, after: str | None = None
+    ) -> DeliveryPage:
         variables = {"notificationId": notification_id, "first": first, "after": after}
         return (await self.execute("Deliveries", variables))["deliveries"]
 
     async def cancel_notification(self, notification_id: str) -> Notification:
-        return (await self.execute("CancelNotification", {"id": notification_id}))["cancelNotification"]
+        return (await self.execute("CancelNotification", {"id": notification_id}))[
+            "cancelNotification"
+        ]
 
     @staticmethod
     def _found(value: Any) -> Any:
@@ -514,7 +532,9 @@ class SubscriptionClient:
 
     PROTOCOL = "graphql-transport-ws"
 
-    def __init__(self, token: str | None, url: str | None = None, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self, token: str | None, url: str | None = None, connect_timeout: float = 10.0
+    ) -> None:
         self.token = token
         self.url = url or graphql_ws_url()
         self.connect_timeout = connect_timeout
@@ -538,7 +558,7 @@ class SubscriptionClient:
                 ),
                 self.connect_timeout + 1,
             )
-        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             raise ApiError("NETWORK") from exc
         except Exception as exc:  # handshake refused (HTTP status), bad URL
             raise ApiError("NETWORK") from exc
@@ -578,12 +598,16 @@ class SubscriptionClient:
             {
                 "id": op_id,
                 "type": "subscribe",
-                "payload": {"query": operation(name), "operationName": name, "variables": variables or {}},
+                "payload": {
+                    "query": operation(name),
+                    "operationName": name,
+                    "variables": variables or {},
+                },
             }
         )
         return op_id
 
-    async def next_event(self, timeout: float | None = None) -> tuple[str, dict[str, Any]] | None:
+    async def next_event(self, timeout: float | None = None) -> tuple[str, dict[str, Any]] | None:  # noqa: ASYNC109
         """The next ``(operation name, data)``; None when ``timeout`` passes first.
 
         Raises ApiError when the server reports an error for a subscription or
@@ -604,7 +628,9 @@ class SubscriptionClient:
             return op_name, payload.get("data") or {}
         if kind == "error":
             errors = message.get("payload") or [{}]
-            raise ApiError.from_graphql(errors[0] if isinstance(errors, list) and errors else errors)
+            raise ApiError.from_graphql(
+                errors[0] if isinstance(errors, list) and errors else errors
+            )
         if kind == "complete":
             self._ops.pop(str(message.get("id")), None)
         return None
@@ -624,12 +650,12 @@ class SubscriptionClient:
             await self.close()
             raise ApiError("NETWORK") from exc
 
-    async def _recv(self, timeout: float | None) -> dict[str, Any] | None:
+    async def _recv(self, timeout: float | None) -> dict[str, Any] | None:  # noqa: ASYNC109
         if self._ws is None:
             raise ApiError("NETWORK")
         try:
             raw = await asyncio.wait_for(self._ws.recv(), timeout)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return None
         except Exception as exc:  # ConnectionClosed and friends
             code = getattr(getattr(exc, "rcvd", None), "code", None)

@@ -41,7 +41,13 @@ def badge(value, **props) -> rx.Component:
 def brand() -> rx.Component:
     return rx.link(
         rx.hstack(
-            rx.center(rx.icon("bell-ring", size=18, color="white"), bg=rx.color("iris", 9), border_radius="8px", width="30px", height="30px"),
+            rx.center(
+                rx.icon("bell-ring", size=18, color="white"),
+                bg=rx.color("iris", 9),
+                border_radius="8px",
+                width="30px",
+                height="30px",
+            ),
             rx.heading("Booper", size="5", weight="bold"),
             align="center",
             spacing="2",
@@ -126,12 +132,16 @@ def error_callout(message, **props) -> rx.Component:
 
 
 def info_callout(message, **props) -> rx.Component:
-    return rx.callout(message, icon="info", color_scheme="blue", variant="surface", width="100%", **props)
+    return rx.callout(
+        message, icon="info", color_scheme="blue", variant="surface", width="100%", **props
+    )
 
 
 def loading(label: str = "Loading…") -> rx.Component:
     return rx.center(
-        rx.hstack(rx.spinner(size="3"), rx.text(label, color_scheme="gray"), align="center", spacing="3"),
+        rx.hstack(
+            rx.spinner(size="3"), rx.text(label, color_scheme="gray"), align="center", spacing="3"
+        ),
         padding="48px",
         width="100%",
         class_name="loading",
@@ -165,18 +175,28 @@ def empty_state(icon: str, title: str, text: str, *actions: rx.Component, **prop
     )
 
 
-def stat_card(label: str, value, icon: str, hint=None, color: str = "iris", **props) -> rx.Component:
+def stat_card(
+    label: str, value, icon: str, hint=None, color: str = "iris", **props
+) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
                 rx.text(label, size="2", color_scheme="gray", weight="medium"),
                 rx.spacer(),
-                rx.center(rx.icon(icon, size=16, color=rx.color(color, 11)), bg=rx.color(color, 3), border_radius="8px", width="28px", height="28px"),
+                rx.center(
+                    rx.icon(icon, size=16, color=rx.color(color, 11)),
+                    bg=rx.color(color, 3),
+                    border_radius="8px",
+                    width="28px",
+                    height="28px",
+                ),
                 width="100%",
                 align="center",
             ),
             rx.heading(value, size="7", weight="bold"),
-            rx.cond(hint is not None, rx.text(hint, size="1", color_scheme="gray")) if hint is not None else rx.fragment(),
+            rx.cond(hint is not None, rx.text(hint, size="1", color_scheme="gray"))
+            if hint is not None
+            else rx.fragment(),
             spacing="2",
             align="start",
             width="100%",
@@ -191,7 +211,10 @@ def copy_button(value, label: str = "Copy", **props) -> rx.Component:
         rx.icon("copy", size=16),
         label,
         variant="soft",
-        on_click=[rx.set_clipboard(value), rx.toast.success("Copied to the clipboard.", duration=2000)],
+        on_click=[
+            rx.set_clipboard(value),
+            rx.toast.success("Copied to the clipboard.", duration=2000),
+        ],
         **props,
     )
 
@@ -207,8 +230,22 @@ def pager(page, has_next, prev_event, next_event, label: str = "Page") -> rx.Com
     return rx.hstack(
         rx.text(label, " ", page, size="2", color_scheme="gray"),
         rx.spacer(),
-        rx.button(rx.icon("chevron-left", size=16), "Previous", variant="soft", disabled=page <= 1, on_click=prev_event, id="prev-page"),
-        rx.button("Next", rx.icon("chevron-right", size=16), variant="soft", disabled=~has_next, on_click=next_event, id="next-page"),
+        rx.button(
+            rx.icon("chevron-left", size=16),
+            "Previous",
+            variant="soft",
+            disabled=page <= 1,
+            on_click=prev_event,
+            id="prev-page",
+        ),
+        rx.button(
+            "Next",
+            rx.icon("chevron-right", size=16),
+            variant="soft",
+            disabled=~has_next,
+            on_click=next_event,
+            id="next-page",
+        ),
         width="100%",
         align="center",
         padding_top="12px",
@@ -263,7 +300,12 @@ def nav_link(label: str, icon: str, suffix: str) -> rx.Component:
 def sidebar() -> rx.Component:
     return rx.vstack(
         rx.link(
-            rx.hstack(rx.icon("arrow-left", size=14), rx.text("All apps", size="2"), align="center", spacing="1"),
+            rx.hstack(
+                rx.icon("arrow-left", size=14),
+                rx.text("All apps", size="2"),
+                align="center",
+                spacing="1",
+            ),
             href="/apps",
             color_scheme="gray",
             underline="none",
@@ -299,7 +341,10 @@ def app_shell(*children: rx.Component, **props) -> rx.Component:
         rx.hstack(
             sidebar(),
             rx.box(
-                rx.cond(AppContext.app_error != "", error_callout(AppContext.app_error, margin_bottom="16px")),
+                rx.cond(
+                    AppContext.app_error != "",
+                    error_callout(AppContext.app_error, margin_bottom="16px"),
+                ),
                 *children,
                 flex="1",
                 min_width="0",

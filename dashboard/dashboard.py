@@ -30,16 +30,76 @@ def index() -> rx.Component:
 
 
 app.add_page(index, route="/", title="Booper", on_load=Session.redirect_if_logged_in_or_login)
-app.add_page(pages.login_page, route="/login", title="Log in · Booper", on_load=[AuthState.reset_form, Session.redirect_if_logged_in])
-app.add_page(pages.signup_page, route="/signup", title="Sign up · Booper", on_load=[AuthState.reset_form, Session.redirect_if_logged_in])
-app.add_page(pages.apps_page, route="/apps", title="Apps · Booper", on_load=[Session.require_auth, AppsState.load])
-app.add_page(pages.overview_page, route="/apps/[aid]", title="Overview · Booper", on_load=[*_APP, OverviewState.load])
-app.add_page(pages.keys_page, route="/apps/[aid]/keys", title="API keys · Booper", on_load=[*_APP, KeysState.load])
-app.add_page(pages.channels_page, route="/apps/[aid]/channels", title="Channels · Booper", on_load=[*_APP, ChannelsState.load])
-app.add_page(pages.subscribers_page, route="/apps/[aid]/channels/[cid]", title="Subscribers · Booper", on_load=[*_APP, SubscribersState.load])
-app.add_page(pages.access_codes_page, route="/apps/[aid]/access-codes", title="Access codes · Booper", on_load=[*_APP, AccessCodeState.load])
-app.add_page(pages.send_page, route="/apps/[aid]/send", title="Send · Booper", on_load=[*_APP, SendState.load])
-app.add_page(pages.notifications_page, route="/apps/[aid]/notifications", title="Notifications · Booper", on_load=[*_APP, NotificationsState.load])
-app.add_page(pages.notification_detail_page, route="/apps/[aid]/notifications/[nid]", title="Notification · Booper", on_load=[*_APP, NotificationDetailState.load])
-app.add_page(pages.live_page, route="/apps/[aid]/live", title="Live · Booper", on_load=[*_APP, LiveState.start])
+app.add_page(
+    pages.login_page,
+    route="/login",
+    title="Log in · Booper",
+    on_load=[AuthState.reset_form, Session.redirect_if_logged_in],
+)
+app.add_page(
+    pages.signup_page,
+    route="/signup",
+    title="Sign up · Booper",
+    on_load=[AuthState.reset_form, Session.redirect_if_logged_in],
+)
+app.add_page(
+    pages.apps_page,
+    route="/apps",
+    title="Apps · Booper",
+    on_load=[Session.require_auth, AppsState.load],
+)
+app.add_page(
+    pages.overview_page,
+    route="/apps/[aid]",
+    title="Overview · Booper",
+    on_load=[*_APP, OverviewState.load],
+)
+app.add_page(
+    pages.keys_page,
+    route="/apps/[aid]/keys",
+    title="API keys · Booper",
+    on_load=[*_APP, KeysState.load],
+)
+app.add_page(
+    pages.channels_page,
+    route="/apps/[aid]/channels",
+    title="Channels · Booper",
+    on_load=[*_APP, ChannelsState.load],
+)
+app.add_page(
+    pages.subscribers_page,
+    route="/apps/[aid]/channels/[cid]",
+    title="Subscribers · Booper",
+    on_load=[*_APP, SubscribersState.load],
+)
+app.add_page(
+    pages.access_codes_page,
+    route="/apps/[aid]/access-codes",
+    title="Access codes · Booper",
+    on_load=[*_APP, AccessCodeState.load],
+)
+app.add_page(
+    pages.send_page,
+    route="/apps/[aid]/send",
+    title="Send · Booper",
+    on_load=[*_APP, SendState.load],
+)
+app.add_page(
+    pages.notifications_page,
+    route="/apps/[aid]/notifications",
+    title="Notifications · Booper",
+    on_load=[*_APP, NotificationsState.load],
+)
+app.add_page(
+    pages.notification_detail_page,
+    route="/apps/[aid]/notifications/[nid]",
+    title="Notification · Booper",
+    on_load=[*_APP, NotificationDetailState.load],
+)
+app.add_page(
+    pages.live_page,
+    route="/apps/[aid]/live",
+    title="Live · Booper",
+    on_load=[*_APP, LiveState.start],
+)
 app.add_page(pages.not_found_page, route="/404", title="Not found · Booper")

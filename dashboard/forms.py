@@ -177,7 +177,9 @@ def check_send_form(form: SendForm, now: datetime | None = None) -> SendCheck:
     collapse = form.collapse_key.strip()
     if collapse:
         if len(collapse) > MAX_COLLAPSE_KEY:
-            check.errors["collapse_key"] = f"Keep the collapse key under {MAX_COLLAPSE_KEY} characters."
+            check.errors["collapse_key"] = (
+                f"Keep the collapse key under {MAX_COLLAPSE_KEY} characters."
+            )
         else:
             check.payload["collapseKey"] = collapse
     ttl, ttl_error = parse_ttl(form.ttl)
@@ -191,7 +193,9 @@ def check_send_form(form: SendForm, now: datetime | None = None) -> SendCheck:
     elif send_at:
         check.payload["sendAt"] = send_at
     if not check.errors:
-        size = len(json.dumps({k: check.payload.get(k) for k in ("title", "body", "data")}).encode())
+        size = len(
+            json.dumps({k: check.payload.get(k) for k in ("title", "body", "data")}).encode()
+        )
         if size > MAX_PAYLOAD_BYTES:
             check.errors["data"] = (
                 f"Title, body and data come to {size} bytes; push providers accept at most "

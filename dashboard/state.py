@@ -170,7 +170,9 @@ class AuthState(Session):
         yield
         client = GraphQLClient()
         try:
-            result = await (client.sign_up(email, password) if new else client.log_in(email, password))
+            result = await (
+                client.sign_up(email, password) if new else client.log_in(email, password)
+            )
         except ApiError as exc:
             self.busy = False
             if exc.code in ("UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND") and not new:
@@ -509,7 +511,9 @@ class KeysState(AppContext):
                 "last_used": forms.format_ago(k.get("lastUsedAt")),
                 "revoked": forms.format_time(k.get("revokedAt"), ""),
             }
-            for k in sorted(keys, key=lambda k: (bool(k.get("revokedAt")), k.get("createdAt") or ""))
+            for k in sorted(
+                keys, key=lambda k: (bool(k.get("revokedAt")), k.get("createdAt") or "")
+            )
         ]
         self.loading = False
 
@@ -705,7 +709,9 @@ class SubscribersState(AppContext):
     async def _fetch(self) -> None:
         self.loading = True
         try:
-            page = await self._client().subscribers(self._route_sub_id(), PAGE_SIZE, self._cursors[-1])
+            page = await self._client().subscribers(
+                self._route_sub_id(), PAGE_SIZE, self._cursors[-1]
+            )
         except ApiError as exc:
             self.loading = False
             self.error = exc.message
@@ -826,13 +832,20 @@ class AccessCodeState(AppContext):
         except ValueError:
             minutes = 5
         if minutes != 5:
-            expires_at = datetime.fromtimestamp(time.time() + minutes * 60, UTC).isoformat().replace("+00:00", "Z")
+            expires_at = (
+                datetime.fromtimestamp(time.time() + minutes * 60, UTC)
+                .isoformat()
+                .replace("+00:00", "Z")
+            )
         self.busy = True
         self.form_error = ""
         yield
         try:
             code = await self._client().create_access_code(
-                self._route_app_id(), list(self.selected), self.identifier.strip() or None, expires_at
+                self._route_app_id(),
+                list(self.selected),
+                self.identifier.strip() or None,
+                expires_at,
             )
         except ApiError as exc:
             self.busy = False
@@ -917,7 +930,11 @@ class SendState(AppContext):
             yield self._handle(exc)
             return
         self.channels = [
-            {"id": c["id"], "name": c["name"], "label": f"{c['name']} ({c.get('visibility', '').lower()})"}
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "label": f"{c['name']} ({c.get('visibility', '').lower()})",
+            }
             for c in sorted(channels, key=lambda c: c["name"])
         ]
         ids = {c["id"] for c in self.channels}
@@ -1030,7 +1047,9 @@ class NotificationsState(AppContext):
     async def _fetch(self) -> None:
         self.loading = True
         try:
-            page = await self._client().notifications(self._route_app_id(), PAGE_SIZE, self._cursors[-1])
+            page = await self._client().notifications(
+                self._route_app_id(), PAGE_SIZE, self._cursors[-1]
+            )
         except ApiError as exc:
             self.loading = False
             self.error = exc.message
@@ -1120,7 +1139,9 @@ class NotificationDetailState(AppContext):
                 data = json.loads(data)
             except ValueError:
                 pass
-        self.data_text = "" if data in (None, {}, "") else json.dumps(data, indent=2, sort_keys=True)
+        self.data_text = (
+            "" if data in (None, {}, "") else json.dumps(data, indent=2, sort_keys=True)
+        )
         self.loading = False
         try:
             page = await client.deliveries(nid, 100)
@@ -1172,6 +1193,9 @@ class NotificationDetailState(AppContext):
                     self.n = row
                     self.deliveries = [_delivery_row(d) for d in page["nodes"]]
                     self.has_more = bool((page.get("pageInfo") or {}).get("hasNextPage"))
+                    if self._settled():
+                        self.watching = False
+                        return
         finally:
             async with self:
                 if self._watch == ticket:
@@ -1249,6 +1273,15 @@ class LiveState(AppContext):
             row = _delivery_row(data["deliveryEvents"])
             row["at"] = datetime.now(UTC).strftime("%H:%M:%S")
             self.deliveries = [row, *self.deliveries][:LIVE_KEEP]
+            # Tally final outcomes on the notification's card.
+            if row["status"] in ("DELIVERED", "FAILED"):
+                key = "n_delivered" if row["status"] == "DELIVERED" else "n_failed"
+                self.notifications = [
+                    {**n, key: str(int(n.get(key) or 0) + 1)}
+                    if n["id"] == row["notification_id"]
+                    else n
+                    for n in self.notifications
+                ]
 
     @rx.event(background=True)
     async def run(self):

@@ -57,7 +57,8 @@ CHROMIUM_ARGS = [
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "browser: end-to-end tests in headless chromium against the API and the dashboard"
+        "markers",
+        "browser: end-to-end tests in headless chromium against the API and the dashboard",
     )
 
 
@@ -99,15 +100,22 @@ class Process:
         log.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = log.open("wb")
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def wait_until(self, ready, timeout: float) -> float:
         start = time.monotonic()
         while time.monotonic() - start < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{_tail(self.log)}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}:\n{_tail(self.log)}"
+                )
             with contextlib.suppress(Exception):
                 if ready():
                     return time.monotonic() - start
@@ -165,7 +173,11 @@ def api_server(tmp_path_factory) -> Iterator[dict[str, str]]:
 
     try:
         server.wait_until(ready, timeout=90)
-        yield {"url": url, "graphql": f"{url}/graphql", "sandbox": f"http://127.0.0.1:{sandbox_port}"}
+        yield {
+            "url": url,
+            "graphql": f"{url}/graphql",
+            "sandbox": f"http://127.0.0.1:{sandbox_port}",
+        }
     finally:
         server.stop()
 
@@ -177,7 +189,9 @@ def _npm_registry() -> str | None:
     if not npm:
         return None
     with contextlib.suppress(Exception):
-        out = subprocess.run([npm, "config", "get", "registry"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [npm, "config", "get", "registry"], capture_output=True, text=True, timeout=30
+        )
         value = out.stdout.strip()
         if value.startswith("http"):
             return value
@@ -226,27 +240,55 @@ def dashboard_url(api_server) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is missing: run scripts/setup-dashboard (apt-get install chromium)")
+        unavailable(
+            f"{CHROMIUM} is missing: run scripts/setup-dashboard (apt-get install chromium)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         unavailable("playwright is not installed: run scripts/setup-dashboard")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield browser
         finally:
             browser.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def context(browser):
+def context(browser, request):
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
     ctx.set_default_timeout(15_000)
     try:
         yield ctx
     finally:
+        if request.node.stash.get(_FAILED, False):
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for n, page in enumerate(ctx.pages):
+                with contextlib.suppress(Exception):
+                    page.screenshot(
+                        path=str(ARTIFACTS / f"FAILED-{request.node.name}-{n}.png"), full_page=True
+                    )
         ctx.close()
+
+
+@pytest.fixture(scope="session")
+def timings():
+    """timings(name, seconds): record a timing in test-artifacts/dashboard/timings.json."""
+    return record_timing
 
 
 @pytest.fixture

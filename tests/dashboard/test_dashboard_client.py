@@ -34,7 +34,10 @@ def test_codes_become_words(code, expected):
 
 
 def test_rate_limited_says_when_to_retry():
-    assert describe_error("RATE_LIMITED", retry_after=3.2) == "Too many requests right now. Try again in 3 seconds."
+    assert (
+        describe_error("RATE_LIMITED", retry_after=3.2)
+        == "Too many requests right now. Try again in 3 seconds."
+    )
     assert describe_error("RATE_LIMITED", retry_after=0.4).endswith("in 1 second.")
 
 
@@ -42,19 +45,28 @@ def test_user_facing_server_messages_are_kept_and_internals_dropped():
     assert describe_error("BAD_USER_INPUT", "Channel name is invalid") == (
         "Please check what you entered: Channel name is invalid"
     )
-    assert describe_error("CONFLICT", "A channel named x already exists") == "A channel named x already exists."
+    assert (
+        describe_error("CONFLICT", "A channel named x already exists")
+        == "A channel named x already exists."
+    )
     # Internal details never reach the page.
     assert describe_error("INTERNAL_SERVER_ERROR", "Traceback (most recent call last): ...") == (
         "Something went wrong on the server. Please try again."
     )
-    assert describe_error("BAD_USER_INPUT", "Traceback: KeyError") == "Please check what you entered."
-    assert describe_error("WHATEVER", '{"raw": "json"}') == "Something went wrong. Please try again."
+    assert (
+        describe_error("BAD_USER_INPUT", "Traceback: KeyError") == "Please check what you entered."
+    )
+    assert (
+        describe_error("WHATEVER", '{"raw": "json"}') == "Something went wrong. Please try again."
+    )
     long = describe_error("BAD_USER_INPUT", "x" * 1000)
     assert len(long) < 260 and long.endswith("…")
 
 
 def _client(handler) -> GraphQLClient:
-    return GraphQLClient("jwt-token", url="http://api.test/graphql", transport=httpx.MockTransport(handler))
+    return GraphQLClient(
+        "jwt-token", url="http://api.test/graphql", transport=httpx.MockTransport(handler)
+    )
 
 
 async def test_sends_bearer_token_and_operation():
@@ -78,7 +90,12 @@ async def test_graphql_errors_become_api_errors():
             200,
             json={
                 "data": None,
-                "errors": [{"message": "slow down", "extensions": {"code": "RATE_LIMITED", "retryAfter": 7}}],
+                "errors": [
+                    {
+                        "message": "slow down",
+                        "extensions": {"code": "RATE_LIMITED", "retryAfter": 7},
+                    }
+                ],
             },
         )
 
@@ -91,7 +108,10 @@ async def test_graphql_errors_become_api_errors():
 
 async def test_unauthenticated_is_flagged():
     def handler(request):
-        return httpx.Response(200, json={"errors": [{"message": "bad token", "extensions": {"code": "UNAUTHENTICATED"}}]})
+        return httpx.Response(
+            200,
+            json={"errors": [{"message": "bad token", "extensions": {"code": "UNAUTHENTICATED"}}]},
+        )
 
     with pytest.raises(ApiError) as caught:
         await _client(handler).me()
@@ -105,7 +125,10 @@ async def test_unauthenticated_is_flagged():
         (httpx.Response(413, text="too big"), "PAYLOAD_TOO_LARGE"),
         (httpx.Response(429, headers={"retry-after": "2"}, text=""), "RATE_LIMITED"),
         (httpx.Response(200, text="not json"), "BAD_RESPONSE"),
-        (httpx.Response(200, json={"errors": [{"message": "Cannot query field 'x'"}]}), "INTERNAL_SERVER_ERROR"),
+        (
+            httpx.Response(200, json={"errors": [{"message": "Cannot query field 'x'"}]}),
+            "INTERNAL_SERVER_ERROR",
+        ),
     ],
 )
 async def test_http_edges(response, code):
@@ -126,7 +149,9 @@ async def test_unreachable_api():
 
 async def test_missing_object_is_not_found():
     with pytest.raises(ApiError) as caught:
-        await _client(lambda r: httpx.Response(200, json={"data": {"notification": None}})).notification("n1")
+        await _client(
+            lambda r: httpx.Response(200, json={"data": {"notification": None}})
+        ).notification("n1")
     assert caught.value.code == "NOT_FOUND"
 
 
@@ -151,11 +176,29 @@ async def test_graphql_transport_ws_round_trip():
         await ws.send(json.dumps({"type": "ping"}))
         pong = json.loads(await ws.recv())
         received["pong"] = pong
-        await ws.send(json.dumps({"id": sub["id"], "type": "next", "payload": {"data": {"deliveryEvents": {"id": "d1", "status": "DELIVERED"}}}}))
-        await ws.send(json.dumps({"id": sub["id"], "type": "error", "payload": [{"message": "no", "extensions": {"code": "FORBIDDEN"}}]}))
+        await ws.send(
+            json.dumps(
+                {
+                    "id": sub["id"],
+                    "type": "next",
+                    "payload": {"data": {"deliveryEvents": {"id": "d1", "status": "DELIVERED"}}},
+                }
+            )
+        )
+        await ws.send(
+            json.dumps(
+                {
+                    "id": sub["id"],
+                    "type": "error",
+                    "payload": [{"message": "no", "extensions": {"code": "FORBIDDEN"}}],
+                }
+            )
+        )
         await asyncio.sleep(0.5)
 
-    async with websockets.serve(server, "127.0.0.1", 0, subprotocols=["graphql-transport-ws"]) as srv:
+    async with websockets.serve(
+        server, "127.0.0.1", 0, subprotocols=["graphql-transport-ws"]
+    ) as srv:
         port = srv.sockets[0].getsockname()[1]
         async with SubscriptionClient("jwt", url=f"ws://127.0.0.1:{port}/graphql") as live:
             await live.subscribe("LiveDeliveries", {"appId": "a1"})
@@ -165,7 +208,10 @@ async def test_graphql_transport_ws_round_trip():
                     event = await live.next_event(timeout=2)
                     if event:
                         events.append(event)
-    assert received["init"] == {"type": "connection_init", "payload": {"authorization": "Bearer jwt"}}
+    assert received["init"] == {
+        "type": "connection_init",
+        "payload": {"authorization": "Bearer jwt"},
+    }
     assert received["subscribe"]["payload"]["operationName"] == "LiveDeliveries"
     assert received["subscribe"]["payload"]["variables"] == {"appId": "a1"}
     assert received["pong"] == {"type": "pong"}

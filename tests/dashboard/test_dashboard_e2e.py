@@ -18,8 +18,6 @@ import uuid
 import httpx
 import pytest
 
-from conftest import record_timing
-
 pytestmark = pytest.mark.browser
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -30,17 +28,29 @@ PASSWORD = "correct horse battery"
 
 def gql(api: dict, query: str, variables: dict | None = None, token: str | None = None) -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    r = httpx.post(api["graphql"], json={"query": query, "variables": variables or {}}, headers=headers, timeout=15)
+    r = httpx.post(
+        api["graphql"],
+        json={"query": query, "variables": variables or {}},
+        headers=headers,
+        timeout=15,
+    )
     body = r.json()
     assert not body.get("errors"), body["errors"]
     return body["data"]
 
 
 @pytest.fixture(scope="module")
-def suite_clock():
+def suite_clock(timings):
     start = time.monotonic()
     yield
-    record_timing("browser tests (excluding build)", time.monotonic() - start)
+    timings("browser tests (excluding build)", time.monotonic() - start)
+
+
+def nav(page, item: str) -> None:
+    """Click a sidebar entry and wait until its page is the one shown."""
+    page.locator(f"#nav-{item}").click()
+    suffix = "" if item == "overview" else "/" + {"api-keys": "keys"}.get(item, item)
+    expect(page).to_have_url(re.compile(r"/apps/[^/]+" + re.escape(suffix) + r"/?$"))
 
 
 def _app_path(page) -> str:
@@ -85,7 +95,7 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     app_path = _app_path(page)
 
     # -- a private channel ----------------------------------------------------
-    page.locator("#nav-channels").click()
+    nav(page, "channels")
     expect(page.get_by_text("No channels yet")).to_be_visible()
     page.locator("#channel-name").fill("bad name!")
     page.locator("#create-channel").click()
@@ -97,7 +107,7 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     shot(page, "04-channels")
 
     # -- an access code -------------------------------------------------------
-    page.locator("#nav-access-codes").click()
+    nav(page, "access-codes")
     page.locator("#check-orders").click()
     page.locator("#identifier").fill("customer-42")
     page.locator("#generate-code").click()
@@ -118,12 +128,12 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     )
     granted = gql(
         api_server,
-        "mutation($code: String!, $t: String!) { redeemAccessCode(code: $code, deviceToken: $t) { name } }",
+        "mutation($code: String!, $t: String!) { redeemAccessCode(code: $code, deviceToken: $t) { name } }",  # noqa: E501
         {"code": code, "t": device_token},
     )["redeemAccessCode"]
     assert [c["name"] for c in granted] == ["orders"]
 
-    page.locator("#nav-channels").click()
+    nav(page, "channels")
     expect(page.locator(".subscriber-count")).to_have_text("1")
     page.locator(".channel-link").click()
     expect(page.locator("#subscriber-total")).to_contain_text("1 subscribers")
@@ -131,14 +141,22 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     shot(page, "06-subscribers")
 
     # -- the live view, in a second tab --------------------------------------
+    # Session storage is per tab: carry the session over, as "duplicate tab" does.
+    session = page.evaluate(
+        "() => JSON.stringify({t: sessionStorage.getItem('booper_token'), e: sessionStorage.getItem('booper_email')})"  # noqa: E501
+    )
     live = context.new_page()
+    live.add_init_script(
+        f"(() => {{ const s = {session}; sessionStorage.setItem('booper_token', s.t);"
+        " sessionStorage.setItem('booper_email', s.e); })()"
+    )
     live.on("pageerror", lambda exc: errors.append(str(exc)))
     live.goto(f"{dashboard_url}{app_path}/live")
     expect(live.locator("#live-status")).to_have_text("Connected", timeout=20_000)
     shot(live, "07-live-connected")
 
     # -- send from the dashboard ---------------------------------------------
-    page.locator("#nav-send").click()
+    nav(page, "send")
     expect(page.locator("#send-channel")).to_contain_text("orders")
     page.locator("#send-title").fill("Your order shipped")
     page.locator("#send-body").fill("It arrives on Tuesday.")
@@ -166,16 +184,16 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     live.close()
 
     # -- the list, the overview and the keys ---------------------------------
-    page.locator("#nav-notifications").click()
+    nav(page, "notifications")
     expect(page.locator(".notification-link")).to_have_text("Your order shipped")
     shot(page, "11-notifications")
 
-    page.locator("#nav-overview").click()
+    nav(page, "overview")
     expect(page.locator("#quota-text")).to_contain_text("1 /")
     expect(page.locator("#delivery-chart")).to_be_visible()
     shot(page, "12-overview")
 
-    page.locator("#nav-api-keys").click()
+    nav(page, "api-keys")
     page.locator("#create-key").click()
     expect(page.locator("#new-key-secret")).to_contain_text("bk_")
     shot(page, "13-api-keys")

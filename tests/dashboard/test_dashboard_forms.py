@@ -30,8 +30,15 @@ def test_password_rules_differ_for_sign_up_and_log_in():
 
 @pytest.mark.parametrize(
     ("name", "ok"),
-    [("orders", True), ("orders.shipped-1_a", True), ("", False), ("has space", False),
-     ("x" * 64, True), ("x" * 65, False), ("émoji", False)],
+    [
+        ("orders", True),
+        ("orders.shipped-1_a", True),
+        ("", False),
+        ("has space", False),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("émoji", False),
+    ],
 )
 def test_channel_name(name, ok):
     assert (forms.validate_channel_name(name) is None) is ok
@@ -69,8 +76,15 @@ def test_json_error_says_where():
 
 @pytest.mark.parametrize(
     ("text", "value", "bad"),
-    [("", None, False), ("60", 60, False), ("0", 0, False), ("-1", None, True),
-     ("1.5", None, True), ("abc", None, True), (str(forms.MAX_TTL + 1), None, True)],
+    [
+        ("", None, False),
+        ("60", 60, False),
+        ("0", 0, False),
+        ("-1", None, True),
+        ("1.5", None, True),
+        ("abc", None, True),
+        (str(forms.MAX_TTL + 1), None, True),
+    ],
 )
 def test_ttl(text, value, bad):
     ttl, problem = forms.parse_ttl(text)
@@ -123,7 +137,9 @@ def test_send_form_builds_the_api_input():
 
 def test_send_form_reports_every_problem_per_field():
     check = forms.check_send_form(
-        forms.SendForm(channel_id="", data="{bad", ttl="-5", send_at="2020-01-01T00:00", priority="LOUD"),
+        forms.SendForm(
+            channel_id="", data="{bad", ttl="-5", send_at="2020-01-01T00:00", priority="LOUD"
+        ),
         now=NOW,
     )
     assert not check.ok
