@@ -68,6 +68,7 @@ def start_periodic_jobs(runtime: Runtime) -> None:
     """Embedded default: the sweep and the receipt check run in this process, no scheduler."""
     from api.delivery import receipts, sweep
     from api.notifications.retention import apply_retention
+    from api.webhooks import service as webhooks
 
     async def retention(rt: Runtime) -> None:
         await apply_retention(rt.settings)
@@ -89,4 +90,5 @@ def start_periodic_jobs(runtime: Runtime) -> None:
             every(max(interval, min(10.0, runtime.settings.receipt_delay)), receipts.check_receipts, "receipts")
         ),
         asyncio.create_task(every(3600, retention, "retention")),
+        asyncio.create_task(every(max(interval, 1.0), webhooks.deliver_due, "webhooks")),
     ]

@@ -71,6 +71,8 @@ def dev(
     # Real Expo wants ~15 minutes before receipts; the sandbox has them at once.
     os.environ.setdefault("BOOPER_RECEIPT_DELAY", "3")
     os.environ.setdefault("BOOPER_PERIODIC_INTERVAL", "1")
+    # The sandbox has a webhook receiver on loopback: let dev webhooks reach it.
+    os.environ.setdefault("BOOPER_WEBHOOK_ALLOW_PRIVATE", "true")
     settings = _settings()
 
     import uvicorn

@@ -10,6 +10,7 @@ from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
 from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
 from api.users.tables import User
+from api.webhooks.tables import Webhook, WebhookEvent
 
 TABLES = [
     User,
@@ -25,6 +26,8 @@ TABLES = [
     Delivery,
     ReadMark,
     DailyUsage,
+    Webhook,
+    WebhookEvent,
 ]
 
 APP_CONFIG = AppConfig(

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     stall_after: float = 60.0
     periodic_interval: float = 5.0
     provider_timeout: float = 10.0
+    webhook_max_attempts: int = 8
+    # Webhook URLs on loopback/private addresses are refused (SSRF) unless this is set
+    # (booper dev and tests set it to reach the sandbox's receiver).
+    webhook_allow_private: bool = False
 
     # Access, tokens, limits.
     jwt_ttl: int = 7 * 24 * 3600

@@ -15,6 +15,7 @@ from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors
 from api.notifications.resolvers import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from api.users.resolvers import UsersMutation, UsersQuery
+from api.webhooks.resolvers import WebhooksMutation, WebhooksQuery
 
 
 @strawberry.type
@@ -27,13 +28,19 @@ class WebPushQuery:
 
 
 @strawberry.type
-class Query(UsersQuery, AppsQuery, ChannelsQuery, NotificationsQuery, WebPushQuery):
+class Query(UsersQuery, AppsQuery, ChannelsQuery, NotificationsQuery, WebPushQuery, WebhooksQuery):
     pass
 
 
 @strawberry.type
 class Mutation(
-    UsersMutation, AppsMutation, ChannelsMutation, DevicesMutation, AccessCodesMutation, NotificationsMutation
+    UsersMutation,
+    AppsMutation,
+    ChannelsMutation,
+    DevicesMutation,
+    AccessCodesMutation,
+    NotificationsMutation,
+    WebhooksMutation,
 ):
     pass
 

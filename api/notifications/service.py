@@ -192,6 +192,8 @@ async def read_flags(keys: Sequence[tuple[int, int]]) -> list[bool]:
 
 async def mark_read(device_id: int, notification_ids: Sequence[int]) -> int:
     """Marks the ones the device may see (its channels); returns how many are now read."""
+    if not notification_ids:
+        return 0
     visible = await Notification.select(Notification.id).where(
         Notification.id.is_in(list(notification_ids))
         & Notification.channel.is_in(

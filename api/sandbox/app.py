@@ -6,6 +6,7 @@ from litestar import Litestar
 from api.sandbox.control import control_routes
 from api.sandbox.expo import expo_routes
 from api.sandbox.state import SandboxState
+from api.sandbox.webhooks import webhook_routes
 from api.sandbox.webpush import webpush_routes
 
 
@@ -13,7 +14,9 @@ def create_sandbox_app(state: SandboxState | None = None) -> Litestar:
     """An Expo-compatible push API, a Web Push service and /sandbox controls, sharing `state`."""
     state = state if state is not None else SandboxState()
     app = Litestar(
-        route_handlers=[*expo_routes(state), *webpush_routes(state), *control_routes(state)],
+        route_handlers=[
+            *expo_routes(state), *webpush_routes(state), *webhook_routes(state), *control_routes(state)
+        ],
         openapi_config=None,  # nothing to document; keeps start-up and the hot path lean
         debug=False,
     )

@@ -11,7 +11,7 @@ EXPO_TICKET_FAULTS = frozenset(
      "MismatchSenderId"}
 )
 RECEIPT_FAULTS = frozenset(f"receipt:{code}" for code in EXPO_TICKET_FAULTS)
-PROVIDERS = frozenset({"expo", "expo_receipts", "webpush"})
+PROVIDERS = frozenset({"expo", "expo_receipts", "webpush", "webhook"})
 
 
 def is_request_fault(fault: str) -> bool:

@@ -1,0 +1,227 @@
+"""Webhooks: set a URL, emit events into the ledger, deliver them signed, in order, with retries.
+
+Signature (like Stripe's): `Booper-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+"<t>.<raw body>" with the webhook's secret>`. Receivers recompute it and reject old
+timestamps to stop replays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from api.errors import BadUserInput
+from api.runtime import Runtime
+from api.settings import Settings
+from api.webhooks.tables import Webhook, WebhookEvent
+
+log = logging.getLogger("booper.webhooks")
+SEND_WEBHOOKS = "booper.send_webhooks"
+EVENT_TYPES = (
+    "notification.sent", "notification.failed", "device.registered", "device.unregistered",
+    "delivery.delivered", "delivery.failed",
+)
+LEASE = dt.timedelta(seconds=60)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def validate_url(url: str, settings: Settings) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    allowed_schemes = ("https", "http") if settings.webhook_allow_private else ("https",)
+    if parts.scheme not in allowed_schemes or not parts.hostname or len(url) > 2048:
+        raise BadUserInput("a webhook URL must be an absolute https URL of at most 2048 characters")
+    if parts.username or parts.password:
+        raise BadUserInput("a webhook URL must not carry credentials")
+    if not settings.webhook_allow_private and _is_private_literal(parts.hostname):
+        raise BadUserInput("a webhook URL must not point at a private, loopback or link-local address")
+    return url
+
+
+def _is_private_literal(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost")
+    return not ip.is_global
+
+
+async def _resolves_to_private(host: str) -> bool:
+    """Checked again at send time: a public name may resolve to an internal address."""
+    import asyncio
+
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return False  # the POST will fail and be retried
+    return any(not ipaddress.ip_address(info[4][0]).is_global for info in infos)
+
+
+async def set_webhook(app_id: int, url: str, settings: Settings) -> dict:
+    url = validate_url(url, settings)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    rows = await Webhook.insert(Webhook(app=app_id, url=url, secret=secret)).on_conflict(
+        target=Webhook.app, action="DO UPDATE", values=[(Webhook.url, url), (Webhook.secret, secret)]
+    ).returning(*Webhook.all_columns())
+    return rows[0]
+
+
+async def get_webhook(app_id: int) -> dict | None:
+    return await Webhook.select().where(Webhook.app == app_id).first()
+
+
+async def delete_webhook(app_id: int) -> bool:
+    return bool(await Webhook.delete().where(Webhook.app == app_id).returning(Webhook.id))
+
+
+async def recent_events(webhook_id: int, first: int) -> list[dict]:
+    return await WebhookEvent.select().where(WebhookEvent.webhook == webhook_id).order_by(
+        WebhookEvent.id, ascending=False
+    ).limit(first)
+
+
+async def emit(runtime: Runtime, events: list[tuple[int | None, str, dict]]) -> int:
+    """Record (app id, type, data) events for the apps that have a webhook; kick their senders.
+    Never raises into the caller: delivery must not depend on webhooks."""
+    try:
+        app_ids = list({a for a, _, _ in events if a is not None})
+        if not app_ids:
+            return 0
+        hooks = {r["app"]: r["id"] for r in await Webhook.select(Webhook.id, Webhook.app).where(
+            Webhook.app.is_in(app_ids)
+        )}
+        if not hooks:
+            return 0
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            WebhookEvent(webhook=hooks[a], event_type=t, payload=orjson.dumps(d).decode(),
+                         next_attempt_at=now, created_at=now)
+            for a, t, d in events if a in hooks
+        ]
+        for start in range(0, len(rows), 500):
+            await WebhookEvent.insert(*rows[start : start + 500])
+        for webhook_id in set(hooks.values()):
+            await runtime.queue.kick(SEND_WEBHOOKS, webhook_id)
+        return len(rows)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not record webhook events")
+        return 0
+
+
+async def deliver(runtime: Runtime, webhook_id: int, client: httpx.AsyncClient | None = None) -> int:
+    """Send this webhook's due events oldest first; stop at the first that fails (order matters
+    more than throughput: notification.sent must not overtake what came before it)."""
+    settings = runtime.settings
+    hook = await Webhook.select().where(Webhook.id == webhook_id).first()
+    if hook is None:
+        return 0
+    sent = 0
+    own = client is None
+    client = client or httpx.AsyncClient(timeout=settings.provider_timeout, follow_redirects=False)
+    try:
+        while True:
+            head = await WebhookEvent.select().where(
+                (WebhookEvent.webhook == webhook_id) & (WebhookEvent.status == "PENDING")
+            ).order_by(WebhookEvent.id).first()
+            now = dt.datetime.now(dt.UTC)
+            if head is None or head["next_attempt_at"] > now:
+                return sent
+            claimed = await WebhookEvent.update({WebhookEvent.next_attempt_at: now + LEASE}).where(
+                (WebhookEvent.id == head["id"]) & (WebhookEvent.status == "PENDING")
+                & (WebhookEvent.next_attempt_at <= now)
+            ).returning(WebhookEvent.id)
+            if not claimed:
+                return sent  # another sender holds it
+            error = await _post(client, hook, head, settings)
+            if error is None:
+                await WebhookEvent.update({
+                    WebhookEvent.status: "DELIVERED", WebhookEvent.delivered_at: dt.datetime.now(dt.UTC),
+                    WebhookEvent.attempts: head["attempts"] + 1, WebhookEvent.last_error: None,
+                }).where(WebhookEvent.id == head["id"])
+                sent += 1
+                continue
+            attempts = head["attempts"] + 1
+            final = attempts >= settings.webhook_max_attempts
+            from api.delivery.ledger import backoff
+
+            delay = backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, None)
+            await WebhookEvent.update({
+                WebhookEvent.status: "FAILED" if final else "PENDING",
+                WebhookEvent.attempts: attempts,
+                WebhookEvent.last_error: error[:128],
+                WebhookEvent.next_attempt_at: now + dt.timedelta(seconds=delay),
+            }).where(WebhookEvent.id == head["id"])
+            if not final:
+                _retry_later(runtime, webhook_id, delay)
+                return sent
+    finally:
+        if own:
+            await client.aclose()
+
+
+async def _post(client: httpx.AsyncClient, hook: dict, event: dict, settings: Settings) -> str | None:
+    host = urlsplit(hook["url"]).hostname or ""
+    if not settings.webhook_allow_private and await _resolves_to_private(host):
+        return "refused: resolves to a private address"
+    payload = event["payload"]
+    data = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
+    body = orjson.dumps({
+        "id": f"evt_{event['id']}",
+        "type": event["event_type"],
+        "createdAt": event["created_at"].isoformat(),
+        "data": data,
+    })
+    timestamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "Booper-Webhooks/1",
+        "booper-event-id": f"evt_{event['id']}",
+        "booper-event-type": event["event_type"],
+        "booper-signature": sign(hook["secret"], timestamp, body),
+    }
+    try:
+        response = await client.post(hook["url"], content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return f"network: {type(exc).__name__}"
+    return None if 200 <= response.status_code < 300 else f"http_{response.status_code}"
+
+
+_timers: set = set()
+
+
+def _retry_later(runtime: Runtime, webhook_id: int, delay: float) -> None:
+    """Best effort in-process; the periodic sweep (deliver_due) covers a lost timer."""
+    import asyncio
+
+    async def later() -> None:
+        await asyncio.sleep(delay)
+        await runtime.queue.kick(SEND_WEBHOOKS, webhook_id)
+
+    task = asyncio.get_running_loop().create_task(later())
+    _timers.add(task)
+    task.add_done_callback(_timers.discard)
+
+
+async def deliver_due(runtime: Runtime) -> int:
+    """Kick the sender of every webhook with a due PENDING event (lost tasks, retries)."""
+    now = dt.datetime.now(dt.UTC)
+    rows = await WebhookEvent.select(WebhookEvent.webhook).where(
+        (WebhookEvent.status == "PENDING") & (WebhookEvent.next_attempt_at <= now)
+    ).distinct().limit(500)
+    for r in rows:
+        await runtime.queue.kick(SEND_WEBHOOKS, r["webhook"])
+    return len(rows)
