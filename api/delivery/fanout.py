@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+from api import db
 from api.apps.tables import App
 from api.delivery.ledger import refresh_status
 from api.notifications.tables import Delivery, Notification
-from api.queue import SEND_EXPO, SEND_WEBPUSH
+from api.queue import FAN_OUT, SEND_EXPO, SEND_WEBPUSH
 from api.runtime import Runtime
 
 PAGE = 1000
+PAGES_PER_RUN = 20
 SEND_BATCH = 100  # Expo's maximum per request
 
 
 async def fan_out(runtime: Runtime, notification_id: int) -> int:
-    """Returns how many deliveries this run created."""
+    """Returns how many deliveries this run created. A run handles at most PAGES_PER_RUN pages
+    and then hands the rest to a fresh task, so no task outlives the queue's redelivery timeout
+    (a task still running when Redis re-delivers it would be run twice, concurrently)."""
     n = await Notification.select(
         Notification.id, Notification.channel, Notification.app, Notification.status,
         Notification.fanout_cursor, Notification.fanout_done,
@@ -32,38 +36,55 @@ async def fan_out(runtime: Runtime, notification_id: int) -> int:
         await refresh_status(notification_id)
         return 0
     priority = await _is_priority(n["app"])
+    postgres = db.is_postgres(db.current_engine())
     cursor, created = n["fanout_cursor"], 0
-    while True:
-        page = await Delivery.raw(
-            "SELECT d.id AS id, d.platform AS platform FROM channel_subscriptions s"
-            " JOIN devices d ON d.id = s.device"
-            " WHERE s.channel = {} AND s.device > {} AND d.active = {}"
-            " ORDER BY s.device LIMIT {}",
-            n["channel"], cursor, True, PAGE,
-        )
-        if not page:
+    for _ in range(PAGES_PER_RUN):
+        last = await _page_end(n["channel"], cursor)
+        if last is None:
             break
         now = dt.datetime.now(dt.UTC)
-        inserted = await Delivery.insert(
-            *[
-                Delivery(
-                    notification=notification_id, device=d["id"], platform=d["platform"],
-                    status="PENDING", next_attempt_at=now, created_at=now, updated_at=now,
-                )
-                for d in page
-            ]
-        ).on_conflict(action="DO NOTHING").returning(Delivery.id, Delivery.platform)
-        cursor = page[-1]["id"]
+        inserted = await _insert_page(notification_id, n["channel"], cursor, last, now, postgres)
+        cursor = last
         await Notification.update({Notification.fanout_cursor: cursor, Notification.kicked_at: now}).where(
             Notification.id == notification_id
         )
         created += len(inserted)
         await kick_sends(runtime, inserted, priority=priority)
-        if len(page) < PAGE:
-            break
+    else:
+        if await _page_end(n["channel"], cursor) is not None:
+            await runtime.queue.kick(FAN_OUT, notification_id, priority=priority)
+            return created
     await Notification.update({Notification.fanout_done: True}).where(Notification.id == notification_id)
     await refresh_status(notification_id)
     return created
+
+
+async def _page_end(channel_id: int, after_device: int) -> int | None:
+    """The last device id of the next page of active subscribers (None: no more)."""
+    rows = await Delivery.raw(
+        "SELECT MAX(device) AS last FROM (SELECT s.device AS device FROM channel_subscriptions s"
+        " JOIN devices d ON d.id = s.device WHERE s.channel = {} AND s.device > {} AND d.active = {}"
+        " ORDER BY s.device LIMIT {}) AS page",
+        channel_id, after_device, True, PAGE,
+    )
+    return rows[0]["last"] if rows and rows[0]["last"] is not None else None
+
+
+async def _insert_page(
+    notification_id: int, channel_id: int, after: int, last: int, now: dt.datetime, postgres: bool
+) -> list[dict]:
+    """One set-based statement per page: no rows built in Python, ON CONFLICT makes re-runs
+    create nothing twice, RETURNING gives what this run created."""
+    ts = "CAST({} AS TIMESTAMPTZ)" if postgres else "{}"
+    return await Delivery.raw(
+        "INSERT INTO deliveries (notification, device, platform, status, attempts, next_attempt_at,"
+        " created_at, updated_at)"
+        f" SELECT CAST({{}} AS INTEGER), d.id, d.platform, 'PENDING', 0, {ts}, {ts}, {ts}"
+        " FROM channel_subscriptions s JOIN devices d ON d.id = s.device"
+        " WHERE s.channel = {} AND s.device > {} AND s.device <= {} AND d.active = {}"
+        " ON CONFLICT DO NOTHING RETURNING id, platform",
+        notification_id, now, now, now, channel_id, after, last, True,
+    )
 
 
 async def kick_sends(runtime: Runtime, deliveries: list[dict], *, priority: bool = False) -> None:
