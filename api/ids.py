@@ -2,11 +2,14 @@
 
 from api.errors import BadUserInput
 
-MAX_ID = 2**63 - 1
+# Primary keys are Piccolo Serial columns: 32-bit integers on PostgreSQL. A larger id cannot
+# exist, and sending it to PostgreSQL fails the query (an internal error) instead of finding nothing.
+MAX_ID = 2**31 - 1
 
 
 def parse_id(value: str | int | None, what: str) -> int:
     text = str(value).strip() if value is not None else ""
-    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+    # ASCII digits only ("²" and "١" are str.isdigit() too) and short enough for int() to be cheap.
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or not 0 < int(text) <= MAX_ID:
         raise BadUserInput(f"invalid {what} id: {text[:32]!r}")
     return int(text)

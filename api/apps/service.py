@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from api import db, validation
+from api.apps import keycache
 from api.apps.tables import ApiKey, App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
@@ -42,12 +43,14 @@ async def revoke_api_key(key_id: int, owner_id: int) -> dict:
         now = dt.datetime.now(dt.UTC)
         await ApiKey.update({ApiKey.revoked_at: now}).where(ApiKey.id == key_id)
         key["revoked_at"] = now
+        keycache.forget(key["secret_hash"])
     return key
 
 
 async def delete_app(app_id: int) -> None:
     # Foreign keys cascade: keys, channels, subscriptions, grants, codes, notifications, deliveries.
     await App.delete().where(App.id == app_id)
+    keycache.forget()
 
 
 async def apps_of_user(user_id: int) -> list[dict]:
@@ -138,6 +141,7 @@ async def delivery_buckets(app_id: int, hours: int) -> list[dict]:
 
 async def set_plan(app_id: int, plan: str) -> dict:
     rows = await App.update({App.plan: plan}).where(App.id == app_id).returning(*App.all_columns())
+    keycache.forget()  # cached keys carry their app's plan
     if not rows:
         raise NotFound("app not found")
     return rows[0]

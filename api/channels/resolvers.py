@@ -164,9 +164,6 @@ class ChannelsMutation:
         "withdraws the device's access to it."
     )
     async def delete_subscription(self, info: Info, id: strawberry.ID) -> bool:
-        sub = await service.subscription(parse_id(id, "subscription"))
-        if sub is None:
-            raise NotFound("subscription not found")
-        channel, _ = await perms.administered_channel(info, sub["channel"])
+        sub, channel, _ = await perms.administered_subscription(info, id)
         await service.delete_subscription(sub, channel)
         return True

@@ -8,7 +8,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from api import db
+from api import db, metrics
 from api.devices.tables import Device
 from api.notifications import events
 from api.notifications.tables import Delivery, Notification
@@ -82,6 +82,21 @@ async def apply(
     args: list = []
     for c in changes:
         args += [c.delivery["id"], c.status, c.error, c.ticket_id]
+    dead = dict(dead_devices)
+    # One transaction: a delivery never reads FAILED with its dead device still active
+    # (a fan-out in between would send to it again).
+    async with db.transaction():
+        await _write_changes(values, args, now, retry_param, retry_at, count_attempt)
+        if dead:
+            await mark_devices_dead(dead)
+    _observe(changes, now, first_attempt=count_attempt)
+    await publish_changes(runtime, [c.delivery["id"] for c in changes])
+    for nid in {c.delivery["notification"] for c in changes}:
+        await refresh_status(nid)
+
+
+async def _write_changes(values: str, args: list, now: dt.datetime, retry_param: str,
+                         retry_at: dt.datetime | None, count_attempt: bool) -> None:
     await Delivery.raw(
         f"WITH v(id, status, error, ticket) AS (VALUES {values})"
         " UPDATE deliveries SET status = v.status, error = v.error,"
@@ -91,22 +106,31 @@ async def apply(
         " sent_at = CASE WHEN v.status IN ('SENT', 'DELIVERED')"
         " THEN COALESCE(deliveries.sent_at, {}) ELSE deliveries.sent_at END,"
         f" next_attempt_at = CASE WHEN v.status = 'PENDING' THEN {retry_param} ELSE NULL END"
-        " FROM v WHERE deliveries.id = v.id",
+        " FROM v WHERE deliveries.id = v.id"
+        # A retry never resurrects a delivery settled meanwhile (canceled while in flight).
+        " AND (v.status <> 'PENDING' OR deliveries.status = 'PENDING')",
         *args, now, now, retry_at or now,
     )
-    dead = dict(dead_devices)
-    if dead:
-        await mark_devices_dead(dead)
-    await publish_changes(runtime, [c.delivery["id"] for c in changes])
-    for nid in {c.delivery["notification"] for c in changes}:
-        await refresh_status(nid)
+
+
+def _observe(changes: list[Change], now: dt.datetime, *, first_attempt: bool) -> None:
+    """Metrics: outcomes by provider, and the time from fan-out to provider acceptance."""
+    for c in changes:
+        provider = c.delivery.get("platform") or "UNKNOWN"
+        metrics.DELIVERIES.labels(provider=provider, outcome=c.status).inc()
+        created = c.delivery.get("created_at")
+        if first_attempt and c.status in ("SENT", "DELIVERED") and isinstance(created, dt.datetime):
+            metrics.DELIVERY_LATENCY.labels(provider=provider).observe((now - created).total_seconds())
 
 
 async def mark_devices_dead(dead: dict[int, str]) -> None:
     """The provider said these tokens are gone: never send to them again."""
+    by_reason: dict[str, list[int]] = {}
     for device_id, reason in dead.items():
-        await Device.update({Device.active: False, Device.inactive_reason: reason[:64]}).where(
-            Device.id == device_id
+        by_reason.setdefault(reason[:64], []).append(device_id)
+    for reason, ids in by_reason.items():  # one statement per reason, not per device
+        await Device.update({Device.active: False, Device.inactive_reason: reason}).where(
+            Device.id.is_in(ids)
         )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from api import metrics
 from api.delivery import ledger
 from api.delivery.providers import providers
 from api.notifications.tables import Delivery
@@ -61,3 +62,5 @@ async def check_receipts(runtime: Runtime) -> int:
                     dead.append((r["device"], outcome.failure.code))
         await ledger.apply(runtime, changes, retry_at=None, dead_devices=dead, count_attempt=False)
         settled += len(changes)
+        for c in changes:
+            metrics.RECEIPTS_CHECKED.labels(outcome=c.status).inc()

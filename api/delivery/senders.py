@@ -31,7 +31,11 @@ def _unsendable(delivery: dict, device: dict | None, n: dict | None, now: dt.dat
         return "Canceled"
     if device is None or not device["active"]:
         return "DeviceInactive"
-    if n["ttl"] is not None and now > delivery["created_at"] + dt.timedelta(seconds=n["ttl"]):
+    ttl = n["ttl"]
+    # ttl 0 means "now or never" (RFC 8030, Expo): the first attempt is always made, retries not.
+    if ttl is not None and now > delivery["created_at"] + dt.timedelta(seconds=ttl) and (
+        ttl > 0 or delivery["attempts"] > 0
+    ):
         return "Expired"
     return None
 

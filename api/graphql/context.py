@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from strawberry.litestar.controller import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
+from api.apps import keycache
 from api.apps.tables import ApiKey
 from api.errors import Unauthenticated
 from api.runtime import Runtime
@@ -27,6 +28,7 @@ class Viewer:
     user_id: int | None = None
     app_id: int | None = None
     key_id: int | None = None
+    plan: str | None = None  # the key's app's plan (keys only; cached with the key)
 
     @property
     def is_anonymous(self) -> bool:
@@ -94,17 +96,27 @@ class Context(BaseContext, kw_only=True, dict=True):
 
 
 async def _viewer_for_key(secret: str) -> Viewer | Unauthenticated:
-    row = (
-        await ApiKey.select(ApiKey.id, ApiKey.app, ApiKey.revoked_at, ApiKey.last_used_at)
-        .where(ApiKey.secret_hash == hash_api_key(secret))
-        .first()
+    digest = hash_api_key(secret)
+    cached = keycache.get(digest)
+    if cached is not None:
+        return cached
+    rows = await ApiKey.raw(
+        "SELECT k.id AS id, k.app AS app, k.revoked_at AS revoked_at, k.last_used_at AS last_used_at,"
+        " a.plan AS plan FROM api_keys k JOIN apps a ON a.id = k.app WHERE k.secret_hash = {}",
+        digest,
     )
+    row = rows[0] if rows else None
     if row is None or row["revoked_at"] is not None:
         return Unauthenticated("invalid or revoked API key")
     now = dt.datetime.now(dt.UTC)
-    if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_GRANULARITY:
+    last_used = row["last_used_at"]
+    if isinstance(last_used, str):  # SQLite through raw SQL
+        last_used = dt.datetime.fromisoformat(last_used)
+    if last_used is None or now - last_used > LAST_USED_GRANULARITY:
         await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
-    return Viewer("key", app_id=row["app"], key_id=row["id"])
+    viewer = Viewer("key", app_id=row["app"], key_id=row["id"], plan=row["plan"])
+    keycache.put(digest, viewer)
+    return viewer
 
 
 def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:

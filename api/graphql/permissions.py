@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from api.apps.tables import App
-from api.channels.tables import Channel
+from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import Forbidden, NotFound, Unauthenticated
 from api.graphql.context import Info, Viewer
@@ -141,22 +141,47 @@ async def visible_channel(info: Info, channel_id: str | int) -> tuple[dict, Acce
     return row, access
 
 
-async def administered_channel(info: Info, channel_id: str | int) -> tuple[dict, Access]:
-    row, _ = await visible_channel_or_private(info, channel_id)
-    access = await admin_access_for_app(info, row["app"])
-    if access is None:
-        v = await viewer(info)
-        if v.is_anonymous:
-            raise Unauthenticated("an API key or a dashboard login is needed")
-        raise NotFound("channel not found") if row["visibility"] == "PRIVATE" else Forbidden(
-            "only the channel's app may do this"
-        )
-    return row, access
+async def require_credentials(info: Info) -> Viewer:
+    """A dashboard user or an API key. Checked before any lookup, so that callers without
+    credentials learn nothing about which ids exist."""
+    v = await viewer(info)
+    if v.is_anonymous:
+        raise Unauthenticated("an API key or a dashboard login is needed")
+    return v
 
 
-async def visible_channel_or_private(info: Info, channel_id: str | int) -> tuple[dict, Access | None]:
+async def administered_channel(
+    info: Info, channel_id: str | int, *, hidden_from_others: bool = False
+) -> tuple[dict, Access]:
+    """A channel the caller administers (its app's owner or key).
+
+    Others get NOT_FOUND for what they cannot see (a private channel, or anything when
+    `hidden_from_others`), FORBIDDEN for a public channel they can see but not change."""
+    await require_credentials(info)
     cid = parse_id(channel_id, "channel")
     row = await Channel.select().where(Channel.id == cid).first()
     if row is None:
         raise NotFound("channel not found")
-    return row, await channel_access(info, row)
+    access = await admin_access_for_app(info, row["app"])
+    if access is None:
+        if hidden_from_others or row["visibility"] == "PRIVATE":
+            raise NotFound("channel not found")
+        raise Forbidden("only the channel's app may do this")
+    return row, access
+
+
+async def administered_subscription(
+    info: Info, subscription_id: str | int
+) -> tuple[dict, dict, Access]:
+    """A subscription and its channel, for the channel's app. Subscriptions are only ever shown
+    to that app (Query.subscribers), so to anyone else they do not exist: NOT_FOUND."""
+    await require_credentials(info)
+    sid = parse_id(subscription_id, "subscription")
+    sub = await ChannelSubscription.select().where(ChannelSubscription.id == sid).first()
+    if sub is None:
+        raise NotFound("subscription not found")
+    try:
+        channel, access = await administered_channel(info, sub["channel"], hidden_from_others=True)
+    except NotFound:
+        raise NotFound("subscription not found") from None
+    return sub, channel, access

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from litestar import Litestar, Response, get
+from litestar.background_tasks import BackgroundTasks
+from litestar.di import Provide
 from litestar.datastructures import State
 from litestar.types import ASGIApp, Receive, Scope, Send
 from strawberry.http import GraphQLHTTPResponse
@@ -82,6 +84,13 @@ def graphql_controller(settings: Settings) -> type:
     )
 
     class GraphQLController(base):  # type: ignore[misc, valid-type]
+        # Strawberry provides the sub-response with sync_to_thread=True: a worker-thread hop on
+        # every request for building an empty Response (about a sixth of a send's CPU).
+        dependencies: ClassVar[dict[str, Provide]] = {
+            **base.dependencies,
+            "response": Provide(_new_response, sync_to_thread=False),
+        }
+
         async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
             # Parse errors (e.g. the token limit) bypass schema extensions: shape them here too,
             # so every error that leaves carries extensions.code.
@@ -90,6 +99,10 @@ def graphql_controller(settings: Settings) -> type:
             return await super().process_result(request, result)
 
     return GraphQLController
+
+
+def _new_response() -> Response:
+    return Response({}, background=BackgroundTasks([]))
 
 
 def websocket_limit(limit: Callable[[], int]) -> Callable[[ASGIApp], ASGIApp]:

@@ -26,13 +26,21 @@ class LiveHub:
         self._redis_url = redis_url
         self._redis = None
         self._listener: asyncio.Task | None = None
+        self._ready = asyncio.Event()
 
-    async def start(self) -> None:
+    async def start(self, ready_timeout: float = 5.0) -> None:
+        """With Redis: returns once this process is subscribed, so that an event published by any
+        process after start() reaches this one's subscribers (or after `ready_timeout`, logged)."""
         if self._redis_url and self._redis is None:
             import redis.asyncio as aioredis
 
             self._redis = aioredis.from_url(self._redis_url)
+            self._ready.clear()
             self._listener = asyncio.create_task(self._listen(), name="live-hub-listener")
+            try:
+                await asyncio.wait_for(self._ready.wait(), ready_timeout)
+            except TimeoutError:
+                log.warning("live hub not subscribed to Redis yet; it keeps trying")
 
     async def stop(self) -> None:
         if self._listener:
@@ -82,22 +90,33 @@ class LiveHub:
 
     async def _listen(self) -> None:
         while True:
+            pubsub = self._redis.pubsub()
             try:
-                pubsub = self._redis.pubsub()
                 await pubsub.subscribe(REDIS_CHANNEL)
+                self._ready.set()
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
-                    payload = orjson.loads(message["data"])
-                    if payload["t"] not in self._subscribers:
+                    try:
+                        payload = orjson.loads(message["data"])
+                        topic = payload["t"]
+                        batch = payload["b"] if "b" in payload else [payload["e"]]
+                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        log.warning("ignoring a malformed live event")  # not a reason to reconnect
                         continue
-                    for event in payload.get("b") or [payload["e"]]:
-                        self._dispatch(payload["t"], event)
+                    if topic not in self._subscribers:
+                        continue
+                    for event in batch:
+                        self._dispatch(topic, event)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - reconnect and go on
                 log.exception("live listener lost Redis; reconnecting")
+                self._ready.clear()
                 await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
 
     async def subscribe(self, topics: Iterable[str]) -> AsyncIterator[dict]:
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_LIMIT)

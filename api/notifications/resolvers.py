@@ -136,6 +136,7 @@ class NotificationsMutation:
                 "idempotency_key": input.idempotency_key,
             },
             client_ip=info.context.client_ip,
+            plan=(await perms.viewer(info)).plan if access.role == "key" else None,
         )
         return Notification(row=row, access=access)
 

@@ -54,6 +54,7 @@ async def send(
     app_id: int | None,
     fields: dict[str, Any],
     client_ip: str,
+    plan: str | None = None,
 ) -> tuple[dict, bool]:
     """Returns (notification row, created). `app_id` is set when an app (key/owner) sends."""
     now = dt.datetime.now(dt.UTC)
@@ -75,7 +76,8 @@ async def send(
     owner_app = app_id if app_id is not None else channel["app"]
     if app_id is not None:
         await limiter.hit(settings.app_rate, "app", str(app_id), message="this app sends too fast")
-        plan = (await App.select(App.plan).where(App.id == app_id).first() or {"plan": "FREE"})["plan"]
+        if plan is None:  # API keys bring their app's plan (cached with the key)
+            plan = (await App.select(App.plan).where(App.id == app_id).first() or {"plan": "FREE"})["plan"]
         quota = plans.limits_for(plan, settings).daily_quota
     else:
         await limiter.hit(settings.anonymous_ip_rate, "anon-ip", client_ip,

@@ -52,8 +52,6 @@ async def accept(
     scheduled = new.send_at is not None and new.send_at > now
     try:
         async with db.transaction():
-            if charged_app is not None:
-                await take_quota(charged_app, now.date(), daily_quota)
             rows = (
                 await Notification.insert(
                     Notification(
@@ -78,6 +76,10 @@ async def accept(
             )
             if not rows:
                 raise _Duplicate
+            # After the insert: the usage row is locked only from here to the commit,
+            # so an app's concurrent sends queue on it as briefly as possible.
+            if charged_app is not None:
+                await take_quota(charged_app, now.date(), daily_quota)
     except _Duplicate:
         existing = await find_idempotent(new.idempotency_scope, new.idempotency_key)  # type: ignore[arg-type]
         if existing is None:

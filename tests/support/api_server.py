@@ -48,6 +48,9 @@ class ApiServer:
             for name in names:
                 await TABLES[0].raw(f"DELETE FROM {name}")
         await self.runtime.limiter.reset()
+        from api.apps import keycache
+
+        keycache.forget()
 
     async def stop(self) -> None:
         await self.settle()

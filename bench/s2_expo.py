@@ -1,0 +1,185 @@
+"""S2 Expo fan-out: one notification to N Expo devices until every delivery is SENT, against the naive SDK loop; plus the scale curve."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+
+from bench.report import Row
+from bench.topology import Ctx, Process
+
+NAIVE_MESSAGES = 200
+
+
+def naive_rate(sandbox: str, m: int) -> dict:
+    """exponent-server-sdk as its README shows it: PushClient.publish, one message per request."""
+    from exponent_server_sdk import PushClient, PushMessage
+
+    client = PushClient(host=sandbox, api_url="/--/api/v2")
+    client.publish(PushMessage(to="ExponentPushToken[naive-warm]", title="warm"))
+    t0 = time.perf_counter()
+    for i in range(m):
+        client.publish(PushMessage(to=f"ExponentPushToken[naive-{i}]", title="bench", body="hello"))
+    elapsed = time.perf_counter() - t0
+    return {
+        "messages": m,
+        "seconds": elapsed,
+        "per_s": m / elapsed,
+        "us_per_message": elapsed / m * 1e6,
+    }
+
+
+class RssSampler(threading.Thread):
+    """Peak resident memory of a process tree, sampled every 20 ms."""
+
+    def __init__(self, proc: Process) -> None:
+        super().__init__(daemon=True)
+        self.proc, self.peak, self._halt = proc, proc.rss(), threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(0.02):
+            self.peak = max(self.peak, self.proc.rss())
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+def seed(ctx: Ctx, cid: int, tag: str, n: int, platform: str = "EXPO") -> None:
+    """N devices and their subscriptions in two set-based statements (setup, not measured)."""
+    ctx.topo.sql(
+        "INSERT INTO devices (platform, token, identifier, active, created_at)"
+        " SELECT $1, 'ExponentPushToken[' || $2 || '-' || g || ']', $2, true, now()"
+        " FROM generate_series(1, $3) AS g",
+        platform,
+        tag,
+        n,
+    )
+    ctx.topo.sql(
+        "INSERT INTO channel_subscriptions (channel, device, created_at)"
+        " SELECT $1, id, now() FROM devices WHERE identifier = $2",
+        cid,
+        tag,
+    )
+
+
+def fan_out(ctx: Ctx, channel: str, n: int, final: str, timeout: float) -> dict:
+    """Send one notification and wait until its n deliveries are `final`; server-side end time."""
+    topo = ctx.topo
+    sampler = RssSampler(topo.procs["worker"])
+    rss_before = sampler.peak
+    sampler.start()
+    t0 = time.time()
+    nid = int(ctx.send(channel)["id"])
+    deadline = time.monotonic() + timeout
+    done = 0
+    while time.monotonic() < deadline:
+        done = topo.sql(
+            "SELECT count(*) AS n FROM deliveries WHERE notification = $1 AND status = $2",
+            nid,
+            final,
+        )[0]["n"]
+        if done >= n:
+            break
+        time.sleep(0.1)
+    peak = sampler.stop()
+    row = topo.sql(
+        "SELECT extract(epoch FROM max(updated_at)) AS last,"
+        " count(*) FILTER (WHERE status <> $2) AS other FROM deliveries WHERE notification = $1",
+        nid,
+        final,
+    )[0]
+    if done < n:
+        raise RuntimeError(
+            f"{done}/{n} deliveries {final} after {timeout}s ({row['other']} in other states)"
+        )
+    seconds = float(row["last"]) - t0
+    return {
+        "n": n,
+        "seconds": seconds,
+        "per_s": n / seconds,
+        "us_per_delivery": seconds / n * 1e6,
+        "worker_rss_before_mib": rss_before / 2**20,
+        "worker_peak_rss_mib": peak / 2**20,
+        "worker_rss_growth_mib": (peak - rss_before) / 2**20,
+    }
+
+
+def run(ctx: Ctx) -> tuple[list[Row], dict]:
+    ctx.topo.ensure_workers()
+    sizes = [1_000, 10_000] if ctx.quick else [1_000, 10_000, 100_000]
+    naive = naive_rate(ctx.topo.sandbox, 100 if ctx.quick else NAIVE_MESSAGES)
+    curve: list[dict] = []
+    incomplete = None
+    for n in sizes:
+        name = f"s2-{n}"
+        cid = ctx.channel(name)
+        seed(ctx, cid, f"{name}-{time.time_ns()}", n)
+        httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
+        try:
+            curve.append(fan_out(ctx, name, n, "SENT", timeout=max(60, n / 250)))
+        except RuntimeError as exc:  # report the sizes that finished, and say which did not
+            print(f"   N={n:>7,}: {exc}", flush=True)
+            incomplete = {"n": n, "error": str(exc)}
+            break
+        print(
+            f"   N={n:>7,}: {curve[-1]['per_s']:,.0f} deliveries/s, {curve[-1]['us_per_delivery']:.0f} us each,"
+            f" worker peak RSS {curve[-1]['worker_peak_rss_mib']:.0f} MiB",
+            flush=True,
+        )
+    if not curve:
+        raise RuntimeError(f"no fan-out finished: {incomplete}")
+    top, small, prev = curve[-1], curve[0], curve[-2] if len(curve) > 1 else curve[0]
+    flat = top["us_per_delivery"] / prev["us_per_delivery"]
+    rss_extra = top["worker_peak_rss_mib"] - small["worker_peak_rss_mib"]
+    rows = [
+        Row(
+            "S2",
+            f"deliveries/s N={top['n']:,}",
+            top["per_s"],
+            "/s",
+            naive["per_s"],
+            "naive SDK loop",
+            ">= 15k/s and >= 10x naive",
+            top["per_s"] >= 15_000 and top["per_s"] >= 10 * naive["per_s"],
+        ),
+        Row(
+            "S2",
+            f"cost/delivery N={top['n']:,} vs {prev['n']:,}",
+            top["us_per_delivery"],
+            "us",
+            prev["us_per_delivery"],
+            f"N={prev['n']:,}",
+            "flat: <= 1.25x",
+            flat <= 1.25,
+            False,
+        ),
+        Row(
+            "S2",
+            f"worker peak RSS N={top['n']:,} vs {small['n']:,}",
+            top["worker_peak_rss_mib"],
+            "MiB",
+            small["worker_peak_rss_mib"],
+            f"N={small['n']:,}",
+            "< +64 MiB (a batch)",
+            rss_extra < 64,
+            False,
+        ),
+    ]
+    if incomplete:
+        rows.append(
+            Row(
+                "S2",
+                f"fan-out N={incomplete['n']:,} did not finish",
+                0,
+                "",
+                None,
+                "",
+                "finishes",
+                False,
+            )
+        )
+    return rows, {"naive": naive, "curve": curve, "incomplete": incomplete}

@@ -1,0 +1,228 @@
+"""Live: graphql-transport-ws subscriptions for devices, apps and public channels; the Redis hub."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from api.live.hub import LiveHub
+from tests.delivery.helpers import send, setup_channel, wait_status
+from tests.support import databases
+from tests.support import factories as f
+
+DEVICE_SUB = (
+    "subscription($t: String) { notifications(deviceToken: $t) {"
+    " id title body data status channel { name } read } }"
+)
+APP_SUB = (
+    "subscription($a: ID) { notifications(appId: $a) { id title deliveryCounts { pending } } }"
+)
+CHANNEL_SUB = "subscription($c: String) { notifications(channel: $c) { id title } }"
+EVENTS_SUB = (
+    "subscription($a: ID!) { deliveryEvents(appId: $a) {"
+    " id status attempts error ticketId notification { id } device { id token } } }"
+)
+
+
+async def _no_payload(next_payload, within: float = 0.4) -> None:
+    with pytest.raises(TimeoutError):
+        await next_payload(timeout=within)
+
+
+async def _refused(api, query: str, variables: dict, connection_params: dict | None = None) -> dict:
+    """The error a subscription ends with before it yields anything."""
+    async with api.subscribe(query, variables, connection_params=connection_params) as next_payload:
+        payload = await next_payload(timeout=3)
+    assert payload.get("errors") and not payload.get("data"), payload
+    return payload["errors"][0]
+
+
+async def test_a_device_receives_a_notification_within_a_second(api, sandbox):
+    app, channel, (device,) = await setup_channel(api)
+    async with api.subscribe(DEVICE_SUB, {"t": device["token"]}) as next_payload:
+        await asyncio.sleep(0.05)  # let the server register the subscription
+        started = time.monotonic()
+        sent = await send(
+            api, app, channelId=channel["id"], title="live", body="now", data={"x": 1}
+        )
+        payload = await next_payload(timeout=1)
+        assert time.monotonic() - started < 1
+    assert payload.get("errors") is None
+    assert payload["data"]["notifications"] == {
+        "id": sent["id"],
+        "title": "live",
+        "body": "now",
+        "data": {"x": 1},
+        "status": "QUEUED",
+        "channel": {"name": channel["name"]},
+        "read": False,
+    }
+
+
+async def test_live_even_when_push_delivery_fails(api, sandbox):
+    app, channel, (device,) = await setup_channel(api)
+    sandbox.faults({"provider": "expo", "fault": "http_500"})
+    async with api.subscribe(DEVICE_SUB, {"t": device["token"]}) as next_payload:
+        await asyncio.sleep(0.05)
+        sent = await send(api, app, channelId=channel["id"], title="anyway")
+        payload = await next_payload(timeout=1)
+    assert payload["data"]["notifications"]["id"] == sent["id"]
+
+
+async def test_a_device_gets_only_its_own_channels(api, sandbox):
+    app, mine, (device,) = await setup_channel(api)
+    other = await f.make_channel(api, app)
+    private = await f.make_channel(api, app, visibility="PRIVATE")
+    async with api.subscribe(DEVICE_SUB, {"t": device["token"]}) as next_payload:
+        await asyncio.sleep(0.05)
+        await send(api, app, channelId=other["id"], title="not yours")
+        await send(api, app, channelId=private["id"], title="private")
+        await _no_payload(next_payload)
+        sent = await send(api, app, channelId=mine["id"], title="yours")
+        payload = await next_payload(timeout=1)
+    assert payload["data"]["notifications"]["id"] == sent["id"]
+
+
+async def test_a_scheduled_notification_is_live_when_dispatched_not_when_accepted(api, sandbox):
+    import datetime as dt
+
+    app, channel, (device,) = await setup_channel(api)
+    async with api.subscribe(DEVICE_SUB, {"t": device["token"]}) as next_payload:
+        await asyncio.sleep(0.05)
+        due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.6)).isoformat()
+        sent = await send(api, app, channelId=channel["id"], title="later", sendAt=due)
+        await _no_payload(next_payload, within=0.3)
+        payload = await next_payload(timeout=3)
+    assert payload["data"]["notifications"]["id"] == sent["id"]
+    assert payload["data"]["notifications"]["status"] == "QUEUED"
+
+
+async def test_unknown_device_token_is_refused(api, sandbox):
+    error = await _refused(api, DEVICE_SUB, {"t": "ExponentPushToken[nobody]"})
+    assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_an_app_key_follows_its_apps_notifications(api, sandbox):
+    app, channel, _ = await setup_channel(api)
+    second = await f.make_channel(api, app, visibility="PRIVATE")
+    async with api.subscribe(
+        APP_SUB, {"a": app.id}, connection_params={"apiKey": app.api_key}
+    ) as next_payload:
+        await asyncio.sleep(0.05)
+        a = await send(api, app, channelId=channel["id"], title="a")
+        b = await send(api, app, channelId=second["id"], title="b")
+        got = [(await next_payload(timeout=1))["data"]["notifications"] for _ in range(2)]
+    assert [g["id"] for g in got] == [a["id"], b["id"]]
+
+
+async def test_another_apps_key_receives_nothing_and_is_refused(api, sandbox):
+    app, channel, _ = await setup_channel(api)
+    stranger = await f.make_app(api)
+    error = await _refused(api, APP_SUB, {"a": app.id}, {"apiKey": stranger.api_key})
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    async with api.subscribe(
+        APP_SUB, {"a": stranger.id}, connection_params={"apiKey": stranger.api_key}
+    ) as nxt:
+        await asyncio.sleep(0.05)
+        await send(api, app, channelId=channel["id"], title="not theirs")
+        await _no_payload(nxt)
+
+
+async def test_anyone_may_follow_one_public_channel_by_name(api, sandbox):
+    await f.make_expo_device(api)
+    first = await send(api, None, channel="town-square", title="created")
+    async with api.subscribe(CHANNEL_SUB, {"c": "town-square"}) as next_payload:
+        await asyncio.sleep(0.05)
+        sent = await send(api, None, channel="town-square", title="hear ye")
+        payload = await next_payload(timeout=1)
+    assert payload["data"]["notifications"]["id"] == sent["id"] != first["id"]
+
+
+async def test_a_private_channel_cannot_be_followed_anonymously(api, sandbox):
+    app, channel, _ = await setup_channel(api, visibility="PRIVATE", name="vault")
+    error = await _refused(
+        api,
+        "subscription($c: String, $a: ID) { notifications(channel: $c, appId: $a) { id } }",
+        {"c": "vault", "a": app.id},
+    )
+    assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_delivery_events_stream_to_the_owner(api, sandbox):
+    app, channel, (device,) = await setup_channel(api)
+    params = {"authorization": f"Bearer {app.owner.token}"}
+    async with api.subscribe(EVENTS_SUB, {"a": app.id}, connection_params=params) as next_payload:
+        await asyncio.sleep(0.05)
+        sent = await send(api, app, channelId=channel["id"], title="watch")
+        statuses = []
+        while "DELIVERED" not in statuses:
+            event = (await next_payload(timeout=3))["data"]["deliveryEvents"]
+            assert event["notification"] == {"id": sent["id"]}
+            assert event["device"] == {"id": device["id"], "token": device["token"]}
+            statuses.append(event["status"])
+    assert statuses == ["SENT", "DELIVERED"]
+    await wait_status(sent["id"], "COMPLETED")
+
+
+async def test_delivery_events_of_another_users_app_are_refused(api, sandbox):
+    app, channel, _ = await setup_channel(api)
+    stranger = await f.make_user(api)
+    error = await _refused(
+        api, EVENTS_SUB, {"a": app.id}, {"authorization": f"Bearer {stranger.token}"}
+    )
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    anonymous = await _refused(api, EVENTS_SUB, {"a": app.id})
+    assert anonymous["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.skipif(not databases.redis_reachable(), reason="Redis is not running")
+async def test_redis_hub_carries_events_between_processes():
+    publisher, receiver = LiveHub(databases.REDIS_URL), LiveHub(databases.REDIS_URL)
+    await publisher.start()
+    await receiver.start()
+    try:
+        stream = receiver.subscribe(["channel:1"])
+        got = asyncio.ensure_future(stream.__anext__())
+        await publisher.publish("channel:2", {"n": 0})  # another topic: not for this subscriber
+        await publisher.publish("channel:1", {"n": 1})
+        await publisher.publish_many("channel:1", [{"n": 2}, {"n": 3}])
+        assert await asyncio.wait_for(got, 2) == {"n": 1}
+        assert await asyncio.wait_for(stream.__anext__(), 2) == {"n": 2}
+        assert await asyncio.wait_for(stream.__anext__(), 2) == {"n": 3}
+        await stream.aclose()
+        assert receiver.subscriber_count == 0
+    finally:
+        await publisher.stop()
+        await receiver.stop()
+
+
+@pytest.mark.skipif(not databases.redis_reachable(), reason="Redis is not running")
+async def test_a_websocket_subscriber_gets_what_another_process_publishes(
+    api, sandbox, runtime, monkeypatch
+):
+    """The API process subscribes through Redis; a second hub stands for a worker or another API."""
+    from api.notifications import events, service
+
+    server_hub, other_process = LiveHub(databases.REDIS_URL), LiveHub(databases.REDIS_URL)
+    await server_hub.start()
+    await other_process.start()
+    monkeypatch.setattr(runtime, "live", server_hub)
+    try:
+        app, channel, (device,) = await setup_channel(api)
+        async with api.subscribe(DEVICE_SUB, {"t": device["token"]}) as next_payload:
+            await asyncio.sleep(0.05)
+            sent = await send(
+                api, app, channelId=channel["id"], title="across"
+            )  # published via Redis
+            payload = await next_payload(timeout=1)
+            assert payload["data"]["notifications"]["id"] == sent["id"]
+            row = await service.get(int(sent["id"]))
+            await events.publish_notification(other_process, dict(row, title="from elsewhere"))
+            payload = await next_payload(timeout=1)
+            assert payload["data"]["notifications"]["title"] == "from elsewhere"
+    finally:
+        monkeypatch.undo()
+        await server_hub.stop()
+        await other_process.stop()
