@@ -2,9 +2,10 @@
 
 from api.errors import BadUserInput
 
-# Primary keys are Piccolo Serial columns: 32-bit integers on PostgreSQL. A larger id cannot
-# exist, and sending it to PostgreSQL fails the query (an internal error) instead of finding nothing.
-MAX_ID = 2**31 - 1
+# Primary keys are BigSerial columns (64-bit on PostgreSQL: a busy install writes billions of
+# delivery rows). A larger id cannot exist, and sending one to PostgreSQL would fail the query
+# (an internal error) instead of finding nothing.
+MAX_ID = 2**63 - 1
 
 
 def parse_id(value: str | int | None, what: str) -> int:

@@ -2,12 +2,12 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete
 from piccolo.columns.base import OnUpdate
 from piccolo.columns.column_types import BigInt
+from piccolo.columns.column_types import BigSerial
 from piccolo.columns.column_types import Boolean
 from piccolo.columns.column_types import Date
 from piccolo.columns.column_types import ForeignKey
 from piccolo.columns.column_types import Integer
 from piccolo.columns.column_types import JSON
-from piccolo.columns.column_types import Serial
 from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import Varchar
@@ -18,86 +18,99 @@ from piccolo.table import Table
 
 
 class AccessCode(Table, tablename="access_codes", schema=None):
-    id = Serial(
+    id = BigSerial(
         null=False,
         primary_key=True,
         unique=False,
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
 class App(Table, tablename="apps", schema=None):
-    id = Serial(
+    id = BigSerial(
         null=False,
         primary_key=True,
         unique=False,
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
 class Channel(Table, tablename="channels", schema=None):
-    id = Serial(
+    id = BigSerial(
         null=False,
         primary_key=True,
         unique=False,
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
 class Device(Table, tablename="devices", schema=None):
-    id = Serial(
+    id = BigSerial(
         null=False,
         primary_key=True,
         unique=False,
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
 class Notification(Table, tablename="notifications", schema=None):
-    id = Serial(
+    id = BigSerial(
         null=False,
         primary_key=True,
         unique=False,
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
 class User(Table, tablename="users", schema=None):
-    id = Serial(
+    id = BigSerial(
         null=False,
         primary_key=True,
         unique=False,
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
+        secret=False,
+    )
+
+
+class Webhook(Table, tablename="webhooks", schema=None):
+    id = BigSerial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name=None,
         secret=False,
     )
 
 
 ID = "2026-11-24T05:49:52:527607"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "True"
 
 
 async def forwards():
@@ -106,12 +119,8 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="App", tablename="apps", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="DeviceAccessGrant",
-        tablename="device_access_grants",
+        class_name="WebhookEvent",
+        tablename="webhook_events",
         schema=None,
         columns=None,
     )
@@ -121,37 +130,12 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="AccessCodeChannel",
-        tablename="access_code_channels",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="ApiKey", tablename="api_keys", schema=None, columns=None
+        class_name="Device", tablename="devices", schema=None, columns=None
     )
 
     manager.add_table(
         class_name="AccessCode",
         tablename="access_codes",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Notification",
-        tablename="notifications",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="ReadMark", tablename="read_marks", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="DailyUsage",
-        tablename="daily_usage",
         schema=None,
         columns=None,
     )
@@ -164,7 +148,19 @@ async def forwards():
     )
 
     manager.add_table(
+        class_name="ReadMark", tablename="read_marks", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="ApiKey", tablename="api_keys", schema=None, columns=None
+    )
+
+    manager.add_table(
         class_name="Delivery", tablename="deliveries", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="Webhook", tablename="webhooks", schema=None, columns=None
     )
 
     manager.add_table(
@@ -172,25 +168,49 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Device", tablename="devices", schema=None, columns=None
+        class_name="AccessCodeChannel",
+        tablename="access_code_channels",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="App", tablename="apps", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="Notification",
+        tablename="notifications",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="DeviceAccessGrant",
+        tablename="device_access_grants",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="DailyUsage",
+        tablename="daily_usage",
+        schema=None,
+        columns=None,
     )
 
     manager.add_column(
-        table_class_name="App",
-        tablename="apps",
-        column_name="owner",
-        db_column_name="owner",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
         params={
-            "references": User,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
+            "null": False,
+            "primary_key": True,
             "unique": False,
-            "index": True,
+            "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -200,14 +220,38 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="App",
-        tablename="apps",
-        column_name="name",
-        db_column_name="name",
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="webhook",
+        db_column_name="webhook",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Webhook,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="event_type",
+        db_column_name="event_type",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 64,
+            "length": 32,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -222,15 +266,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="App",
-        tablename="apps",
-        column_name="plan",
-        db_column_name="plan",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="payload",
+        db_column_name="payload",
+        column_class_name="JSON",
+        column_class=JSON,
         params={
-            "length": 16,
-            "default": "FREE",
+            "default": "{}",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -244,14 +287,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="App",
-        tablename="apps",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": TimestamptzNow(),
+            "length": 10,
+            "default": "PENDING",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -265,18 +309,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="DeviceAccessGrant",
-        tablename="device_access_grants",
-        column_name="device",
-        db_column_name="device",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="attempts",
+        db_column_name="attempts",
+        column_class_name="Integer",
+        column_class=Integer,
         params={
-            "references": Device,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
+            "default": 0,
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -289,62 +330,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="DeviceAccessGrant",
-        tablename="device_access_grants",
-        column_name="app",
-        db_column_name="app",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": App,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceAccessGrant",
-        tablename="device_access_grants",
-        column_name="channel",
-        db_column_name="channel",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Channel,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceAccessGrant",
-        tablename="device_access_grants",
-        column_name="identifier",
-        db_column_name="identifier",
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="last_error",
+        db_column_name="last_error",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 256,
+            "length": 128,
             "default": None,
             "null": True,
             "primary_key": False,
@@ -359,8 +352,29 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="DeviceAccessGrant",
-        tablename="device_access_grants",
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="next_attempt_at",
+        db_column_name="next_attempt_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -369,6 +383,47 @@ async def forwards():
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_events",
+        column_name="delivered_at",
+        db_column_name="delivered_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="User",
+        tablename="users",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -445,21 +500,17 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="AccessCodeChannel",
-        tablename="access_code_channels",
-        column_name="access_code",
-        db_column_name="access_code",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="Device",
+        tablename="devices",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
         params={
-            "references": AccessCode,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
+            "null": False,
+            "primary_key": True,
             "unique": False,
-            "index": True,
+            "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -469,62 +520,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="AccessCodeChannel",
-        tablename="access_code_channels",
-        column_name="channel",
-        db_column_name="channel",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Channel,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApiKey",
-        tablename="api_keys",
-        column_name="app",
-        db_column_name="app",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": App,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApiKey",
-        tablename="api_keys",
-        column_name="prefix",
-        db_column_name="prefix",
+        table_class_name="Device",
+        tablename="devices",
+        column_name="platform",
+        db_column_name="platform",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 16,
+            "length": 8,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -539,19 +542,19 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ApiKey",
-        tablename="api_keys",
-        column_name="secret_hash",
-        db_column_name="secret_hash",
+        table_class_name="Device",
+        tablename="devices",
+        column_name="token",
+        db_column_name="token",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 64,
+            "length": 2048,
             "default": "",
             "null": False,
             "primary_key": False,
-            "unique": True,
-            "index": True,
+            "unique": False,
+            "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -561,8 +564,117 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ApiKey",
-        tablename="api_keys",
+        table_class_name="Device",
+        tablename="devices",
+        column_name="p256dh",
+        db_column_name="p256dh",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Device",
+        tablename="devices",
+        column_name="auth",
+        db_column_name="auth",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Device",
+        tablename="devices",
+        column_name="identifier",
+        db_column_name="identifier",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 256,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Device",
+        tablename="devices",
+        column_name="active",
+        db_column_name="active",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Device",
+        tablename="devices",
+        column_name="inactive_reason",
+        db_column_name="inactive_reason",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Device",
+        tablename="devices",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -582,10 +694,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ApiKey",
-        tablename="api_keys",
-        column_name="last_used_at",
-        db_column_name="last_used_at",
+        table_class_name="Device",
+        tablename="devices",
+        column_name="last_seen_at",
+        db_column_name="last_seen_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
@@ -603,16 +715,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ApiKey",
-        tablename="api_keys",
-        column_name="revoked_at",
-        db_column_name="revoked_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="AccessCode",
+        tablename="access_codes",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
         params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -768,6 +879,1053 @@ async def forwards():
             "target_column": None,
             "null": True,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChannelSubscription",
+        tablename="channel_subscriptions",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChannelSubscription",
+        tablename="channel_subscriptions",
+        column_name="channel",
+        db_column_name="channel",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Channel,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChannelSubscription",
+        tablename="channel_subscriptions",
+        column_name="device",
+        db_column_name="device",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Device,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChannelSubscription",
+        tablename="channel_subscriptions",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ReadMark",
+        tablename="read_marks",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ReadMark",
+        tablename="read_marks",
+        column_name="device",
+        db_column_name="device",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Device,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ReadMark",
+        tablename="read_marks",
+        column_name="notification",
+        db_column_name="notification",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Notification,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ReadMark",
+        tablename="read_marks",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ApiKey",
+        tablename="api_keys",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ApiKey",
+        tablename="api_keys",
+        column_name="app",
+        db_column_name="app",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": App,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ApiKey",
+        tablename="api_keys",
+        column_name="prefix",
+        db_column_name="prefix",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ApiKey",
+        tablename="api_keys",
+        column_name="secret_hash",
+        db_column_name="secret_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ApiKey",
+        tablename="api_keys",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ApiKey",
+        tablename="api_keys",
+        column_name="last_used_at",
+        db_column_name="last_used_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ApiKey",
+        tablename="api_keys",
+        column_name="revoked_at",
+        db_column_name="revoked_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="notification",
+        db_column_name="notification",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Notification,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="device",
+        db_column_name="device",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Device,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="platform",
+        db_column_name="platform",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 8,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "PENDING",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="attempts",
+        db_column_name="attempts",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="error",
+        db_column_name="error",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="ticket_id",
+        db_column_name="ticket_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="next_attempt_at",
+        db_column_name="next_attempt_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="lease_until",
+        db_column_name="lease_until",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="sent_at",
+        db_column_name="sent_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="deliveries",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Webhook",
+        tablename="webhooks",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Webhook",
+        tablename="webhooks",
+        column_name="app",
+        db_column_name="app",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": App,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": True,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Webhook",
+        tablename="webhooks",
+        column_name="url",
+        db_column_name="url",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 2048,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Webhook",
+        tablename="webhooks",
+        column_name="secret",
+        db_column_name="secret",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Webhook",
+        tablename="webhooks",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Channel",
+        tablename="channels",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Channel",
+        tablename="channels",
+        column_name="app",
+        db_column_name="app",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": App,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Channel",
+        tablename="channels",
+        column_name="namespace",
+        db_column_name="namespace",
+        column_class_name="BigInt",
+        column_class=BigInt,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Channel",
+        tablename="channels",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Channel",
+        tablename="channels",
+        column_name="visibility",
+        db_column_name="visibility",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 8,
+            "default": "PUBLIC",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Channel",
+        tablename="channels",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AccessCodeChannel",
+        tablename="access_code_channels",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AccessCodeChannel",
+        tablename="access_code_channels",
+        column_name="access_code",
+        db_column_name="access_code",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": AccessCode,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AccessCodeChannel",
+        tablename="access_code_channels",
+        column_name="channel",
+        db_column_name="channel",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Channel,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="App",
+        tablename="apps",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="App",
+        tablename="apps",
+        column_name="owner",
+        db_column_name="owner",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="App",
+        tablename="apps",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="App",
+        tablename="apps",
+        column_name="plan",
+        db_column_name="plan",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "FREE",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="App",
+        tablename="apps",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Notification",
+        tablename="notifications",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -1189,8 +2347,28 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ReadMark",
-        tablename="read_marks",
+        table_class_name="DeviceAccessGrant",
+        tablename="device_access_grants",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeviceAccessGrant",
+        tablename="device_access_grants",
         column_name="device",
         db_column_name="device",
         column_class_name="ForeignKey",
@@ -1213,14 +2391,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ReadMark",
-        tablename="read_marks",
-        column_name="notification",
-        db_column_name="notification",
+        table_class_name="DeviceAccessGrant",
+        tablename="device_access_grants",
+        column_name="app",
+        db_column_name="app",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Notification,
+            "references": App,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -1237,8 +2415,54 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ReadMark",
-        tablename="read_marks",
+        table_class_name="DeviceAccessGrant",
+        tablename="device_access_grants",
+        column_name="channel",
+        db_column_name="channel",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Channel,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeviceAccessGrant",
+        tablename="device_access_grants",
+        column_name="identifier",
+        db_column_name="identifier",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 256,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeviceAccessGrant",
+        tablename="device_access_grants",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -1268,6 +2492,26 @@ async def forwards():
             "default": 0,
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DailyUsage",
+        tablename="daily_usage",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="BigSerial",
+        column_class=BigSerial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -1312,642 +2556,6 @@ async def forwards():
         params={
             "default": DateNow(),
             "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ChannelSubscription",
-        tablename="channel_subscriptions",
-        column_name="channel",
-        db_column_name="channel",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Channel,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ChannelSubscription",
-        tablename="channel_subscriptions",
-        column_name="device",
-        db_column_name="device",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Device,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ChannelSubscription",
-        tablename="channel_subscriptions",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="notification",
-        db_column_name="notification",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Notification,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="device",
-        db_column_name="device",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Device,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="platform",
-        db_column_name="platform",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 8,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "PENDING",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="attempts",
-        db_column_name="attempts",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="error",
-        db_column_name="error",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="ticket_id",
-        db_column_name="ticket_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="next_attempt_at",
-        db_column_name="next_attempt_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="lease_until",
-        db_column_name="lease_until",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="sent_at",
-        db_column_name="sent_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Delivery",
-        tablename="deliveries",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Channel",
-        tablename="channels",
-        column_name="app",
-        db_column_name="app",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": App,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Channel",
-        tablename="channels",
-        column_name="namespace",
-        db_column_name="namespace",
-        column_class_name="BigInt",
-        column_class=BigInt,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Channel",
-        tablename="channels",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Channel",
-        tablename="channels",
-        column_name="visibility",
-        db_column_name="visibility",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 8,
-            "default": "PUBLIC",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Channel",
-        tablename="channels",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="platform",
-        db_column_name="platform",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 8,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="token",
-        db_column_name="token",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 2048,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="p256dh",
-        db_column_name="p256dh",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="auth",
-        db_column_name="auth",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="identifier",
-        db_column_name="identifier",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 256,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="active",
-        db_column_name="active",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": True,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="inactive_reason",
-        db_column_name="inactive_reason",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Device",
-        tablename="devices",
-        column_name="last_seen_at",
-        db_column_name="last_seen_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,

@@ -95,10 +95,13 @@ def sandbox_server() -> RunningSandbox:
 
 
 @pytest.fixture
-def sandbox(sandbox_server: RunningSandbox) -> RunningSandbox:
-    """The shared sandbox, with no faults, no messages and no latency at the start of a test."""
+async def sandbox(sandbox_server: RunningSandbox, api_server: ApiServer) -> RunningSandbox:
+    """The shared sandbox, with no faults, no messages and no latency at the start of a test.
+    The previous test's tasks finish first, so none of its sends lands in this test's sandbox."""
+    await api_server.settle()
     sandbox_server.reset()
     yield sandbox_server
+    await api_server.settle()
     sandbox_server.reset()
 
 
@@ -113,6 +116,7 @@ async def api_server(sandbox_server: RunningSandbox) -> ApiServer:
 async def api(api_server: ApiServer, sandbox: RunningSandbox) -> GraphQLClient:
     """A GraphQL client on a clean database, limiter and sandbox."""
     await api_server.reset()
+    sandbox.reset()
     async with GraphQLClient(api_server.url) as client:
         yield client
 

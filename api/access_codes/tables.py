@@ -1,6 +1,6 @@
 """Access codes. Only an HMAC of the code is stored, so a database dump reveals no live code."""
 
-from piccolo.columns import ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigSerial, ForeignKey, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from api.apps.tables import App
@@ -9,6 +9,7 @@ from api.devices.tables import Device
 
 
 class AccessCode(Table, tablename="access_codes"):
+    id = BigSerial(primary_key=True)
     app = ForeignKey(App, on_delete=OnDelete.cascade, index=True)
     code_hash = Varchar(length=64, index=True)
     identifier = Varchar(length=256, null=True, default=None)
@@ -19,5 +20,6 @@ class AccessCode(Table, tablename="access_codes"):
 
 
 class AccessCodeChannel(Table, tablename="access_code_channels"):
+    id = BigSerial(primary_key=True)
     access_code = ForeignKey(AccessCode, on_delete=OnDelete.cascade, index=True)
     channel = ForeignKey(Channel, on_delete=OnDelete.cascade, index=True)

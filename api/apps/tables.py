@@ -1,12 +1,13 @@
 """Apps (owned by a user, on a plan) and their API keys (only a hash is stored)."""
 
-from piccolo.columns import ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigSerial, ForeignKey, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from api.users.tables import User
 
 
 class App(Table, tablename="apps"):
+    id = BigSerial(primary_key=True)
     owner = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     name = Varchar(length=64)
     plan = Varchar(length=16, default="FREE")
@@ -14,6 +15,7 @@ class App(Table, tablename="apps"):
 
 
 class ApiKey(Table, tablename="api_keys"):
+    id = BigSerial(primary_key=True)
     app = ForeignKey(App, on_delete=OnDelete.cascade, index=True)
     prefix = Varchar(length=16)
     secret_hash = Varchar(length=64, unique=True, index=True)

@@ -79,7 +79,7 @@ async def _insert_page(
     return await Delivery.raw(
         "INSERT INTO deliveries (notification, device, platform, status, attempts, next_attempt_at,"
         " created_at, updated_at)"
-        f" SELECT CAST({{}} AS INTEGER), d.id, d.platform, 'PENDING', 0, {ts}, {ts}, {ts}"
+        f" SELECT CAST({{}} AS BIGINT), d.id, d.platform, 'PENDING', 0, {ts}, {ts}, {ts}"
         " FROM channel_subscriptions s JOIN devices d ON d.id = s.device"
         " WHERE s.channel = {} AND s.device > {} AND s.device <= {} AND d.active = {}"
         " ON CONFLICT DO NOTHING RETURNING id, platform",

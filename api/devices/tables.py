@@ -1,12 +1,13 @@
 """Devices and the grants that let a device join private channels."""
 
-from piccolo.columns import Boolean, ForeignKey, LazyTableReference, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigSerial, Boolean, ForeignKey, LazyTableReference, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from api.apps.tables import App
 
 
 class Device(Table, tablename="devices"):
+    id = BigSerial(primary_key=True)
     platform = Varchar(length=8)
     token = Varchar(length=2048)
     p256dh = Varchar(length=128, null=True, default=None)
@@ -21,6 +22,7 @@ class Device(Table, tablename="devices"):
 
 
 class DeviceAccessGrant(Table, tablename="device_access_grants"):
+    id = BigSerial(primary_key=True)
     device = ForeignKey(Device, on_delete=OnDelete.cascade)
     app = ForeignKey(App, on_delete=OnDelete.cascade, index=True)
     channel = ForeignKey(

@@ -11,6 +11,7 @@ from api.apps.resolvers import AppsQuery
 from api.apps.resolvers import AppsMutation
 from api.channels.resolvers import ChannelsMutation, ChannelsQuery
 from api.devices.resolvers import DevicesMutation
+from api.errors import BooperError
 from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors
 from api.notifications.resolvers import NotificationsMutation, NotificationsQuery, NotificationsSubscription
@@ -50,6 +51,15 @@ class Subscription(NotificationsSubscription):
     pass
 
 
+class BooperSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
+        """Log only the unexpected: a refusal with a code (NOT_FOUND, BAD_USER_INPUT...) is the API
+        working as designed, not something for the operator's error log."""
+        unexpected = [e for e in errors if e.original_error is not None and not isinstance(e.original_error, BooperError)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     from strawberry.extensions import DisableIntrospection
 
@@ -65,7 +75,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection())
-    return strawberry.Schema(
+    return BooperSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -1,6 +1,7 @@
 """Notifications and deliveries: the ledger. Every (notification, device) pair is one row."""
 
 from piccolo.columns import (
+    BigSerial,
     JSON,
     BigInt,
     Boolean,
@@ -20,6 +21,7 @@ from api.devices.tables import Device
 
 
 class Notification(Table, tablename="notifications"):
+    id = BigSerial(primary_key=True)
     app = ForeignKey(App, null=True, on_delete=OnDelete.cascade, index=True)
     channel = ForeignKey(Channel, on_delete=OnDelete.cascade, index=True)
     title = Text(null=True, default=None)
@@ -44,6 +46,7 @@ class Notification(Table, tablename="notifications"):
 
 
 class Delivery(Table, tablename="deliveries"):
+    id = BigSerial(primary_key=True)
     notification = ForeignKey(Notification, on_delete=OnDelete.cascade)
     device = ForeignKey(Device, on_delete=OnDelete.cascade, index=True)
     platform = Varchar(length=8)
@@ -61,6 +64,7 @@ class Delivery(Table, tablename="deliveries"):
 
 
 class ReadMark(Table, tablename="read_marks"):
+    id = BigSerial(primary_key=True)
     device = ForeignKey(Device, on_delete=OnDelete.cascade)
     notification = ForeignKey(Notification, on_delete=OnDelete.cascade, index=True)
     created_at = Timestamptz()
@@ -69,6 +73,7 @@ class ReadMark(Table, tablename="read_marks"):
 class DailyUsage(Table, tablename="daily_usage"):
     """Notifications accepted per app per UTC day; the quota check is one atomic update."""
 
+    id = BigSerial(primary_key=True)
     app = ForeignKey(App, on_delete=OnDelete.cascade)
     day = Date()
     count = Integer(default=0)

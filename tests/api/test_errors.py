@@ -111,7 +111,7 @@ BAD_IDS = [
     "0x10",
     "²",  # str.isdigit() but not a decimal int()
     "١",  # an Arabic-Indic one
-    "2147483648",  # beyond a PostgreSQL integer key
+    "9223372036854775808",  # beyond a 64-bit key
     "99999999999999999999999",
     "9" * 5000,  # beyond Python's int() digit limit
 ]
@@ -160,7 +160,8 @@ async def test_invalid_ids_are_bad_user_input(api, operation, auth):
 )
 async def test_unknown_ids_are_not_found(api, operation):
     app = await f.make_app(api)
-    assert await api.code(operation, {"id": "2147483647"}, token=app.owner.token) == "NOT_FOUND"
+    for unknown in ("2147483647", "2147483648", str(2**63 - 1)):  # ids are 64-bit
+        assert await api.code(operation, {"id": unknown}, token=app.owner.token) == "NOT_FOUND"
 
 
 async def test_names_over_64_characters_are_refused_before_any_write(api, world: World):
