@@ -14,6 +14,7 @@ from api.access_codes.tables import AccessCode, AccessCodeChannel
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import BadUserInput, Conflict
+from api.webhooks import events as webhook_events
 from api.security import hash_access_code, new_access_code
 
 MAX_LIFETIME = dt.timedelta(hours=24)
@@ -86,6 +87,7 @@ async def redeem(code: str, device: dict, secret: str) -> list[dict]:
             )
         ).order_by(Channel.id)
         identifier = access_code["identifier"]
+        added = 0
         for channel in channels:
             await DeviceAccessGrant.insert(
                 DeviceAccessGrant(
@@ -96,9 +98,12 @@ async def redeem(code: str, device: dict, secret: str) -> list[dict]:
                 action="DO UPDATE",
                 values=[(DeviceAccessGrant.identifier, identifier)],
             )
-            await ChannelSubscription.insert(
-                ChannelSubscription(channel=channel["id"], device=device["id"])
-            ).on_conflict(action="DO NOTHING")
+            added += len(
+                await ChannelSubscription.insert(
+                    ChannelSubscription(channel=channel["id"], device=device["id"])
+                ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
+            )
         if identifier is not None:
             await Device.update({Device.identifier: identifier}).where(Device.id == device["id"])
+    await webhook_events.device_joined(device["id"], access_code["app"], added)
     return channels

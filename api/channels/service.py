@@ -9,6 +9,7 @@ from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import DeviceAccessGrant
 from api.errors import Conflict, Forbidden, NotFound
 from api.graphql.permissions import Access
+from api.webhooks import events as webhook_events
 
 GLOBAL_NAMESPACE = 0
 
@@ -79,9 +80,11 @@ async def subscribe(device_id: int, channel: dict) -> dict:
         (DeviceAccessGrant.device == device_id) & (DeviceAccessGrant.channel == channel["id"])
     ):
         raise Forbidden("this channel is private: redeem an access code first")
-    await ChannelSubscription.insert(
+    added = await ChannelSubscription.insert(
         ChannelSubscription(channel=channel["id"], device=device_id)
-    ).on_conflict(action="DO NOTHING")
+    ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
+    if added:
+        await webhook_events.device_joined(device_id, channel["app"])
     row = await ChannelSubscription.select().where(
         (ChannelSubscription.channel == channel["id"]) & (ChannelSubscription.device == device_id)
     ).first()

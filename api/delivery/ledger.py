@@ -19,6 +19,7 @@ from api.providers.failures import (
     TransientFailure,
 )
 from api.runtime import Runtime
+from api.webhooks import events as webhook_events
 
 LEASE = dt.timedelta(seconds=120)
 
@@ -83,6 +84,7 @@ async def apply(
     for c in changes:
         args += [c.delivery["id"], c.status, c.error, c.ticket_id]
     dead = dict(dead_devices)
+    apps_of_dead = await webhook_events.apps_of_devices(list(dead)) if dead else {}
     # One transaction: a delivery never reads FAILED with its dead device still active
     # (a fan-out in between would send to it again).
     async with db.transaction():
@@ -90,6 +92,8 @@ async def apply(
         if dead:
             await mark_devices_dead(dead)
     _observe(changes, now, first_attempt=count_attempt)
+    if dead:
+        await webhook_events.devices_left(apps_of_dead, dead)
     await publish_changes(runtime, [c.delivery["id"] for c in changes])
     for nid in {c.delivery["notification"] for c in changes}:
         await refresh_status(nid)
@@ -154,6 +158,7 @@ async def publish_changes(runtime: Runtime, delivery_ids: list[int]) -> None:
             by_app.setdefault(r["app"], []).append(events.to_event(_normalise(r)))
     for app_id, evs in by_app.items():
         await runtime.live.publish_many(events.app_deliveries_topic(app_id), evs)
+    await webhook_events.deliveries_settled(rows)
 
 
 def _normalise(row: dict) -> dict:
@@ -187,6 +192,14 @@ async def refresh_status(notification_id: int) -> None:
         values[Notification.sent_at] = now
     if not awaiting_receipt:
         values[Notification.completed_at] = now
-    await Notification.update(values).where(
+    moved = await Notification.update(values).where(
         (Notification.id == notification_id) & Notification.status.is_in(["QUEUED", "SENT"])
-    )
+    ).returning(Notification.app, Notification.status)
+    if moved:
+        all_failed = not awaiting_receipt and not await Delivery.exists().where(
+            (Delivery.notification == notification_id) & (Delivery.status == "DELIVERED")
+        ) and await Delivery.exists().where(Delivery.notification == notification_id)
+        await webhook_events.notification_settled(
+            moved[0]["app"], notification_id, moved[0]["status"],
+            first_sent=n["sent_at"] is None, all_failed=all_failed,
+        )

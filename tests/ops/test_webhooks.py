@@ -90,3 +90,24 @@ async def test_only_the_owner_manages_webhooks(api, settings):
     assert await api.code(SET, url, api_key=app.api_key) == "FORBIDDEN"
     assert await api.code(SET, url, token=other.token) == "NOT_FOUND"
     assert await api.code(SET, url) == "UNAUTHENTICATED"
+
+
+async def test_the_product_emits_events_in_ledger_order(api, sandbox, settings, api_server):
+    app, hook = await _webhook(api, sandbox, settings, name="flow")
+    channel = await f.make_channel(api, app, name="news")
+    good = await f.make_expo_device(api)
+    dead = await f.make_expo_device(api, token="ExponentPushToken[gone-1]")
+    await f.subscribe(api, good, channel)
+    await f.subscribe(api, dead, channel)
+    sandbox.faults({"match": "gone-1", "provider": "expo", "fault": "DeviceNotRegistered"})
+    sent = await f.send(api, app, channel="news", title="hello")
+    got = await _received(sandbox, "flow", 6)
+    types = [m["json"]["type"] for m in got]
+    assert sorted(types[:2]) == ["device.registered", "device.registered"]
+    per_notification = [m["json"]["type"] for m in got if m["json"]["data"].get("notificationId") == sent["id"]]
+    # The dead token fails at the ticket, the good one is SENT: notification.sent follows the
+    # ticket phase; the good delivery's receipt comes after it.
+    assert per_notification == ["delivery.failed", "notification.sent", "delivery.delivered"]
+    left = [m["json"]["data"] for m in got if m["json"]["type"] == "device.unregistered"]
+    assert left == [{"deviceId": dead["id"], "reason": "DeviceNotRegistered"}]
+    assert all(_verify(hook["secret"], m) for m in got)

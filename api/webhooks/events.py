@@ -1,0 +1,86 @@
+"""The domain's webhook events, built from ledger rows and handed to the webhook ledger.
+
+Emitters never raise into the delivery path (webhooks.service.emit swallows and logs),
+and they run after the change they describe has been written, so the order of events
+for a notification follows the order of its ledger writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from api.channels.tables import Channel, ChannelSubscription
+from api.runtime import get_runtime
+from api.webhooks import service
+
+FINAL = {"DELIVERED": "delivery.delivered", "FAILED": "delivery.failed"}
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+async def deliveries_settled(rows: Iterable[dict]) -> None:
+    """Rows of deliveries (with their notification's app as `app`) whose status just changed."""
+    events = [
+        (r["app"], FINAL[r["status"]], {
+            "deliveryId": str(r["id"]), "notificationId": str(r["notification"]), "deviceId": str(r["device"]),
+            "status": r["status"], "error": r["error"], "ticketId": r["ticket_id"], "attempts": r["attempts"],
+            "updatedAt": _iso(r["updated_at"]),
+        })
+        for r in rows
+        if r.get("app") is not None and r["status"] in FINAL
+    ]
+    if events:
+        await service.emit(get_runtime(), events)
+
+
+async def notification_settled(app_id: int | None, notification_id: int, status: str, *,
+                               first_sent: bool, all_failed: bool) -> None:
+    if app_id is None:
+        return
+    events = []
+    data = {"notificationId": str(notification_id), "status": status}
+    if first_sent:
+        events.append((app_id, "notification.sent", data))
+    if all_failed:
+        events.append((app_id, "notification.failed", data))
+    if events:
+        await service.emit(get_runtime(), events)
+
+
+async def device_joined(device_id: int, app_id: int | None, added: int = 1) -> None:
+    """device.registered: the device just got its first channels in this app (`added` new
+    subscriptions are all it has there)."""
+    if app_id is None or added < 1:
+        return
+    count = await ChannelSubscription.count().where(
+        (ChannelSubscription.device == device_id)
+        & ChannelSubscription.channel.is_in(Channel.select(Channel.id).where(Channel.app == app_id))
+    )
+    if count == added:
+        await service.emit(get_runtime(), [(app_id, "device.registered", {"deviceId": str(device_id)})])
+
+
+async def apps_of_devices(device_ids: list[int]) -> dict[int, set[int]]:
+    rows = await ChannelSubscription.raw(
+        "SELECT DISTINCT s.device AS device, c.app AS app FROM channel_subscriptions s"
+        " JOIN channels c ON c.id = s.channel WHERE c.app IS NOT NULL AND s.device IN ("
+        + ", ".join("{}" for _ in device_ids) + ")",
+        *device_ids,
+    ) if device_ids else []
+    out: dict[int, set[int]] = {}
+    for r in rows:
+        out.setdefault(r["device"], set()).add(r["app"])
+    return out
+
+
+async def devices_left(apps_by_device: dict[int, set[int]], reasons: dict[int, str]) -> None:
+    """device.unregistered, to every app the device was in: unregistered, or dead at the provider."""
+    events = [
+        (app_id, "device.unregistered", {"deviceId": str(device_id), "reason": reasons.get(device_id)})
+        for device_id, apps in apps_by_device.items()
+        for app_id in sorted(apps)
+    ]
+    if events:
+        await service.emit(get_runtime(), events)
