@@ -14,8 +14,8 @@ from api.access_codes.tables import AccessCode, AccessCodeChannel
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import BadUserInput, Conflict
-from api.webhooks import events as webhook_events
 from api.security import hash_access_code, new_access_code
+from api.webhooks import events as webhook_events
 
 MAX_LIFETIME = dt.timedelta(hours=24)
 MAX_CHANNELS = 50

@@ -9,7 +9,7 @@ import strawberry
 from api.apps import plans, service
 from api.errors import BadUserInput, Forbidden
 from api.graphql.context import Info
-from api.graphql.permissions import Access
+from api.graphql.nodes import RowNode
 from api.graphql.scalars import DateTime
 from api.graphql.shared import DeliveryCounts, Plan
 
@@ -59,14 +59,7 @@ class AppUsage:
 
 
 @strawberry.type
-class App:
-    row: strawberry.Private[dict]
-    access: strawberry.Private[Access]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row["id"]))
-
+class App(RowNode):
     @strawberry.field
     def name(self) -> str:
         return self.row["name"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from api import validation
 from api.channels import service
 from api.channels.types import Channel, ChannelSubscription, ChannelSubscriptionConnection
 from api.errors import BadUserInput, NotFound, Unauthenticated
@@ -12,7 +13,6 @@ from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
 from api.graphql.shared import ChannelVisibility
 from api.ids import parse_id
-from api import validation
 
 
 async def resolve_channel(

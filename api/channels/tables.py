@@ -4,7 +4,7 @@ A channel lives in its app's namespace; public channels created on first use by
 anonymous callers have no app and share one global namespace (namespace 0).
 """
 
-from piccolo.columns import BigSerial, BigInt, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, ForeignKey, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from api.apps.tables import App

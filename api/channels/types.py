@@ -11,8 +11,8 @@ from api.devices import service as devices
 from api.devices.types import Device
 from api.graphql.context import Info
 from api.graphql.loaders import loader
+from api.graphql.nodes import RowNode
 from api.graphql.pagination import PageInfo
-from api.graphql.permissions import Access
 from api.graphql.scalars import DateTime
 from api.graphql.shared import ChannelVisibility
 
@@ -21,14 +21,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type
-class Channel:
-    row: strawberry.Private[dict]
-    access: strawberry.Private[Access]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row["id"]))
-
+class Channel(RowNode):
     @strawberry.field
     def name(self) -> str:
         return self.row["name"]
@@ -57,14 +50,7 @@ class Channel:
 
 
 @strawberry.type
-class ChannelSubscription:
-    row: strawberry.Private[dict]
-    access: strawberry.Private[Access]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row["id"]))
-
+class ChannelSubscription(RowNode):
     @strawberry.field
     async def channel(self, info: Info) -> Channel:
         row = await loader(info, "channel", service.channels_by_ids).load(self.row["channel"])

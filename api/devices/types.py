@@ -7,7 +7,7 @@ import strawberry
 from api.devices import service
 from api.graphql.context import Info
 from api.graphql.loaders import loader
-from api.graphql.permissions import Access
+from api.graphql.nodes import RowNode
 from api.graphql.scalars import DateTime
 from api.graphql.shared import Platform
 
@@ -26,14 +26,7 @@ class RegisterDeviceInput:
 
 
 @strawberry.type
-class Device:
-    row: strawberry.Private[dict]
-    access: strawberry.Private[Access]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row["id"]))
-
+class Device(RowNode):
     @strawberry.field
     def platform(self) -> Platform:
         return Platform(self.row["platform"])

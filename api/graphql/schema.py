@@ -7,8 +7,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCac
 from strawberry.schema.config import StrawberryConfig
 
 from api.access_codes.resolvers import AccessCodesMutation
-from api.apps.resolvers import AppsQuery
-from api.apps.resolvers import AppsMutation
+from api.apps.resolvers import AppsMutation, AppsQuery
 from api.channels.resolvers import ChannelsMutation, ChannelsQuery
 from api.devices.resolvers import DevicesMutation
 from api.errors import BooperError
@@ -55,7 +54,9 @@ class BooperSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
         """Log only the unexpected: a refusal with a code (NOT_FOUND, BAD_USER_INPUT...) is the API
         working as designed, not something for the operator's error log."""
-        unexpected = [e for e in errors if e.original_error is not None and not isinstance(e.original_error, BooperError)]
+        unexpected = [
+            e for e in errors if e.original_error is not None and not isinstance(e.original_error, BooperError)
+        ]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 

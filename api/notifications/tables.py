@@ -1,9 +1,9 @@
 """Notifications and deliveries: the ledger. Every (notification, device) pair is one row."""
 
 from piccolo.columns import (
-    BigSerial,
     JSON,
     BigInt,
+    BigSerial,
     Boolean,
     Date,
     ForeignKey,

@@ -11,8 +11,8 @@ from api.devices.types import Device
 from api.errors import Forbidden
 from api.graphql.context import Info
 from api.graphql.loaders import loader
+from api.graphql.nodes import RowNode
 from api.graphql.pagination import PageInfo
-from api.graphql.permissions import Access
 from api.graphql.scalars import JSON, DateTime
 from api.graphql.shared import DeliveryCounts, DeliveryStatus, NotificationStatus, Priority
 from api.notifications import service
@@ -38,14 +38,7 @@ class SendNotificationInput:
 
 
 @strawberry.type
-class Notification:
-    row: strawberry.Private[dict]
-    access: strawberry.Private[Access]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row["id"]))
-
+class Notification(RowNode):
     @strawberry.field
     async def channel(self, info: Info) -> Channel:
         row = await loader(info, "channel", channels.channels_by_ids).load(self.row["channel"])
@@ -106,14 +99,7 @@ class Notification:
 
 
 @strawberry.type
-class Delivery:
-    row: strawberry.Private[dict]
-    access: strawberry.Private[Access]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row["id"]))
-
+class Delivery(RowNode):
     @strawberry.field
     async def notification(self, info: Info) -> Notification:
         row = await loader(info, "notification", service.get_many).load(self.row["notification"])

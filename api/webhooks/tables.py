@@ -1,6 +1,6 @@
 """A webhook per app, and its events: the same ledger discipline as push deliveries."""
 
-from piccolo.columns import BigSerial, JSON, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns import JSON, BigSerial, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from api.apps.tables import App

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-
-from api.apps import keycache
 import hashlib
 
 import pytest
 
 from api.access_codes.tables import AccessCode, AccessCodeChannel
+from api.apps import keycache
 from api.apps.tables import ApiKey, App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant

@@ -16,7 +16,9 @@ from graphql import (
     GraphQLScalarType,
     get_named_type,
 )
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from api.graphql.schema import schema as booper_schema
 from tests.support import factories as f
@@ -98,7 +100,7 @@ async def test_fuzzed_operations_never_produce_an_internal_error(api, sandbox):
     app = await f.make_app(api)
     await f.make_channel(api, app, name="fuzz")
     device = await f.make_expo_device(api, token="ExponentPushToken[abc]")
-    await f.subscribe(api, device, {"id": (await api.ok('{ channels(appId: "%s") { id } }' % app.id,
+    await f.subscribe(api, device, {"id": (await api.ok(f'{{ channels(appId: "{app.id}") {{ id }} }}',
                                                         api_key=app.api_key))["channels"][0]["id"]})
     failures: list[str] = []
     loop = asyncio.get_running_loop()
