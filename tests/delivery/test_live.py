@@ -177,7 +177,7 @@ async def test_delivery_events_of_another_users_app_are_refused(api, sandbox):
     assert anonymous["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-@pytest.mark.skipif(not databases.redis_reachable(), reason="Redis is not running")
+@pytest.mark.redis
 async def test_redis_hub_carries_events_between_processes():
     publisher, receiver = LiveHub(databases.REDIS_URL), LiveHub(databases.REDIS_URL)
     await publisher.start()
@@ -198,7 +198,7 @@ async def test_redis_hub_carries_events_between_processes():
         await receiver.stop()
 
 
-@pytest.mark.skipif(not databases.redis_reachable(), reason="Redis is not running")
+@pytest.mark.redis
 async def test_a_websocket_subscriber_gets_what_another_process_publishes(
     api, sandbox, runtime, monkeypatch
 ):
