@@ -187,11 +187,16 @@ def scheduler() -> None:
 
 
 @app.command()
-def sandbox(port: int = typer.Option(8001), host: str = typer.Option("127.0.0.1")) -> None:
+def sandbox(
+    port: int = typer.Option(8001),
+    host: str = typer.Option("127.0.0.1"),
+    latency_ms: float = typer.Option(0.0, help="Artificial latency added to every provider request."),
+) -> None:
     """Run the sandbox providers alone (an Expo-compatible API and a Web Push receiver)."""
     from api.sandbox.app import serve_sandbox
+    from api.sandbox.state import SandboxState
 
-    serve_sandbox(host, port)
+    serve_sandbox(host, port, SandboxState(latency_ms=latency_ms))
 
 
 @app.command("set-plan")

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     anonymous_ip_rate: str = "10/second"
     anonymous_channel_rate: str = "10/second"
     app_rate: str = "10/second"
+    auth_rate: str = "10/minute"  # signUp and logIn per client IP (and logIn per account)
+    device_rate: str = "60/minute"  # registerDevice per client IP
 
     # Retention and quotas (per plan).
     quota_free: int = 100

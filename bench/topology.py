@@ -143,6 +143,8 @@ class Topology:
             "BOOPER_APP_RATE": UNLIMITED,
             "BOOPER_ANONYMOUS_IP_RATE": UNLIMITED,
             "BOOPER_ANONYMOUS_CHANNEL_RATE": UNLIMITED,
+            "BOOPER_AUTH_RATE": UNLIMITED,
+            "BOOPER_DEVICE_RATE": UNLIMITED,
             "BOOPER_EXPO_RATE": "10000000",
             # Every S4 subscriber comes from 127.0.0.1: lift the per-client WebSocket cap.
             "BOOPER_WS_CONNECTIONS_PER_CLIENT": "1000000",

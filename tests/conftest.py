@@ -42,6 +42,8 @@ os.environ.update(
         "BOOPER_APP_RATE": "10000/second",
         "BOOPER_ANONYMOUS_IP_RATE": "10000/second",
         "BOOPER_ANONYMOUS_CHANNEL_RATE": "10000/second",
+        "BOOPER_AUTH_RATE": "10000/second",
+        "BOOPER_DEVICE_RATE": "10000/second",
     }
 )
 

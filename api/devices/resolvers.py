@@ -16,6 +16,11 @@ class DevicesMutation:
     @strawberry.mutation(description="Register (or refresh) a device by its push token.")
     async def register_device(self, info: Info, input: RegisterDeviceInput) -> Device:
         settings = info.context.runtime.settings
+        # Registration is anonymous: bound how fast one address can add rows.
+        await info.context.runtime.limiter.hit(
+            settings.device_rate, "register-device", info.context.client_ip,
+            message="too many device registrations from this address; wait before trying again",
+        )
         token = input.token.strip()
         keys = input.web_push_keys
         if input.platform is Platform.EXPO:

@@ -10,6 +10,13 @@ from api.users import service
 from api.users.types import AuthPayload, User
 
 
+async def _throttle(info: Info, action: str) -> None:
+    await info.context.runtime.limiter.hit(
+        info.context.runtime.settings.auth_rate, action, info.context.client_ip,
+        message="too many attempts from this address; wait before trying again",
+    )
+
+
 def _payload(info: Info, row: dict) -> AuthPayload:
     settings = info.context.runtime.settings
     token = issue_jwt(row["id"], info.context.runtime.secret_key, settings.jwt_ttl)
@@ -31,8 +38,16 @@ class UsersQuery:
 class UsersMutation:
     @strawberry.mutation
     async def sign_up(self, info: Info, email: str, password: str) -> AuthPayload:
+        await _throttle(info, "sign-up")
         return _payload(info, await service.sign_up(email, password))
 
     @strawberry.mutation
     async def log_in(self, info: Info, email: str, password: str) -> AuthPayload:
+        # Per address and per account: password guessing is slow from one place, and one
+        # account cannot be hammered from many.
+        await _throttle(info, "log-in")
+        await info.context.runtime.limiter.hit(
+            info.context.runtime.settings.auth_rate, "log-in-account", email.strip().lower()[:320],
+            message="too many log-in attempts for this account; wait before trying again",
+        )
         return _payload(info, await service.log_in(email, password))

@@ -91,3 +91,28 @@ async def test_business_apps_have_no_quota_and_idempotent_repeats_take_none(api,
     data = await api.ok("query($a: ID!) { app(id: $a) { usage { dailyQuota } } }", {"a": business.id},
                         api_key=business.api_key)
     assert data["app"]["usage"]["dailyQuota"] is None
+
+
+async def test_log_in_is_throttled_per_address_and_per_account(api, settings):
+    owner = await f.make_user(api, email="victim@example.com")
+    settings.auth_rate = "3/minute"
+    await api_reset_limiter(api)
+    query = 'mutation($e: String!) { logIn(email: $e, password: "wrong password") { token } }'
+    codes = [await api.code(query, {"e": owner.email}) for _ in range(4)]
+    assert codes == ["UNAUTHENTICATED"] * 3 + ["RATE_LIMITED"]
+    # Another account from the same address is refused too: the address used its budget.
+    assert await api.code(query, {"e": "someone@example.com"}) == "RATE_LIMITED"
+
+
+async def test_device_registration_is_throttled_per_address(api, settings):
+    settings.device_rate = "2/minute"
+    results = [await api.raw('mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id } }',
+                             {"t": f"ExponentPushToken[r{i}]"}) for i in range(3)]
+    assert [bool(r.get("errors")) for r in results] == [False, False, True]
+    assert results[2]["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def api_reset_limiter(api) -> None:
+    from api.runtime import get_runtime
+
+    await get_runtime().limiter.reset()
