@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     retry_base_delay: float = 2.0
     retry_max_delay: float = 600.0
     stall_after: float = 60.0
+    delivery_lease: float = 120.0  # how long a sender holds a claimed batch (covers one send)
     periodic_interval: float = 5.0
     provider_timeout: float = 10.0
     webhook_max_attempts: int = 8

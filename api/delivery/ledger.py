@@ -50,19 +50,38 @@ def change_for_failure(delivery: dict, failure: ProviderFailure, max_attempts: i
     return Change(delivery, "FAILED", error=failure.code)
 
 
-async def claim(ids: Sequence[int], now: dt.datetime) -> list[dict]:
+def ids_in(column: str, ids: Sequence[int]) -> tuple[str, list]:
+    """`column IN ids` for raw SQL. PostgreSQL gets one array parameter, not one per id: a
+    thousand-id batch then costs one placeholder to build and one prepared statement to reuse."""
+    if db.is_postgres(db.current_engine()):
+        return f"{column} = ANY(CAST({{}} AS BIGINT[]))", [list(ids)]
+    return f"{column} IN (" + ", ".join("{}" for _ in ids) + ")", list(ids)
+
+
+def _datetimes(rows: list[dict], *keys: str) -> list[dict]:
+    for row in rows:
+        for key in keys:
+            if isinstance(row.get(key), str):  # raw SQL on SQLite: no declared type to convert by
+                row[key] = dt.datetime.fromisoformat(row[key])
+    return rows
+
+
+async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEASE) -> list[dict]:
     """Lease PENDING deliveries to this sender. Of two tasks holding the same ids (a re-kick
-    racing the original), only one gets each row, so a provider sees it once."""
+    racing the original), only one gets each row, so a provider sees it once. The lease must
+    outlast the send (senders wait for pacing before they claim); when a sender dies, its
+    rows go back to the sweep once the lease has run out."""
     if not ids:
         return []
-    return await Delivery.update({Delivery.lease_until: now + LEASE}).where(
-        Delivery.id.is_in(list(ids))
-        & (Delivery.status == "PENDING")
-        & (Delivery.lease_until.is_null() | (Delivery.lease_until < now))
-    ).returning(
-        Delivery.id, Delivery.notification, Delivery.device, Delivery.attempts, Delivery.platform,
-        Delivery.created_at,
+    where, args = ids_in("id", ids)
+    ts = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
+    rows = await Delivery.raw(
+        f"UPDATE deliveries SET lease_until = {ts} WHERE {where} AND status = 'PENDING'"
+        f" AND (lease_until IS NULL OR lease_until < {ts})"
+        " RETURNING id, notification, device, attempts, platform, created_at",
+        now + lease, *args, now,
     )
+    return _datetimes(rows, "created_at")
 
 
 async def apply(
@@ -78,31 +97,39 @@ async def apply(
     now = dt.datetime.now(dt.UTC)
     # PostgreSQL cannot infer a parameter's type inside CASE; SQLite has no timestamptz
     # type to cast to (CAST would turn the text into a number).
-    retry_param = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
-    values = ", ".join("(CAST({} AS BIGINT), {}, {}, {})" for _ in changes)
-    args: list = []
-    for c in changes:
-        args += [c.delivery["id"], c.status, c.error, c.ticket_id]
+    postgres = db.is_postgres(db.current_engine())
+    retry_param = "CAST({} AS TIMESTAMPTZ)" if postgres else "{}"
+    if postgres:  # four array parameters, whatever the batch size (see ids_in)
+        values = "SELECT * FROM unnest(CAST({} AS BIGINT[]), CAST({} AS TEXT[]), CAST({} AS TEXT[]), CAST({} AS TEXT[]))"
+        args: list = [[c.delivery["id"] for c in changes], [c.status for c in changes],
+                      [c.error for c in changes], [c.ticket_id for c in changes]]
+    else:
+        values = "VALUES " + ", ".join("(CAST({} AS BIGINT), {}, {}, {})" for _ in changes)
+        args = []
+        for c in changes:
+            args += [c.delivery["id"], c.status, c.error, c.ticket_id]
     dead = dict(dead_devices)
     apps_of_dead = await webhook_events.apps_of_devices(list(dead)) if dead else {}
     # One transaction: a delivery never reads FAILED with its dead device still active
     # (a fan-out in between would send to it again).
     async with db.transaction():
-        await _write_changes(values, args, now, retry_param, retry_at, count_attempt)
+        written = await _write_changes(values, args, now, retry_param, retry_at, count_attempt)
         if dead:
             await mark_devices_dead(dead)
     _observe(changes, now, first_attempt=count_attempt)
     if dead:
         await webhook_events.devices_left(apps_of_dead, dead)
-    await publish_changes(runtime, [c.delivery["id"] for c in changes])
-    for nid in {c.delivery["notification"] for c in changes}:
-        await refresh_status(nid)
+    notes = await _notification_states({c.delivery["notification"] for c in changes})
+    await publish_changes(runtime, written, {nid: n["app"] for nid, n in notes.items()})
+    for nid, n in notes.items():
+        await _refresh(nid, n)
 
 
 async def _write_changes(values: str, args: list, now: dt.datetime, retry_param: str,
-                         retry_at: dt.datetime | None, count_attempt: bool) -> None:
-    await Delivery.raw(
-        f"WITH v(id, status, error, ticket) AS (VALUES {values})"
+                         retry_at: dt.datetime | None, count_attempt: bool) -> list[dict]:
+    """The rows as written (RETURNING), so live and webhook events need no second read."""
+    return await Delivery.raw(
+        f"WITH v(id, status, error, ticket) AS ({values})"
         " UPDATE deliveries SET status = v.status, error = v.error,"
         " ticket_id = COALESCE(v.ticket, deliveries.ticket_id),"
         f" attempts = deliveries.attempts + {1 if count_attempt else 0}, lease_until = NULL,"
@@ -112,19 +139,29 @@ async def _write_changes(values: str, args: list, now: dt.datetime, retry_param:
         f" next_attempt_at = CASE WHEN v.status = 'PENDING' THEN {retry_param} ELSE NULL END"
         " FROM v WHERE deliveries.id = v.id"
         # A retry never resurrects a delivery settled meanwhile (canceled while in flight).
-        " AND (v.status <> 'PENDING' OR deliveries.status = 'PENDING')",
+        " AND (v.status <> 'PENDING' OR deliveries.status = 'PENDING')"
+        " RETURNING " + ", ".join(f"deliveries.{c._meta.db_column_name}" for c in Delivery._meta.columns),
         *args, now, now, retry_at or now,
     )
 
 
 def _observe(changes: list[Change], now: dt.datetime, *, first_attempt: bool) -> None:
     """Metrics: outcomes by provider, and the time from fan-out to provider acceptance."""
+    counts: dict[tuple[str, str], int] = {}
+    latencies: dict[str, list[float]] = {}
     for c in changes:
         provider = c.delivery.get("platform") or "UNKNOWN"
-        metrics.DELIVERIES.labels(provider=provider, outcome=c.status).inc()
+        counts[provider, c.status] = counts.get((provider, c.status), 0) + 1
         created = c.delivery.get("created_at")
         if first_attempt and c.status in ("SENT", "DELIVERED") and isinstance(created, dt.datetime):
-            metrics.DELIVERY_LATENCY.labels(provider=provider).observe((now - created).total_seconds())
+            latencies.setdefault(provider, []).append((now - created).total_seconds())
+    # One label lookup per (provider, outcome), not per delivery.
+    for (provider, outcome), n in counts.items():
+        metrics.DELIVERIES.labels(provider=provider, outcome=outcome).inc(n)
+    for provider, seconds in latencies.items():
+        histogram = metrics.DELIVERY_LATENCY.labels(provider=provider)
+        for value in seconds:
+            histogram.observe(value)
 
 
 async def mark_devices_dead(dead: dict[int, str]) -> None:
@@ -146,19 +183,20 @@ def dead_devices_of(changes: Iterable[Change], failures: dict[int, ProviderFailu
     ]
 
 
-async def publish_changes(runtime: Runtime, delivery_ids: list[int]) -> None:
-    rows = await Delivery.raw(
-        "SELECT d.*, n.app AS app FROM deliveries d JOIN notifications n ON n.id = d.notification"
-        " WHERE d.id IN (" + ", ".join("{}" for _ in delivery_ids) + ")",
-        *delivery_ids,
-    )
+async def publish_changes(runtime: Runtime, rows: list[dict], app_of: dict[int, int | None]) -> None:
+    """Live and webhook events for delivery rows just written (`app_of`: notification -> app)."""
     by_app: dict[int, list[dict]] = {}
+    settled = []
     for r in rows:
-        if r["app"] is not None:
-            by_app.setdefault(r["app"], []).append(events.to_event(_normalise(r)))
+        app = app_of.get(r["notification"])
+        if app is not None:
+            row = _normalise(r)
+            by_app.setdefault(app, []).append(events.to_event(row))
+            row["app"] = app
+            settled.append(row)
     for app_id, evs in by_app.items():
         await runtime.live.publish_many(events.app_deliveries_topic(app_id), evs)
-    await webhook_events.deliveries_settled(rows)
+    await webhook_events.deliveries_settled(settled)
 
 
 def _normalise(row: dict) -> dict:
@@ -171,21 +209,34 @@ def _normalise(row: dict) -> dict:
     return row
 
 
+async def _notification_states(ids: Iterable[int]) -> dict[int, dict]:
+    ids = list(ids)
+    rows = await Notification.select(
+        Notification.id, Notification.app, Notification.status, Notification.fanout_done, Notification.sent_at
+    ).where(Notification.id.is_in(ids))
+    return {r["id"]: r for r in rows}
+
+
 async def refresh_status(notification_id: int) -> None:
     """Roll the notification forward. Two indexed EXISTS probes, whatever the fan-out size."""
     n = await Notification.select(Notification.status, Notification.fanout_done, Notification.sent_at).where(
         Notification.id == notification_id
     ).first()
-    if n is None or not n["fanout_done"] or n["status"] not in ("QUEUED", "SENT"):
+    if n is not None:
+        await _refresh(notification_id, n)
+
+
+async def _refresh(notification_id: int, n: dict) -> None:
+    if not n["fanout_done"] or n["status"] not in ("QUEUED", "SENT"):
         return
-    pending = await Delivery.exists().where(
-        (Delivery.notification == notification_id) & (Delivery.status == "PENDING")
+    probe = await Delivery.raw(
+        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE notification = {} AND status = 'PENDING') AS pending,"
+        " EXISTS (SELECT 1 FROM deliveries WHERE notification = {} AND status = 'SENT') AS sent",
+        notification_id, notification_id,
     )
-    if pending:
+    if probe[0]["pending"]:
         return
-    awaiting_receipt = await Delivery.exists().where(
-        (Delivery.notification == notification_id) & (Delivery.status == "SENT")
-    )
+    awaiting_receipt = bool(probe[0]["sent"])
     now = dt.datetime.now(dt.UTC)
     values = {Notification.status: "SENT" if awaiting_receipt else "COMPLETED"}
     if n["sent_at"] is None:

@@ -11,6 +11,7 @@ from api.delivery import ledger, payload
 from api.delivery.providers import providers
 from api.devices.tables import Device
 from api.notifications import service as notifications
+from api.providers.expo import MAX_MESSAGES_PER_REQUEST
 from api.providers.failures import ProviderFailure, TransientFailure
 from api.runtime import Runtime
 
@@ -19,8 +20,9 @@ _retry_timers: set[asyncio.Task] = set()
 
 
 async def _load(claimed: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
-    device_ids = list({d["device"] for d in claimed})
-    devices = {r["id"]: r for r in await Device.select().where(Device.id.is_in(device_ids))}
+    where, args = ledger.ids_in("id", list({d["device"] for d in claimed}))
+    rows = await Device.raw(f"SELECT id, token, active, p256dh, auth FROM devices WHERE {where}", *args)
+    devices = {r["id"]: r for r in rows}
     notes = [n for n in await notifications.get_many(list({d["notification"] for d in claimed})) if n]
     return devices, {n["id"]: n for n in notes}
 
@@ -40,28 +42,42 @@ def _unsendable(delivery: dict, device: dict | None, n: dict | None, now: dt.dat
     return None
 
 
+def _lease(runtime: Runtime) -> dt.timedelta:
+    return dt.timedelta(seconds=runtime.settings.delivery_lease)
+
+
 async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
+    """A task carries up to fanout.SEND_BATCH ids: claimed, loaded and recorded once, sent as
+    concurrent requests of Expo's maximum 100 messages each."""
+    expo = providers(runtime).expo
+    # Pace before leasing: a task queued behind Expo's rate (600/s) must not hold leases that
+    # run out while it waits, or the sweep would hand the same rows to a second sender.
+    await expo.pacer.acquire(len(delivery_ids))
     now = dt.datetime.now(dt.UTC)
-    claimed = await ledger.claim(delivery_ids, now)
+    claimed = await ledger.claim(delivery_ids, now, _lease(runtime))
     if not claimed:
         return
     devices, notes = await _load(claimed)
     changes, ready = _split(claimed, devices, notes, now)
-    if ready:
-        messages = [payload.expo_message(devices[d["device"]]["token"], notes[d["notification"]]) for d in ready]
-        try:
-            outcomes = await providers(runtime).expo.send(messages)
-        except ProviderFailure as failure:  # the whole request failed: same verdict for each
-            await _record(runtime, changes, ready, [failure] * len(ready))
-            return
-        await _record(runtime, changes, ready, outcomes)
-    else:
+    if not ready:
         await ledger.apply(runtime, changes, retry_at=None)
+        return
+    step = MAX_MESSAGES_PER_REQUEST
+
+    async def request(chunk: list[dict]) -> list:
+        messages = [payload.expo_message(devices[d["device"]]["token"], notes[d["notification"]]) for d in chunk]
+        try:
+            return await expo.send(messages, paced=True)
+        except ProviderFailure as failure:  # the whole request failed: same verdict for each
+            return [failure] * len(chunk)
+
+    results = await asyncio.gather(*(request(ready[i : i + step]) for i in range(0, len(ready), step)))
+    await _record(runtime, changes, ready, [o for chunk in results for o in chunk])
 
 
 async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
     now = dt.datetime.now(dt.UTC)
-    claimed = await ledger.claim(delivery_ids, now)
+    claimed = await ledger.claim(delivery_ids, now, _lease(runtime))
     if not claimed:
         return
     devices, notes = await _load(claimed)
@@ -73,17 +89,19 @@ async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
         )
     }
     sender = providers(runtime).webpush
+    # One payload per notification, not per device (the sender encrypts per device).
+    bodies = {nid: payload.webpush_payload(n, channel_names.get(n["channel"], "")) for nid, n in notes.items()}
 
     async def one(d: dict):
         device, n = devices[d["device"]], notes[d["notification"]]
         return await sender.send(
-            device["token"], device["p256dh"], device["auth"],
-            payload.webpush_payload(n, channel_names.get(n["channel"], "")),
+            device["token"], device["p256dh"], device["auth"], bodies[n["id"]],
             ttl=n["ttl"] if n["ttl"] is not None else 2419200,
             urgency=payload.WEBPUSH_URGENCY[n["priority"]],
             topic=payload.webpush_topic(n),
         )
 
+    # All of the task's sends at once: the sender's semaphore keeps its slots full.
     outcomes = await asyncio.gather(*(one(d) for d in ready)) if ready else []
     await _record(runtime, changes, ready, list(outcomes))
 

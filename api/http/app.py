@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.background_tasks import BackgroundTasks
 from litestar.di import Provide
 from litestar.datastructures import State
@@ -16,6 +17,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.litestar import make_graphql_controller
+from strawberry.litestar.controller import _context_getter_http
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api import logs, metrics
@@ -86,9 +88,15 @@ def graphql_controller(settings: Settings) -> type:
     class GraphQLController(base):  # type: ignore[misc, valid-type]
         # Strawberry provides the sub-response with sync_to_thread=True: a worker-thread hop on
         # every request for building an empty Response (about a sixth of a send's CPU).
+        # Litestar resolves independent dependencies of one level concurrently, in an anyio task
+        # group per request (about 8% of a send's CPU): chained, each level has one and none is
+        # spawned. HTTP: response -> custom_context -> root_value -> context.
         dependencies: ClassVar[dict[str, Provide]] = {
             **base.dependencies,
             "response": Provide(_new_response, sync_to_thread=False),
+            "custom_context": Provide(_custom_context),
+            "root_value": Provide(_no_root_value, sync_to_thread=False),
+            "context": Provide(_http_context),
         }
 
         async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -103,6 +111,18 @@ def graphql_controller(settings: Settings) -> type:
 
 def _new_response() -> Response:
     return Response({}, background=BackgroundTasks([]))
+
+
+async def _custom_context(state: State, response: Response) -> Any:  # noqa: ARG001 - orders the chain
+    return await context_getter(state)
+
+
+def _no_root_value(custom_context: Any) -> None:  # noqa: ARG001 - orders the chain
+    return None
+
+
+async def _http_context(custom_context: Any, response: Response, request: Request, root_value: Any) -> Any:  # noqa: ARG001
+    return await _context_getter_http(custom_context, response, request)
 
 
 def websocket_limit(limit: Callable[[], int]) -> Callable[[ASGIApp], ASGIApp]:
@@ -153,6 +173,10 @@ def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Lite
             await priority_broker.startup()
         if in_process:
             start_periodic_jobs(runtime)
+        # Start-up objects (schema, modules) never die: out of the GC's sight, a full collection
+        # with 10k live subscriptions scans far less and pauses a fraction as long.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -67,6 +67,17 @@ class LiveHub:
                 return
         self._dispatch(topic, event)
 
+    async def publish_to(self, topics: list[str], event: dict) -> None:
+        """One event to several topics in one message (one Redis round trip, one encoding)."""
+        if self._redis is not None:
+            try:
+                await self._redis.publish(REDIS_CHANNEL, orjson.dumps({"ts": topics, "e": event}))
+            except Exception:  # noqa: BLE001 - best effort, as in publish()
+                log.exception("live publish through Redis failed")
+            return
+        for topic in topics:
+            self._dispatch(topic, event)
+
     async def publish_many(self, topic: str, batch: list[dict]) -> None:
         """Several events to one topic in one message (a batch of delivery changes)."""
         if self._redis is not None:
@@ -99,15 +110,15 @@ class LiveHub:
                         continue
                     try:
                         payload = orjson.loads(message["data"])
-                        topic = payload["t"]
+                        topics = payload["ts"] if "ts" in payload else [payload["t"]]
                         batch = payload["b"] if "b" in payload else [payload["e"]]
                     except (orjson.JSONDecodeError, KeyError, TypeError):
                         log.warning("ignoring a malformed live event")  # not a reason to reconnect
                         continue
-                    if topic not in self._subscribers:
-                        continue
-                    for event in batch:
-                        self._dispatch(topic, event)
+                    for topic in topics:
+                        if topic in self._subscribers:
+                            for event in batch:
+                                self._dispatch(topic, event)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - reconnect and go on

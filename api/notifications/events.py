@@ -34,7 +34,7 @@ def from_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def publish_notification(live, row: dict[str, Any]) -> None:
-    event = to_event(row)
-    await live.publish(channel_topic(row["channel"]), event)
+    topics = [channel_topic(row["channel"])]
     if row.get("app") is not None:
-        await live.publish(app_notifications_topic(row["app"]), event)
+        topics.append(app_notifications_topic(row["app"]))
+    await live.publish_to(topics, to_event(row))

@@ -107,8 +107,9 @@ class ExpoClient:
         if self._owns_client:
             await self._client.aclose()
 
-    async def send(self, messages: Sequence[PushMessage | dict[str, Any]]) -> list[Outcome]:
-        """Send up to 100 messages; one Outcome per message, in order.
+    async def send(self, messages: Sequence[PushMessage | dict[str, Any]], *, paced: bool = False) -> list[Outcome]:
+        """Send up to 100 messages; one Outcome per message, in order. `paced`: the caller has
+        already taken these messages from `pacer` (so it can wait before it leases them).
 
         A message whose token is malformed gets a PermanentDeviceFailure
         outcome without being sent. Failures of the whole request (network,
@@ -126,7 +127,8 @@ class ExpoClient:
                 failure = PermanentDeviceFailure("InvalidToken", str(exc))
                 outcomes[index] = Outcome(ok=False, failure=failure)
         if payloads:
-            await self.pacer.acquire(len(payloads))
+            if not paced:
+                await self.pacer.acquire(len(payloads))
             body = await self._post("/--/api/v2/push/send", payloads)
             tickets = body.get("data")
             if not isinstance(tickets, list) or len(tickets) != len(payloads):

@@ -51,10 +51,14 @@ def topology(tmp_path):
         "BOOPER_RECEIPT_DELAY": "1",
         "BOOPER_PERIODIC_INTERVAL": "1",
         "BOOPER_STALL_AFTER": "3",
+        "BOOPER_DELIVERY_LEASE": "5",
     }
     procs: dict[str, Process] = {}
     try:
-        procs["sandbox"] = Process("sandbox", booper("sandbox", "--port", str(sandbox_port)), env, tmp_path)
+        # Slow providers (250 ms a request) keep work in flight long enough to crash a worker mid-way.
+        procs["sandbox"] = Process(
+            "sandbox", booper("sandbox", "--port", str(sandbox_port), "--latency-ms", "250"), env, tmp_path
+        )
         procs["sandbox"].wait_http(f"{sandbox_url}/sandbox/stats")
         procs["serve"] = Process("serve", booper("serve", "--port", str(port)), env, tmp_path)
         procs["serve"].wait_http(f"http://127.0.0.1:{port}/healthz")
@@ -131,6 +135,13 @@ def test_send_through_worker_and_scheduler_with_live_events_across_processes(top
     # Expo receipts come from the scheduler's periodic job, executed by the worker.
     done = _wait_completed(gql, nid, key, 30, topology["procs"])
     assert done["deliveryCounts"] == {"pending": 0, "sent": 0, "delivered": 4, "failed": 0}
+    # Each device got the payload exactly once; the Web Push one decrypted by the sandbox.
+    received = httpx.get(f"{topology['sandbox']}/sandbox/messages").json()
+    assert sorted(m["to"] if m["provider"] == "expo" else "web" for m in received) == sorted(
+        t if t.startswith("Expo") else "web" for t in tokens
+    )
+    web = [m for m in received if m["provider"] == "webpush"]
+    assert json.loads(web[0]["payload"])["title"] == "Hi"
 
     # A scheduled notification is dispatched by the scheduler when due.
     send_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
@@ -154,3 +165,57 @@ def test_a_killed_worker_delays_deliveries_but_loses_none(topology):
     assert done["deliveryCounts"]["delivered"] == len(tokens)
     received = httpx.get(f"{topology['sandbox']}/sandbox/messages").json()
     assert sorted(m["to"] for m in received if m["provider"] == "expo") == sorted(t for t in tokens if t.startswith("Expo"))
+
+
+def test_kill_9_of_the_worker_mid_fan_out_loses_nothing_and_duplicates_only_what_was_in_flight(topology):
+    import asyncpg
+
+    gql = Client(topology["url"])
+    procs = topology["procs"]
+    app_id, key, _, _ = _setup_app(gql, topology["sandbox"], devices=1)
+    n_devices = 3000
+
+    async def bulk_devices() -> None:
+        conn = await asyncpg.connect(topology["env"]["BOOPER_DATABASE_URL"])
+        try:
+            channel = await conn.fetchval("SELECT id FROM channels WHERE app = $1 AND name = 'news'", int(app_id))
+            ids = await conn.fetch(
+                "INSERT INTO devices (platform, token, active, created_at) SELECT 'EXPO',"
+                " 'ExponentPushToken[bulk-' || g || ']', true, now() FROM generate_series(1, $1) g RETURNING id",
+                n_devices,
+            )
+            await conn.executemany("INSERT INTO channel_subscriptions (channel, device, created_at) VALUES ($1, $2, now())",
+                                   [(channel, r["id"]) for r in ids])
+        finally:
+            await conn.close()
+
+    asyncio.run(bulk_devices())
+    total = n_devices + 2  # plus the Expo and Web Push devices of _setup_app
+    nid = gql('mutation { sendNotification(input: {channel: "news", title: "Crash"}) { id } }', auth=key)["sendNotification"]["id"]
+
+    async def kill_mid_flight() -> int:
+        conn = await asyncpg.connect(topology["env"]["BOOPER_DATABASE_URL"])
+        try:
+            for _ in range(400):
+                created = await conn.fetchval("SELECT COUNT(*) FROM deliveries WHERE notification = $1", int(nid))
+                handed = await conn.fetchval(
+                    "SELECT COUNT(*) FROM deliveries WHERE notification = $1 AND status <> 'PENDING'", int(nid))
+                if created > 0 and 0 < handed < total:
+                    procs["worker"].kill()  # SIGKILL, mid fan-out / mid send
+                    # In flight: claimed by the dead worker, not yet recorded. Only these may be sent twice.
+                    return await conn.fetchval(
+                        "SELECT COUNT(*) FROM deliveries WHERE notification = $1 AND status = 'PENDING'"
+                        " AND lease_until IS NOT NULL", int(nid))
+                await asyncio.sleep(0.02)
+            raise AssertionError("never caught the worker mid-flight")
+        finally:
+            await conn.close()
+
+    in_flight = asyncio.run(kill_mid_flight())
+    procs["worker"] = Process("worker-after-crash", booper("worker"), topology["env"], topology["tmp"])
+    done = _wait_completed(gql, nid, key, 120, procs)
+    assert done["deliveryCounts"] == {"pending": 0, "sent": 0, "delivered": total, "failed": 0}
+    received = [m["to"] for m in httpx.get(f"{topology['sandbox']}/sandbox/messages").json() if m["provider"] == "expo"]
+    assert len(set(received)) == total - 1  # every Expo device at least once
+    duplicates = len(received) - len(set(received))
+    assert duplicates <= in_flight, (duplicates, in_flight)
