@@ -1,4 +1,6 @@
-"""S4 baseline: a bare Litestar WebSocket route that speaks just enough graphql-transport-ws and broadcasts the same bytes."""
+"""S4 baseline: a bare Litestar WebSocket route that speaks just enough graphql-transport-ws and
+broadcasts the same bytes.
+"""
 
 from __future__ import annotations
 

@@ -104,9 +104,9 @@ async def _fallback(url: str, body: str, auth: str | None, duration: float, conn
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conns)) as session:
         await asyncio.gather(*(loop(session) for _ in range(conns)))
     latencies.sort()
-    pct = lambda q: (
-        latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
-    )  # noqa: E731
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+
     return {
         "requests": len(latencies),
         "duration_s": time.perf_counter() - start,

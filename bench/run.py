@@ -1,4 +1,6 @@
-"""The one bench command: python -m bench.run [--quick] [--only S1,S3] runs issue 6's scenarios on the production topology."""
+"""The one bench command: python -m bench.run [--quick] [--only S1,S3] runs issue 6's scenarios on
+the production topology.
+"""
 
 from __future__ import annotations
 

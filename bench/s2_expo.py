@@ -1,4 +1,6 @@
-"""S2 Expo fan-out: one notification to N Expo devices until every delivery is SENT, against the naive SDK loop; plus the scale curve."""
+"""S2 Expo fan-out: one notification to N Expo devices until every delivery is SENT, against the
+naive SDK loop; plus the scale curve.
+"""
 
 from __future__ import annotations
 

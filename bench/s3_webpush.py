@@ -1,4 +1,6 @@
-"""S3 Web Push fan-out: one notification to N sandbox browsers until every delivery is DELIVERED, against a naive pywebpush loop."""
+"""S3 Web Push fan-out: one notification to N sandbox browsers until every delivery is DELIVERED,
+against a naive pywebpush loop.
+"""
 
 from __future__ import annotations
 

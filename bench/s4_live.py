@@ -1,4 +1,6 @@
-"""S4 live: N graphql-transport-ws subscribers on one public channel, one notification; time until all have it, and server memory per connection."""
+"""S4 live: N graphql-transport-ws subscribers on one public channel, one notification; time until
+all have it, and server memory per connection.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""S5 latency at idle: sendNotification until the sandbox receives the Expo / Web Push request, against a direct POST to the sandbox."""
+"""S5 latency at idle: sendNotification until the sandbox receives the Expo / Web Push request,
+against a direct POST to the sandbox.
+"""
 
 from __future__ import annotations
 

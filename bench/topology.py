@@ -1,4 +1,6 @@
-"""The production topology as real loopback processes: a throwaway PostgreSQL database, Redis db 13, booper serve/worker/scheduler/sandbox."""
+"""The production topology as real loopback processes: a throwaway PostgreSQL database, Redis db
+13, booper serve/worker/scheduler/sandbox.
+"""
 
 from __future__ import annotations
 

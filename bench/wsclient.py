@@ -1,4 +1,6 @@
-"""S4's client side, in its own process: N graphql-transport-ws subscribers, many per asyncio task; prints READY, then RESULT json."""
+"""S4's client side, in its own process: N graphql-transport-ws subscribers, many per asyncio task;
+prints READY, then RESULT json.
+"""
 
 from __future__ import annotations
 

@@ -100,7 +100,10 @@ async def apply(
     postgres = db.is_postgres(db.current_engine())
     retry_param = "CAST({} AS TIMESTAMPTZ)" if postgres else "{}"
     if postgres:  # four array parameters, whatever the batch size (see ids_in)
-        values = "SELECT * FROM unnest(CAST({} AS BIGINT[]), CAST({} AS TEXT[]), CAST({} AS TEXT[]), CAST({} AS TEXT[]))"
+        values = (
+            "SELECT * FROM unnest(CAST({} AS BIGINT[]), CAST({} AS TEXT[]),"
+            " CAST({} AS TEXT[]), CAST({} AS TEXT[]))"
+        )
         args: list = [[c.delivery["id"] for c in changes], [c.status for c in changes],
                       [c.error for c in changes], [c.ticket_id for c in changes]]
     else:

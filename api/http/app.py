@@ -11,14 +11,14 @@ from typing import Any, ClassVar
 
 from litestar import Litestar, Request, Response, get
 from litestar.background_tasks import BackgroundTasks
-from litestar.di import Provide
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.types import ASGIApp, Receive, Scope, Send
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
 from strawberry.litestar import make_graphql_controller
 from strawberry.litestar.controller import _context_getter_http
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from api import logs, metrics
 from api.bootstrap import start_periodic_jobs, start_runtime, stop_runtime

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from api import db
+from api.channels.tables import ChannelSubscription
 from api.errors import Conflict, QuotaExceeded
 from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
-from api.channels.tables import ChannelSubscription
 
 INBOX_HIDDEN = ("SCHEDULED", "CANCELED")
 
