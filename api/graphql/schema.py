@@ -13,6 +13,7 @@ from api.devices.resolvers import DevicesMutation
 from api.errors import BooperError
 from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors
+from api.graphql.text import RefuseUnstorableText
 from api.notifications.resolvers import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from api.users.resolvers import UsersMutation, UsersQuery
 from api.webhooks.resolvers import WebhooksMutation, WebhooksQuery
@@ -68,6 +69,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     # the validation cache (STACK-NOTES.md).
     extensions = [
         ShapeErrors,
+        RefuseUnstorableText,
         QueryDepthLimiter(max_depth=10),
         MaxTokensLimiter(max_token_count=2000),
         MaxAliasesLimiter(max_alias_count=30),

@@ -91,3 +91,18 @@ async def test_validation_cache_hits_for_repeated_documents():
             m.validate = fn
     del graphql.validation
     assert calls <= 1
+
+
+async def test_text_a_database_cannot_store_is_refused_before_any_write(api):
+    register = "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id } }"
+    import json
+
+    for token in ("ExponentPushToken[a\u0000b]", "ExponentPushToken[\ud800]"):
+        # ensure_ascii: a lone surrogate travels as the JSON escape \ud800, as a client could send it
+        body = json.dumps({"query": register, "variables": {"t": token}}, ensure_ascii=True)
+        response = await api.http.post("/graphql", content=body, headers={"content-type": "application/json"})
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert await api.code('{ apps(deviceToken: "nul\\u0000") { id } }') == "BAD_USER_INPUT"
+    from api.devices.tables import Device
+
+    assert await Device.count() == 0

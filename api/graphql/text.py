@@ -1,0 +1,58 @@
+"""Refuses text a database cannot store: NUL characters (PostgreSQL rejects them in text) and
+unpaired UTF-16 surrogates (not encodable as UTF-8). Checked once per operation, over the
+variables and the document's string literals, before any resolver runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from graphql import StringValueNode, visit
+from graphql.language import Visitor
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from api.errors import BadUserInput
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MESSAGE = "text must not contain NUL characters or unpaired surrogates"
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+class _Literals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad = False
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+        if UNSTORABLE.search(node.value):
+            self.bad = True
+
+
+def has_unstorable_text(variables: object, document: object) -> bool:
+    if any(UNSTORABLE.search(s) for s in _strings(variables)):
+        return True
+    if document is None:
+        return False
+    literals = _Literals()
+    visit(document, literals)
+    return literals.bad
+
+
+class RefuseUnstorableText(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if has_unstorable_text(ctx.variables, ctx.graphql_document):
+            ctx.result = ExecutionResult(data=None, errors=[BadUserInput(MESSAGE)])
+        yield
