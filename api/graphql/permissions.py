@@ -19,6 +19,7 @@ from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import Forbidden, NotFound, Unauthenticated
 from api.graphql.context import Info, Viewer
+from api.graphql.text import UNSTORABLE
 from api.ids import parse_id
 
 Role = Literal["owner", "key", "device", "public"]
@@ -102,7 +103,9 @@ async def admin_access_for_app(info: Info, app_id: int | None) -> Access | None:
 
 async def device_for_token(token: str | None) -> dict | None:
     """A registered device by its push token; None for unknown tokens (callers decide)."""
-    if not token or len(token) > 2048:
+    # No registered token is this long or holds text a database cannot store (WebSocket
+    # operations reach here without the HTTP path's check in api/graphql/text.py).
+    if not token or len(token) > 2048 or UNSTORABLE.search(token):
         return None
     return await Device.select().where(Device.token == token).first()
 

@@ -226,3 +226,11 @@ async def test_a_websocket_subscriber_gets_what_another_process_publishes(
         monkeypatch.undo()
         await server_hub.stop()
         await other_process.stop()
+
+
+async def test_a_subscription_with_an_unstorable_device_token_is_refused_cleanly(api):
+    query = "subscription($t: String) { notifications(deviceToken: $t) { id } }"
+    async with api.subscribe(query, {"t": "ExponentPushToken[a\u0000b]"}) as next_payload:
+        payload = await next_payload(timeout=5)
+    # Not an internal error: the token cannot belong to a registered device.
+    assert [e["extensions"]["code"] for e in payload["errors"]] == ["NOT_FOUND"]
