@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlparse
@@ -64,3 +65,13 @@ def current_engine() -> Engine:
     from piccolo.engine.finder import engine_finder
 
     return engine_finder()
+
+
+def parse_timestamps(rows: list[dict], *keys: str) -> list[dict]:
+    """Raw SQL on SQLite returns timestamptz columns as text (there is no declared column type
+    to convert by, as Piccolo's own queries have): turn those values into datetimes, in place."""
+    for row in rows:
+        for key in keys:
+            if isinstance(row.get(key), str):
+                row[key] = dt.datetime.fromisoformat(row[key])
+    return rows

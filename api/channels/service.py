@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 from api import db, validation
@@ -40,10 +39,7 @@ async def by_name(namespace: int, name: str) -> dict | None:
     )
     if not rows:
         return None
-    row = rows[0]
-    if isinstance(row["created_at"], str):  # raw SQL on SQLite: no declared type to convert by
-        row["created_at"] = dt.datetime.fromisoformat(row["created_at"])
-    return row
+    return db.parse_timestamps(rows, "created_at")[0]
 
 
 async def public_channel(name: str, *, create: bool) -> dict | None:

@@ -18,8 +18,9 @@ from api.providers.failures import (
     ProviderFailure,
     TransientFailure,
 )
-from api.runtime import Runtime
+from api.runtime import Runtime, get_runtime
 from api.webhooks import events as webhook_events
+from api.webhooks import service as webhook_service
 
 LEASE = dt.timedelta(seconds=120)
 
@@ -58,14 +59,6 @@ def ids_in(column: str, ids: Sequence[int]) -> tuple[str, list]:
     return f"{column} IN (" + ", ".join("{}" for _ in ids) + ")", list(ids)
 
 
-def _datetimes(rows: list[dict], *keys: str) -> list[dict]:
-    for row in rows:
-        for key in keys:
-            if isinstance(row.get(key), str):  # raw SQL on SQLite: no declared type to convert by
-                row[key] = dt.datetime.fromisoformat(row[key])
-    return rows
-
-
 async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEASE) -> list[dict]:
     """Lease PENDING deliveries to this sender. Of two tasks holding the same ids (a re-kick
     racing the original), only one gets each row, so a provider sees it once. The lease must
@@ -81,7 +74,7 @@ async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEAS
         " RETURNING id, notification, device, attempts, platform, created_at",
         now + lease, *args, now,
     )
-    return _datetimes(rows, "created_at")
+    return db.parse_timestamps(rows, "created_at")
 
 
 async def apply(
@@ -113,19 +106,22 @@ async def apply(
             args += [c.delivery["id"], c.status, c.error, c.ticket_id]
     dead = dict(dead_devices)
     apps_of_dead = await webhook_events.apps_of_devices(list(dead)) if dead else {}
-    # One transaction: a delivery never reads FAILED with its dead device still active
-    # (a fan-out in between would send to it again).
+    notes = await _notification_states({c.delivery["notification"] for c in changes})
+    app_of = {nid: n["app"] for nid, n in notes.items()}
+    # One transaction: a delivery never reads FAILED with its dead device still active (a
+    # fan-out in between would send to it again), and the webhook events commit with it.
     async with db.transaction():
-        written = await _write_changes(values, args, now, retry_param, retry_at, count_attempt)
+        written = _with_apps(await _write_changes(values, args, now, retry_param, retry_at, count_attempt), app_of)
         if dead:
             await mark_devices_dead(dead)
+        hooks = await webhook_service.record(
+            webhook_events.devices_left(apps_of_dead, dead) + webhook_events.delivery_events(written)
+        )
     _observe(changes, now, first_attempt=count_attempt)
-    if dead:
-        await webhook_events.devices_left(apps_of_dead, dead)
-    notes = await _notification_states({c.delivery["notification"] for c in changes})
-    await publish_changes(runtime, written, {nid: n["app"] for nid, n in notes.items()})
+    await webhook_service.kick(runtime, hooks)
+    await publish_changes(runtime, written)
     for nid, n in notes.items():
-        await _refresh(nid, n)
+        await _refresh(runtime, nid, n)
 
 
 async def _write_changes(values: str, args: list, now: dt.datetime, retry_param: str,
@@ -186,30 +182,21 @@ def dead_devices_of(changes: Iterable[Change], failures: dict[int, ProviderFailu
     ]
 
 
-async def publish_changes(runtime: Runtime, rows: list[dict], app_of: dict[int, int | None]) -> None:
-    """Live and webhook events for delivery rows just written (`app_of`: notification -> app)."""
+async def publish_changes(runtime: Runtime, rows: list[dict]) -> None:
+    """Live events for delivery rows just written (each with its notification's `app`)."""
     by_app: dict[int, list[dict]] = {}
-    settled = []
     for r in rows:
-        app = app_of.get(r["notification"])
-        if app is not None:
-            row = _normalise(r)
-            by_app.setdefault(app, []).append(events.to_event(row))
-            row["app"] = app
-            settled.append(row)
+        if r["app"] is not None:
+            by_app.setdefault(r["app"], []).append(events.to_event({k: v for k, v in r.items() if k != "app"}))
     for app_id, evs in by_app.items():
         await runtime.live.publish_many(events.app_deliveries_topic(app_id), evs)
-    await webhook_events.deliveries_settled(settled)
 
 
-def _normalise(row: dict) -> dict:
-    row = dict(row)
-    row.pop("app", None)
-    for key in ("updated_at", "created_at", "sent_at", "next_attempt_at", "lease_until"):
-        value = row.get(key)
-        if isinstance(value, str):  # raw SQL on SQLite: no declared type to convert by
-            row[key] = dt.datetime.fromisoformat(value)
-    return row
+def _with_apps(rows: list[dict], app_of: dict[int, int | None]) -> list[dict]:
+    db.parse_timestamps(rows, "updated_at", "created_at", "sent_at", "next_attempt_at", "lease_until")
+    for r in rows:
+        r["app"] = app_of.get(r["notification"])
+    return rows
 
 
 async def _notification_states(ids: Iterable[int]) -> dict[int, dict]:
@@ -226,10 +213,10 @@ async def refresh_status(notification_id: int) -> None:
         Notification.id == notification_id
     ).first()
     if n is not None:
-        await _refresh(notification_id, n)
+        await _refresh(get_runtime(), notification_id, n)
 
 
-async def _refresh(notification_id: int, n: dict) -> None:
+async def _refresh(runtime: Runtime, notification_id: int, n: dict) -> None:
     if not n["fanout_done"] or n["status"] not in ("QUEUED", "SENT"):
         return
     probe = await Delivery.raw(
@@ -240,20 +227,28 @@ async def _refresh(notification_id: int, n: dict) -> None:
     if probe[0]["pending"]:
         return
     awaiting_receipt = bool(probe[0]["sent"])
+    status = "SENT" if awaiting_receipt else "COMPLETED"
+    if status == n["status"]:
+        return
     now = dt.datetime.now(dt.UTC)
-    values = {Notification.status: "SENT" if awaiting_receipt else "COMPLETED"}
+    values = {Notification.status: status}
     if n["sent_at"] is None:
         values[Notification.sent_at] = now
     if not awaiting_receipt:
         values[Notification.completed_at] = now
-    moved = await Notification.update(values).where(
-        (Notification.id == notification_id) & Notification.status.is_in(["QUEUED", "SENT"])
-    ).returning(Notification.app, Notification.status)
-    if moved:
+    # Compare-and-set on the status that was read: of two refreshers racing on the same
+    # notification (a fan-out and a send task), one moves it and only that one records events.
+    async with db.transaction():
+        moved = await Notification.update(values).where(
+            (Notification.id == notification_id) & (Notification.status == n["status"])
+        ).returning(Notification.app, Notification.status)
+        if not moved:
+            return
         all_failed = not awaiting_receipt and not await Delivery.exists().where(
             (Delivery.notification == notification_id) & (Delivery.status == "DELIVERED")
         ) and await Delivery.exists().where(Delivery.notification == notification_id)
-        await webhook_events.notification_settled(
+        hooks = await webhook_service.record(webhook_events.notification_events(
             moved[0]["app"], notification_id, moved[0]["status"],
             first_sent=n["sent_at"] is None, all_failed=all_failed,
-        )
+        ))
+    await webhook_service.kick(runtime, hooks)

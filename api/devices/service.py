@@ -108,7 +108,9 @@ async def register(platform: str, token: str, p256dh: str | None, auth: str | No
 async def unregister(device_id: int) -> None:
     """Stop sending to the device and drop its subscriptions and grants. The row stays so that
     the deliveries already recorded for it keep their history."""
+    from api.runtime import get_runtime
     from api.webhooks import events as webhook_events
+    from api.webhooks import service as webhook_service
 
     apps = await webhook_events.apps_of_devices([device_id])
     async with db.transaction():
@@ -117,7 +119,7 @@ async def unregister(device_id: int) -> None:
         ).where(Device.id == device_id)
         await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
         await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
-    await webhook_events.devices_left(apps, {device_id: "unregistered"})
+    await webhook_service.emit(get_runtime(), webhook_events.devices_left(apps, {device_id: "unregistered"}))
 
 
 async def devices_by_ids(ids: list[int]) -> list[dict | None]:

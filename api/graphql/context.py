@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from strawberry.litestar.controller import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
+from api import db
 from api.apps import keycache
 from api.apps.tables import ApiKey
 from api.errors import Unauthenticated
@@ -105,13 +106,11 @@ async def _viewer_for_key(secret: str) -> Viewer | Unauthenticated:
         " a.plan AS plan FROM api_keys k JOIN apps a ON a.id = k.app WHERE k.secret_hash = {}",
         digest,
     )
-    row = rows[0] if rows else None
+    row = db.parse_timestamps(rows, "revoked_at", "last_used_at")[0] if rows else None
     if row is None or row["revoked_at"] is not None:
         return Unauthenticated("invalid or revoked API key")
     now = dt.datetime.now(dt.UTC)
     last_used = row["last_used_at"]
-    if isinstance(last_used, str):  # SQLite through raw SQL
-        last_used = dt.datetime.fromisoformat(last_used)
     if last_used is None or now - last_used > LAST_USED_GRANULARITY:
         await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
     viewer = Viewer("key", app_id=row["app"], key_id=row["id"], plan=row["plan"])

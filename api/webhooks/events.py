@@ -1,8 +1,8 @@
-"""The domain's webhook events, built from ledger rows and handed to the webhook ledger.
+"""The domain's webhook events, built from ledger rows.
 
-Emitters never raise into the delivery path (webhooks.service.emit swallows and logs),
-and they run after the change they describe has been written, so the order of events
-for a notification follows the order of its ledger writes.
+The delivery ledger records its events in the same transaction as the change they describe
+(webhooks.service.record), so their order follows the order of the ledger's commits even when
+two tasks race on one notification. Other callers use service.emit after their write.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ def _iso(value) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-async def deliveries_settled(rows: Iterable[dict]) -> None:
-    """Rows of deliveries (with their notification's app as `app`) whose status just changed."""
-    events = [
+def delivery_events(rows: Iterable[dict]) -> list[tuple]:
+    """Events for delivery rows (with their notification's app as `app`) that reached a final status."""
+    return [
         (r["app"], FINAL[r["status"]], {
             "deliveryId": str(r["id"]), "notificationId": str(r["notification"]), "deviceId": str(r["device"]),
             "status": r["status"], "error": r["error"], "ticketId": r["ticket_id"], "attempts": r["attempts"],
@@ -31,22 +31,16 @@ async def deliveries_settled(rows: Iterable[dict]) -> None:
         for r in rows
         if r.get("app") is not None and r["status"] in FINAL
     ]
-    if events:
-        await service.emit(get_runtime(), events)
 
 
-async def notification_settled(app_id: int | None, notification_id: int, status: str, *,
-                               first_sent: bool, all_failed: bool) -> None:
+def notification_events(app_id: int | None, notification_id: int, status: str, *,
+                        first_sent: bool, all_failed: bool) -> list[tuple]:
     if app_id is None:
-        return
-    events = []
+        return []
     data = {"notificationId": str(notification_id), "status": status}
-    if first_sent:
-        events.append((app_id, "notification.sent", data))
-    if all_failed:
-        events.append((app_id, "notification.failed", data))
-    if events:
-        await service.emit(get_runtime(), events)
+    return ([(app_id, "notification.sent", data)] if first_sent else []) + (
+        [(app_id, "notification.failed", data)] if all_failed else []
+    )
 
 
 async def device_joined(device_id: int, app_id: int | None, added: int = 1) -> None:
@@ -75,12 +69,10 @@ async def apps_of_devices(device_ids: list[int]) -> dict[int, set[int]]:
     return out
 
 
-async def devices_left(apps_by_device: dict[int, set[int]], reasons: dict[int, str]) -> None:
+def devices_left(apps_by_device: dict[int, set[int]], reasons: dict[int, str]) -> list[tuple]:
     """device.unregistered, to every app the device was in: unregistered, or dead at the provider."""
-    events = [
+    return [
         (app_id, "device.unregistered", {"deviceId": str(device_id), "reason": reasons.get(device_id)})
         for device_id, apps in apps_by_device.items()
         for app_id in sorted(apps)
     ]
-    if events:
-        await service.emit(get_runtime(), events)

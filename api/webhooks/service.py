@@ -94,29 +94,42 @@ async def recent_events(webhook_id: int, first: int) -> list[dict]:
     ).limit(first)
 
 
+async def record(events: list[tuple[int | None, str, dict]]) -> set[int]:
+    """Insert (app id, type, data) events for the apps that have a webhook; returns those
+    webhooks' ids. Raises like any write, so a caller can make it part of its own transaction
+    (the ledger does: events then commit with, and in the order of, what they describe)."""
+    app_ids = list({a for a, _, _ in events if a is not None})
+    if not app_ids:
+        return set()
+    hooks = {r["app"]: r["id"] for r in await Webhook.select(Webhook.id, Webhook.app).where(
+        Webhook.app.is_in(app_ids)
+    )}
+    if not hooks:
+        return set()
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        WebhookEvent(webhook=hooks[a], event_type=t, payload=orjson.dumps(d).decode(),
+                     next_attempt_at=now, created_at=now)
+        for a, t, d in events if a in hooks
+    ]
+    for start in range(0, len(rows), 500):
+        await WebhookEvent.insert(*rows[start : start + 500])
+    return set(hooks.values())
+
+
+async def kick(runtime: Runtime, webhook_ids: set[int]) -> None:
+    """After commit: wake the senders of these webhooks."""
+    for webhook_id in webhook_ids:
+        await runtime.queue.kick(SEND_WEBHOOKS, webhook_id)
+
+
 async def emit(runtime: Runtime, events: list[tuple[int | None, str, dict]]) -> int:
-    """Record (app id, type, data) events for the apps that have a webhook; kick their senders.
-    Never raises into the caller: delivery must not depend on webhooks."""
+    """record + kick outside any transaction. Never raises into the caller: delivery must not
+    depend on webhooks."""
     try:
-        app_ids = list({a for a, _, _ in events if a is not None})
-        if not app_ids:
-            return 0
-        hooks = {r["app"]: r["id"] for r in await Webhook.select(Webhook.id, Webhook.app).where(
-            Webhook.app.is_in(app_ids)
-        )}
-        if not hooks:
-            return 0
-        now = dt.datetime.now(dt.UTC)
-        rows = [
-            WebhookEvent(webhook=hooks[a], event_type=t, payload=orjson.dumps(d).decode(),
-                         next_attempt_at=now, created_at=now)
-            for a, t, d in events if a in hooks
-        ]
-        for start in range(0, len(rows), 500):
-            await WebhookEvent.insert(*rows[start : start + 500])
-        for webhook_id in set(hooks.values()):
-            await runtime.queue.kick(SEND_WEBHOOKS, webhook_id)
-        return len(rows)
+        hooks = await record(events)
+        await kick(runtime, hooks)
+        return len(hooks)
     except Exception:  # noqa: BLE001 - see docstring
         log.exception("could not record webhook events")
         return 0

@@ -107,7 +107,7 @@ async def test_the_product_emits_events_in_ledger_order(api, sandbox, settings, 
     per_notification = [m["json"]["type"] for m in got if m["json"]["data"].get("notificationId") == sent["id"]]
     # The dead token fails at the ticket, the good one is SENT: notification.sent follows the
     # ticket phase; the good delivery's receipt comes after it.
-    assert per_notification == ["delivery.failed", "notification.sent", "delivery.delivered"]
+    assert per_notification == ["delivery.failed", "notification.sent", "delivery.delivered"], (per_notification, types)
     left = [m["json"]["data"] for m in got if m["json"]["type"] == "device.unregistered"]
     assert left == [{"deviceId": dead["id"], "reason": "DeviceNotRegistered"}]
     assert all(_verify(hook["secret"], m) for m in got)
