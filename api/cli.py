@@ -46,6 +46,7 @@ def serve(
         log_level="info",
         access_log=not settings.production,
         ws_max_size=64 * 1024,
+        ws_per_message_deflate=settings.ws_compression,
         proxy_headers=False,  # Booper decides whom to believe (BOOPER_TRUSTED_PROXIES)
     )
 
@@ -83,6 +84,7 @@ def dev(
     async def both() -> None:
         api_server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                                    log_level="info", ws_max_size=64 * 1024,
+                                                   ws_per_message_deflate=settings.ws_compression,
                                                    proxy_headers=False))
         sandbox_server = uvicorn.Server(uvicorn.Config(create_sandbox_app(), host="127.0.0.1",
                                                        port=sandbox_port, log_level="warning"))

@@ -209,6 +209,9 @@ class Topology:
             "warning",
             "--ws-max-size",
             str(64 * 1024),
+            # booper serve's default (BOOPER_WS_COMPRESSION unset): same server settings, fair ratio.
+            "--ws-per-message-deflate",
+            "false",
         ]
         proc = self.start(name, args=cmd)
         proc.wait_http(f"http://127.0.0.1:{port}/healthz")

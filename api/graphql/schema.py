@@ -14,6 +14,7 @@ from api.errors import BooperError
 from api.graphql.context import Info
 from api.graphql.errors import ShapeErrors
 from api.graphql.text import RefuseUnstorableText
+from api.live.shared import SharedEventExecutor
 from api.notifications.resolvers import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from api.users.resolvers import UsersMutation, UsersQuery
 from api.webhooks.resolvers import WebhooksMutation, WebhooksQuery
@@ -84,6 +85,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=SharedEventExecutor,
     )
 
 

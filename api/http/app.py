@@ -13,11 +13,14 @@ from litestar import Litestar, Request, Response, get
 from litestar.background_tasks import BackgroundTasks
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import WebSocketDisconnect
 from litestar.types import ASGIApp, Receive, Scope, Send
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.litestar import make_graphql_controller
 from strawberry.litestar.controller import _context_getter_http
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types import ExecutionResult
 
 from api import logs, metrics
@@ -25,6 +28,7 @@ from api.bootstrap import start_periodic_jobs, start_runtime, stop_runtime
 from api.graphql.context import context_getter
 from api.graphql.errors import shape
 from api.graphql.schema import build_schema
+from api.live.shared import next_message
 from api.settings import Settings
 
 MAX_BODY = 256 * 1024
@@ -99,6 +103,8 @@ def graphql_controller(settings: Settings) -> type:
             "context": Provide(_http_context),
         }
 
+        graphql_transport_ws_handler_class = LiveTransportWSHandler
+
         async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
             # Parse errors (e.g. the token limit) bypass schema extensions: shape them here too,
             # so every error that leaves carries extensions.code.
@@ -107,6 +113,25 @@ def graphql_controller(settings: Settings) -> type:
             return await super().process_result(request, result)
 
     return GraphQLController
+
+
+class LiveTransportWSHandler(BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws with `next` messages encoded once per shared result (api/live/shared.py)."""
+
+    async def send_message(self, message: Any) -> None:
+        payload = message.get("payload")
+        if message.get("type") == "next" and isinstance(payload, dict) and payload.keys() == {"data"}:
+            try:
+                text = next_message(message["id"], payload["data"])
+            except TypeError:  # a value orjson cannot encode: the general path
+                pass
+            else:
+                try:
+                    await self.websocket.ws.send_data(data=text)
+                except WebSocketDisconnect as exc:
+                    raise WebSocketDisconnected from exc
+                return
+        await super().send_message(message)
 
 
 def _new_response() -> Response:

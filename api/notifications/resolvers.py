@@ -13,6 +13,7 @@ from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
 from api.ids import parse_id
+from api.live.shared import shared_node
 from api.notifications import events, sending, service
 from api.notifications.types import (
     Delivery,
@@ -184,10 +185,10 @@ class NotificationsSubscription:
                 raise BadUserInput("pass deviceToken, appId or channel")
             topics = [events.app_notifications_topic(app["id"])]
         async for event in info.context.runtime.live.subscribe(topics):
-            yield Notification(row=events.from_event(event), access=access)
+            yield shared_node(event, access, lambda e=event: Notification(row=events.from_event(e), access=access))
 
     @strawberry.subscription(description="Delivery status changes of an app, for the dashboard's live view.")
     async def delivery_events(self, info: Info, app_id: strawberry.ID) -> AsyncGenerator[Delivery, None]:
         app, access = await perms.app_admin(info, app_id)
         async for event in info.context.runtime.live.subscribe([events.app_deliveries_topic(app["id"])]):
-            yield Delivery(row=events.from_event(event), access=access)
+            yield shared_node(event, access, lambda e=event: Delivery(row=events.from_event(e), access=access))

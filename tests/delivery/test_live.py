@@ -234,3 +234,50 @@ async def test_a_subscription_with_an_unstorable_device_token_is_refused_cleanly
         payload = await next_payload(timeout=5)
     # Not an internal error: the token cannot belong to a registered device.
     assert [e["extensions"]["code"] for e in payload["errors"]] == ["NOT_FOUND"]
+
+
+async def test_one_event_is_executed_once_per_query_and_access_not_once_per_subscriber(api, sandbox, monkeypatch):
+    """api/live/shared.py: subscribers asking the same thing with the same access share one
+    execution and one encoding; a different query, access or device gets its own answer."""
+    from contextlib import AsyncExitStack
+
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    from api.notifications.types import Notification
+
+    executed: list[tuple[str | None, str]] = []
+    original = StrawberryGraphQLCoreExecutionContext.execute_operation
+
+    def counting(self, serially=None):
+        if isinstance(self.root_value, Notification):
+            executed.append((self.root_value.row["title"], self.root_value.access.role))
+        return original(self, serially)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_operation", counting)
+    app, channel, (device,) = await setup_channel(api, name="plaza")
+    by_name = "subscription($c: String, $a: ID) { notifications(channel: $c, appId: $a) { %s } }"
+    plain, with_body, counts_public = (by_name % s for s in ("id title", "id title body", "id deliveryCounts { pending }"))
+    plaza = {"c": "plaza", "a": app.id}
+    async with AsyncExitStack() as stack:
+        same = [await stack.enter_async_context(api.subscribe(plain, plaza)) for _ in range(3)]
+        body = await stack.enter_async_context(api.subscribe(with_body, plaza))
+        refused = await stack.enter_async_context(api.subscribe(counts_public, plaza))
+        owner = await stack.enter_async_context(
+            api.subscribe(APP_SUB, {"a": app.id}, connection_params={"apiKey": app.api_key})
+        )
+        dev = await stack.enter_async_context(api.subscribe(DEVICE_SUB, {"t": device["token"]}))
+        await asyncio.sleep(0.1)
+        sent = await send(api, app, channelId=channel["id"], title="shared", body="once")
+        same_payloads = [await nxt(timeout=2) for nxt in same]
+        body_payload, refused_payload = await body(timeout=2), await refused(timeout=2)
+        owner_payload, device_payload = await owner(timeout=2), await dev(timeout=2)
+
+    assert same_payloads == [{"data": {"notifications": {"id": sent["id"], "title": "shared"}}}] * 3
+    assert body_payload["data"]["notifications"] == {"id": sent["id"], "title": "shared", "body": "once"}
+    assert refused_payload["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert isinstance(owner_payload["data"]["notifications"]["deliveryCounts"]["pending"], int)
+    assert device_payload["data"]["notifications"]["read"] is False
+    # Seven subscribers, five distinct (query, access) pairs: three public queries, the owner's, the device's.
+    assert sorted(role for title, role in executed if title == "shared") == [
+        "device", "key", "public", "public", "public"
+    ]
