@@ -2,24 +2,40 @@
 
 import uvicorn
 from litestar import Litestar
+from litestar.types import Receive, Scope, Send
 
 from api.sandbox.control import control_routes
 from api.sandbox.expo import expo_routes
 from api.sandbox.state import SandboxState
 from api.sandbox.webhooks import webhook_routes
-from api.sandbox.webpush import webpush_routes
+from api.sandbox.webpush import PushService, webpush_routes
+
+
+class SandboxApp(Litestar):
+    """Litestar, except that Web Push pushes go straight to the push service (see PushService)."""
+
+    push_service: PushService
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if self.push_service.serves(scope):
+            await self.push_service.asgi(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_sandbox_app(state: SandboxState | None = None) -> Litestar:
     """An Expo-compatible push API, a Web Push service and /sandbox controls, sharing `state`."""
     state = state if state is not None else SandboxState()
-    app = Litestar(
+    push_service = PushService(state)
+    app = SandboxApp(
         route_handlers=[
-            *expo_routes(state), *webpush_routes(state), *webhook_routes(state), *control_routes(state)
+            *expo_routes(state), *webpush_routes(state, push_service), *webhook_routes(state),
+            *control_routes(state),
         ],
         openapi_config=None,  # nothing to document; keeps start-up and the hot path lean
         debug=False,
     )
+    app.push_service = push_service
     app.state.sandbox = state
     return app
 

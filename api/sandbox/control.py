@@ -7,6 +7,7 @@ from litestar.params import FromQuery
 
 from api.sandbox.http import json_response
 from api.sandbox.state import FaultRule, SandboxState
+from api.sandbox.webpush import open_sealed
 
 
 def control_routes(state: SandboxState) -> list[HTTPRouteHandler]:
@@ -16,7 +17,7 @@ def control_routes(state: SandboxState) -> list[HTTPRouteHandler]:
     async def list_messages(to: FromQuery[str | None] = None) -> Response:
         """Received messages in arrival order, optionally for one token or subscription id."""
         messages = state.messages if to is None else [m for m in state.messages if m["to"] == to]
-        return json_response(messages)
+        return json_response(open_sealed(messages, state))
 
     @delete("/sandbox/messages", status_code=204)
     async def reset_messages() -> None:

@@ -77,3 +77,38 @@ def test_webpush_receiver_checks_ttl_vapid_and_encryption(sandbox):
     assert status(good) == 201
     [received] = sandbox.messages(sub["id"])
     assert received["payload"] == "hi" and received["payload_b64"] == b64url_encode(b"hi")
+
+
+def test_webpush_payloads_are_kept_sealed_and_decrypted_when_read(sandbox):
+    """Like a real push service the receiver cannot vouch for the encryption: a well-framed body
+    it cannot decrypt is accepted, and the message shows the error when read."""
+    http = sandbox.control
+    sub = sandbox.subscribe()
+    signer = VapidSigner(generate_vapid_private_key(), "mailto:ops@booper.test")
+    headers = {**signer.headers_for(sub["endpoint"]), "TTL": "30", "Content-Encoding": "aes128gcm"}
+    other = sandbox.subscribe()["keys"]  # encrypted for another browser
+    wrong = encrypt_payload(b"not for you", other["p256dh"], other["auth"])
+    assert http.post(sub["endpoint"], content=wrong, headers=headers).status_code == 201
+    right = encrypt_payload("Grüße".encode(), sub["keys"]["p256dh"], sub["keys"]["auth"])
+    assert http.post(sub["endpoint"], content=right, headers=headers).status_code == 201
+    assert http.post(sub["endpoint"], content=right[:80], headers=headers).status_code == 400
+    undecryptable, received = sandbox.messages(sub["id"])
+    assert undecryptable["payload"] is None and undecryptable["error"].startswith("cannot decrypt")
+    assert received["payload"] == "Grüße" and "error" not in received
+    assert sandbox.messages(sub["id"]) == [undecryptable, received]  # read twice, same answer
+
+
+def test_webpush_receiver_answers_alike_with_faults_set(sandbox):
+    """Pushes take the Litestar route while fault rules exist (any provider's): same checks."""
+    http = sandbox.control
+    sub = sandbox.subscribe()
+    signer = VapidSigner(generate_vapid_private_key(), "mailto:ops@booper.test")
+    good = {**signer.headers_for(sub["endpoint"]), "TTL": "30", "Content-Encoding": "aes128gcm"}
+    body = encrypt_payload(b"hi", sub["keys"]["p256dh"], sub["keys"]["auth"])
+    sandbox.faults({"match": "nobody", "provider": "expo", "fault": "http_500"})
+    assert http.post(sub["endpoint"], content=body, headers={**good, "TTL": "soon"}).status_code == 400
+    assert http.post(sub["endpoint"], content=body, headers={**good, "Urgency": "now"}).status_code == 400
+    assert http.post(sub["endpoint"], content=b"garbage" * 10, headers=good).status_code == 400
+    assert http.post(sub["endpoint"], content=body, headers=good).status_code == 201
+    [received] = sandbox.messages(sub["id"])
+    assert received["payload"] == "hi" and received["headers"] == {"ttl": 30, "urgency": None, "topic": None}
