@@ -60,6 +60,9 @@ async def stop_runtime(runtime: Runtime) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await runtime.live.stop()
+    from api.notifications import usage
+
+    await usage.stop()
     await db.stop(db.current_engine())
     set_runtime(None)
 

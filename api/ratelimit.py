@@ -7,7 +7,7 @@ import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from api.errors import RateLimited
 
@@ -22,7 +22,9 @@ class RateLimiter:
         else:
             storage = MemoryStorage()
         self.storage = storage
-        self.strategy = MovingWindowRateLimiter(storage)
+        # Sliding-window counter: two counters per key, O(1) in time and memory whatever the limit
+        # (a moving window keeps one entry per request of the window: 1,000 for "1000/second").
+        self.strategy = SlidingWindowCounterRateLimiter(storage)
 
     async def hit(self, limit: str | RateLimitItem, *key: str, message: str) -> None:
         """Take one unit or raise RATE_LIMITED with the seconds until one frees up."""

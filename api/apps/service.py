@@ -78,6 +78,9 @@ async def api_keys(app_id: int) -> list[dict]:
 
 
 async def notifications_today(app_id: int) -> int:
+    from api.notifications import usage
+
+    await usage.flush()  # this process's counts of unlimited apps, not yet written
     today = dt.datetime.now(dt.UTC).date()
     row = await DailyUsage.select(DailyUsage.count).where(
         (DailyUsage.app == app_id) & (DailyUsage.day == today)

@@ -31,7 +31,7 @@ async def resolve_channel(
     else:
         v = await perms.viewer(info)
         if v.kind == "key":
-            row = await service.by_name(v.app_id, name)  # type: ignore[arg-type]
+            row = await service.app_channel_by_name(v.app_id, name)  # type: ignore[arg-type]
         else:
             row = await service.public_channel(name, create=create_public)  # type: ignore[arg-type]
     if row is None:

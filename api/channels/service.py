@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from api import db, validation
@@ -28,6 +29,33 @@ async def create_channel(app_id: int, name: str, visibility: str) -> dict:
 
 async def delete_channel(channel_id: int) -> None:
     await Channel.delete().where(Channel.id == channel_id)
+    forget_cached()  # rare; other processes' entries expire within APP_CHANNEL_TTL
+
+
+# An app's channels by name, for its API key's sends (the hot path). A channel's app, name and
+# visibility never change, so an entry can only go stale by the channel's deletion: a send
+# within APP_CHANNEL_TTL of it, from another process, finds no row to refer to and is refused
+# NOT_FOUND by the insert (service.accept), as it would have been by the lookup.
+APP_CHANNEL_TTL = 2.0
+_app_channels: dict[tuple[int, str], tuple[float, dict]] = {}
+
+
+def forget_cached() -> None:
+    _app_channels.clear()
+
+
+async def app_channel_by_name(app_id: int, name: str) -> dict | None:
+    key = (app_id, name)
+    now = time.monotonic()
+    hit = _app_channels.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    row = await by_name(app_id, name)
+    if row is not None:
+        if len(_app_channels) >= 10_000:
+            _app_channels.clear()
+        _app_channels[key] = (now + APP_CHANNEL_TTL, row)
+    return row
 
 
 async def by_name(namespace: int, name: str) -> dict | None:

@@ -63,6 +63,9 @@ class BooperSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+MAX_ALIASES = 30
+
+
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     from strawberry.extensions import DisableIntrospection
 
@@ -73,7 +76,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         RefuseUnstorableText,
         QueryDepthLimiter(max_depth=10),
         MaxTokensLimiter(max_token_count=2000),
-        MaxAliasesLimiter(max_alias_count=30),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         ParserCache(maxsize=512),
         ValidationCache(maxsize=512),
     ]

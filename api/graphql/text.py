@@ -40,11 +40,18 @@ class _Literals(Visitor):
             self.bad = True
 
 
-def has_unstorable_text(variables: object, document: object) -> bool:
+def has_unstorable_text(variables: object, document: object, query: str | None = None) -> bool:
     if any(UNSTORABLE.search(s) for s in _strings(variables)):
         return True
     if document is None:
         return False
+    if query is not None:
+        # A literal's characters are the source's, except escapes: only a document with a
+        # \u escape needs the walk over its literals (which cost more than the rest of a send).
+        if UNSTORABLE.search(query):
+            return True
+        if "\\u" not in query:
+            return False
     literals = _Literals()
     visit(document, literals)
     return literals.bad
@@ -53,6 +60,6 @@ def has_unstorable_text(variables: object, document: object) -> bool:
 class RefuseUnstorableText(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        if has_unstorable_text(ctx.variables, ctx.graphql_document):
+        if has_unstorable_text(ctx.variables, ctx.graphql_document, ctx.query):
             ctx.result = ExecutionResult(data=None, errors=[BadUserInput(MESSAGE)])
         yield

@@ -446,3 +446,21 @@ async def test_subscription_and_channel_ids_cannot_be_probed(api):
         assert await api.code(SUBSCRIBERS, {"c": missing}, **creds) == expected
     assert await ChannelSubscription.count() == 1
     assert await Channel.count() == 2
+
+
+async def test_a_send_to_a_channel_deleted_by_another_process_is_not_found_and_writes_nothing(api):
+    """Key sends look channels up through a two-second cache; a deletion elsewhere (here: straight
+    in the database, so this process's cache does not hear of it) must not become an error 500."""
+    from api.channels.tables import Channel
+    from api.notifications.tables import Notification
+
+    app = await f.make_app(api)
+    await f.make_channel(api, app, name="short-lived")
+    await f.send(api, app, channel="short-lived", title="first")  # now cached
+    await Channel.delete().where(Channel.name == "short-lived")
+    error = await api.error(
+        "mutation { sendNotification(input: {channel: \"short-lived\", title: \"late\"}) { id } }",
+        api_key=app.api_key,
+    )
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert await Notification.count() == 0  # the first went with its channel (cascade), the second never was

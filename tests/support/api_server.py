@@ -35,6 +35,9 @@ class ApiServer:
         for timer in list(senders._retry_timers):
             timer.cancel()
         await broker.wait_all()
+        from api.notifications import usage
+
+        await usage.flush()  # counts of the last test's apps land before its rows go
 
     async def reset(self) -> None:
         from api import db
@@ -49,8 +52,10 @@ class ApiServer:
                 await TABLES[0].raw(f"DELETE FROM {name}")
         await self.runtime.limiter.reset()
         from api.apps import keycache
+        from api.channels import service as channels
 
         keycache.forget()
+        channels.forget_cached()
 
     async def stop(self) -> None:
         await self.settle()
