@@ -130,6 +130,11 @@ class WebPushSender:
         self._session = session
         self._owns_session = session is None
 
+    @property
+    def concurrency(self) -> int:
+        """How many requests may be in flight at once (callers size their fan-out to it)."""
+        return self._concurrency
+
     def _session_now(self) -> aiohttp.ClientSession:
         # Created lazily: an aiohttp session must be made inside a running loop.
         if self._session is None or self._session.closed:
