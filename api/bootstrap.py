@@ -60,6 +60,7 @@ async def stop_runtime(runtime: Runtime) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await runtime.live.stop()
+    await runtime.limiter.close()
     from api.notifications import usage
 
     await usage.stop()

@@ -69,19 +69,25 @@ async def stop(engine: Engine) -> None:
 def transaction():
     """A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so two
     writers queue on the busy timeout instead of one failing to upgrade a read lock."""
-    from piccolo.engine.finder import engine_finder
     from piccolo.engine.sqlite import TransactionType
 
-    engine = engine_finder()
+    engine = current_engine()
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
 
 
 def current_engine() -> Engine:
-    from piccolo.engine.finder import engine_finder
+    """PICCOLO_CONF's engine: made once per process (api/piccolo_conf.py), so found once."""
+    global _engine
+    if _engine is None:
+        from piccolo.engine.finder import engine_finder
 
-    return engine_finder()
+        _engine = engine_finder()
+    return _engine
+
+
+_engine: Engine | None = None
 
 
 def parse_timestamps(rows: list[dict], *keys: str) -> list[dict]:

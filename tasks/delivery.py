@@ -13,8 +13,12 @@ SWEEP = "booper.sweep"
 
 def _register(b) -> None:
     @b.task(task_name=FAN_OUT)
-    async def fan_out(notification_id: int) -> None:
-        await fanout.fan_out(get_runtime(), notification_id)
+    async def fan_out(notification_id: int | list[int]) -> None:
+        # Several ids when concurrent sends were kicked together (sending.dispatch).
+        if isinstance(notification_id, int):
+            await fanout.fan_out(get_runtime(), notification_id)
+        else:
+            await fanout.fan_out_many(get_runtime(), notification_id)
 
     @b.task(task_name=SEND_EXPO)
     async def send_expo(delivery_ids: list[int]) -> None:

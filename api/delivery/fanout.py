@@ -8,6 +8,7 @@ per SEND_BATCH new deliveries.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from api import db
@@ -101,3 +102,18 @@ async def _is_priority(app_id: int | None) -> bool:
         return False
     row = await App.select(App.plan).where(App.id == app_id).first()
     return bool(row and row["plan"] == "BUSINESS")
+
+
+async def fan_out_many(runtime: Runtime, notification_ids: list[int], *, concurrency: int = 8) -> None:
+    """Notifications kicked together (sending.dispatch): each fanned out as if alone. One that
+    fails does not stop the others; the task then fails, and its retry skips what is done."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(notification_id: int) -> int:
+        async with gate:
+            return await fan_out(runtime, notification_id)
+
+    results = await asyncio.gather(*(one(i) for i in notification_ids), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        raise failures[0]

@@ -78,6 +78,18 @@ class LiveHub:
         for topic in topics:
             self._dispatch(topic, event)
 
+    async def publish_batch(self, items: list[tuple[list[str], dict]]) -> None:
+        """Several events, each to its topics, in one message (concurrent sends, coalesced)."""
+        if self._redis is not None:
+            try:
+                await self._redis.publish(REDIS_CHANNEL, orjson.dumps({"m": items}))
+            except Exception:  # noqa: BLE001 - best effort, as in publish()
+                log.exception("live publish through Redis failed")
+            return
+        for topics, event in items:
+            for topic in topics:
+                self._dispatch(topic, event)
+
     async def publish_many(self, topic: str, batch: list[dict]) -> None:
         """Several events to one topic in one message (a batch of delivery changes)."""
         if self._redis is not None:
@@ -110,14 +122,17 @@ class LiveHub:
                         continue
                     try:
                         payload = orjson.loads(message["data"])
-                        topics = payload["ts"] if "ts" in payload else [payload["t"]]
-                        batch = payload["b"] if "b" in payload else [payload["e"]]
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        if "m" in payload:
+                            items = [(list(topics), event) for topics, event in payload["m"]]
+                        else:
+                            topics = payload["ts"] if "ts" in payload else [payload["t"]]
+                            items = [(topics, e) for e in (payload["b"] if "b" in payload else [payload["e"]])]
+                    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                         log.warning("ignoring a malformed live event")  # not a reason to reconnect
                         continue
-                    for topic in topics:
-                        if topic in self._subscribers:
-                            for event in batch:
+                    for topics, event in items:
+                        for topic in topics:
+                            if topic in self._subscribers:
                                 self._dispatch(topic, event)
             except asyncio.CancelledError:
                 raise

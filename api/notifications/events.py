@@ -33,8 +33,17 @@ def from_event(event: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def publish_notification(live, row: dict[str, Any]) -> None:
+def notification_topics(row: dict[str, Any]) -> list[str]:
     topics = [channel_topic(row["channel"])]
     if row.get("app") is not None:
         topics.append(app_notifications_topic(row["app"]))
-    await live.publish_to(topics, to_event(row))
+    return topics
+
+
+async def publish_notification(live, row: dict[str, Any]) -> None:
+    await live.publish_to(notification_topics(row), to_event(row))
+
+
+async def publish_notifications(live, rows: list[dict[str, Any]]) -> None:
+    """Several at once, in one message (sending.dispatch coalesces concurrent sends)."""
+    await live.publish_batch([(notification_topics(row), to_event(row)) for row in rows])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 from typing import Any
 
 from api.apps import plans
 from api.apps.tables import App
+from api.coalesce import Coalescer
 from api.delivery import payload
 from api.errors import BadUserInput, PayloadTooLarge
 from api.metrics import NOTIFICATIONS_ACCEPTED
@@ -110,6 +112,16 @@ async def send(
 
 
 async def dispatch(runtime: Runtime, row: dict) -> None:
-    """After commit: live subscribers first (milliseconds), then the fan-out task."""
-    await events.publish_notification(runtime.live, row)
-    await runtime.queue.kick(FAN_OUT, row["id"])
+    """After commit: live subscribers first (milliseconds), then the fan-out task. Concurrent
+    sends share the two Redis round trips (api/coalesce.py); each returns once its own are done."""
+    dispatcher = runtime.extras.get("dispatcher")
+    if dispatcher is None:
+        dispatcher = runtime.extras["dispatcher"] = Coalescer(partial(_dispatch_batch, runtime))
+    await dispatcher.submit(row)
+
+
+async def _dispatch_batch(runtime: Runtime, rows: list[dict]) -> None:
+    await events.publish_notifications(runtime.live, rows)
+    # One task for the batch: the fan-out task takes one id or several (tasks/delivery.py).
+    ids = [row["id"] for row in rows]
+    await runtime.queue.kick(FAN_OUT, ids if len(ids) > 1 else ids[0])
