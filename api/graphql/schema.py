@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 
 from api.access_codes.resolvers import AccessCodesMutation
@@ -52,7 +62,46 @@ class Subscription(NotificationsSubscription):
     pass
 
 
+class _NoStreamHooks:
+    """`async with` that does nothing: the stream-result hooks of extensions that have none."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_STREAM_HOOKS = _NoStreamHooks()
+
+
+def _overrides(extensions: list[SchemaExtension], hook: str) -> bool:
+    return any(getattr(type(e), hook) is not getattr(SchemaExtension, hook) for e in extensions)
+
+
+class LeanExtensionsRunner(SchemaExtensionsRunner):
+    """Strawberry's runner builds a hook context over every extension for every streamed result,
+    and asks each for results it never has: for a live event, per subscriber, about a fifth of
+    the cost of sending it. Skipped when no extension implements the hook."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stream_hooks = _overrides(self.extensions, "on_stream_result")
+        self._results = _overrides(self.extensions, "get_results")
+
+    def on_stream_result(self, result: Any) -> Any:
+        return super().on_stream_result(result) if self._stream_hooks else _NO_STREAM_HOOKS
+
+    async def get_extensions_results(self, ctx: Any) -> dict[str, Any]:
+        if self._results:
+            return await super().get_extensions_results(ctx)
+        return dict(ctx.extensions_results)
+
+
 class BooperSchema(strawberry.Schema):
+    def create_extensions_runner(self, execution_context: Any, extensions: list[SchemaExtension]) -> Any:
+        return LeanExtensionsRunner(execution_context=execution_context, extensions=extensions)
+
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
         """Log only the unexpected: a refusal with a code (NOT_FOUND, BAD_USER_INPUT...) is the API
         working as designed, not something for the operator's error log."""
