@@ -1,4 +1,5 @@
-"""S1 baseline: a bare Litestar route that inserts one notifications row through the same Piccolo engine and pool."""
+"""S1 baseline: a bare Litestar route that inserts one notifications row with the statement, engine and pool
+Booper's send path uses."""
 
 from __future__ import annotations
 
@@ -17,24 +18,18 @@ def healthz() -> dict[str, str]:
 
 @post("/send", status_code=200)
 async def send(request: Request) -> Response:
-    from api.notifications.tables import Notification
+    """The insert Booper's send path makes (the same prepared statement through the same pool)."""
+    from api.notifications.service import _insert_pg
 
     doc = orjson.loads(await request.body())
     now = dt.datetime.now(dt.UTC)
-    rows = await Notification.insert(
-        Notification(
-            app=doc["app"],
-            channel=doc["channel"],
-            title=doc.get("title"),
-            body=doc.get("body"),
-            status="QUEUED",
-            created_at=now,
-            kicked_at=now,
-        )
-    ).returning(Notification.id, Notification.status)
-    return Response(
-        orjson.dumps({"data": {"sendNotification": rows[0]}}), media_type="application/json"
-    )
+    rows = await _insert_pg({
+        "app": doc["app"], "channel": doc["channel"], "title": doc.get("title"), "body": doc.get("body"),
+        "data": None, "priority": "DEFAULT", "collapse_key": None, "ttl": None, "status": "QUEUED",
+        "send_at": None, "created_at": now, "kicked_at": now, "idempotency_scope": None, "idempotency_key": None,
+    })
+    row = {"id": str(rows[0]["id"]), "status": rows[0]["status"]}
+    return Response(orjson.dumps({"data": {"sendNotification": row}}), media_type="application/json")
 
 
 def create() -> Litestar:

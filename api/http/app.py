@@ -29,6 +29,7 @@ from api.graphql.context import context_getter
 from api.graphql.errors import shape
 from api.graphql.fastpath import PreparedSends
 from api.graphql.schema import MAX_ALIASES, build_schema
+from api.http.prepared import prepared_sends
 from api.live.shared import next_message
 from api.settings import Settings
 
@@ -78,8 +79,7 @@ async def metrics_endpoint(state: State) -> Response[bytes]:
     return Response(body, media_type=content_type)
 
 
-def graphql_controller(settings: Settings) -> type:
-    schema = build_schema(introspection=settings.introspection_enabled)
+def graphql_controller(settings: Settings, schema: Any, prepared: PreparedSends) -> type:
     base = make_graphql_controller(
         schema,
         path="/graphql",
@@ -89,8 +89,6 @@ def graphql_controller(settings: Settings) -> type:
         keep_alive=True,  # pings idle connections so proxies and dead peers are noticed
         keep_alive_interval=15,
     )
-
-    prepared = PreparedSends(schema, max_aliases=MAX_ALIASES)
 
     class GraphQLController(base):  # type: ignore[misc, valid-type]
         # Strawberry provides the sub-response with sync_to_thread=True: a worker-thread hop on
@@ -229,10 +227,17 @@ def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Lite
                 await priority_broker.shutdown()
             await stop_runtime(runtime)
 
+    schema = build_schema(introspection=settings.introspection_enabled)
+    # Prepared sendNotification plans: answered at the front door when the request is plain JSON,
+    # else inside Strawberry's view (execute_single); the same plans either way.
+    prepared = PreparedSends(schema, max_aliases=MAX_ALIASES)
     return Litestar(
-        route_handlers=[graphql_controller(settings), healthz, readyz, metrics_endpoint],
+        route_handlers=[graphql_controller(settings, schema, prepared), healthz, readyz, metrics_endpoint],
         lifespan=[lifespan],
-        middleware=[websocket_limit(lambda: settings.ws_connections_per_client)],
+        middleware=[
+            websocket_limit(lambda: settings.ws_connections_per_client),
+            prepared_sends(prepared, MAX_BODY),
+        ],
         state=State({}),
         request_max_body_size=MAX_BODY,
         debug=False,

@@ -71,6 +71,31 @@ async def test_prepared_and_general_answers_are_the_same(api, world, monkeypatch
     assert prepared == general
 
 
+@pytest.mark.parametrize("accept", [None, "application/json", "application/json, text/plain; q=0.5"])
+async def test_both_doors_answer_alike(api, world, monkeypatch, accept):
+    """Plain JSON requests are answered by the front door (api/http/prepared.py); others reach the
+    plan through Strawberry's view (execute_single). Status, type and body match the general path."""
+    import httpx
+
+    headers = {"x-api-key": world.api_key, **({"accept": accept} if accept else {})}
+    variables = {"i": {"channel": "news", "title": "T", "ttl": 5}}
+    bad = {"i": {"channel": "news", "title": "T", "ttl": -5}}
+
+    async def post(body: dict) -> httpx.Response:
+        async with httpx.AsyncClient() as client:
+            return await client.post(f"{api.url}/graphql", json=body, headers=headers)
+
+    for v in (variables, bad):
+        served = PreparedSends.served
+        fast = await post({"query": SEND % "title ttl status", "variables": v})
+        assert PreparedSends.served == served + 1
+        monkeypatch.setattr(PreparedSends, "enabled", False)
+        general = await post({"query": SEND % "title ttl status", "variables": v})
+        monkeypatch.setattr(PreparedSends, "enabled", True)
+        assert (fast.status_code, fast.headers["content-type"]) == (general.status_code, general.headers["content-type"])
+        assert fast.json() == general.json()
+
+
 async def test_errors_of_callers_match_too(api, world, monkeypatch):
     stranger = await f.make_app(api)
     query = SEND % "id title"

@@ -1,0 +1,106 @@
+"""The front door for prepared sends: POST /graphql bodies whose document has a prepared plan
+(api/graphql/fastpath.py) are answered here, before Litestar's dependency chain and
+Strawberry's HTTP view; everything else goes on to them untouched, body replayed.
+
+Only plain JSON requests qualify (Content-Type application/json, an Accept that is absent,
+*/* or application/json, no batching, no extensions); the answer is the view's: status 200,
+application/json, {"data": ...} plus shaped errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from litestar import Request
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.graphql.context import Context
+from api.graphql.errors import shape
+from api.graphql.fastpath import PreparedSends
+
+PLAIN_ACCEPT = {b"", b"*/*", b"application/json"}
+
+
+def prepared_sends(prepared: PreparedSends, max_body: int) -> Callable[[ASGIApp], ASGIApp]:
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def front_door(scope: Scope, receive: Receive, send: Send) -> None:
+            if (scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/graphql"
+                    or not prepared.enabled):
+                await app(scope, receive, send)
+                return
+            content_type = accept = b""
+            for name, value in scope["headers"]:
+                if name == b"content-type":
+                    content_type = value
+                elif name == b"accept":
+                    accept = value
+            if content_type.split(b";")[0].strip().lower() != b"application/json" or (
+                accept.strip().lower() not in PLAIN_ACCEPT
+            ):
+                await app(scope, receive, send)
+                return
+            body, complete = await _read(receive, max_body)
+            replay = _replaying(body, complete, receive)
+            answer = await _answer(prepared, scope, replay, body) if complete else None
+            if answer is None:
+                await app(scope, replay, send)
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode()),
+            ]})
+            await send({"type": "http.response.body", "body": answer})
+
+        return front_door
+
+    return middleware
+
+
+async def _read(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The body, and whether it is all of it (False: over the limit, or the client left)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks), False
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+
+
+def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """The request again, for the general path: what was read, then the rest as it comes."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": not complete}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+async def _answer(prepared: PreparedSends, scope: Scope, receive: Receive, body: bytes) -> bytes | None:
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(request, dict) or request.keys() - {"query", "variables", "operationName"}:
+        return None
+    operation_name = request.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        return None
+    plan = prepared.plan(request.get("query"), operation_name)
+    if plan is None:
+        return None
+    context = Context(runtime=scope["app"].state.runtime, request=Request(scope, receive))
+    result = await plan.run(context, request.get("variables"))
+    if result is None:
+        return None
+    response: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        response["errors"] = [shape(error).formatted for error in result.errors]
+    return orjson.dumps(response)
