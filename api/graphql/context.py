@@ -75,8 +75,16 @@ class Context(BaseContext, kw_only=True, dict=True):
             params = self.connection_params or {}
             auth, key = params.get("authorization"), params.get("apiKey")
             return (auth if isinstance(auth, str) else None, key if isinstance(key, str) else None)
-        headers = self.request.headers if self.request is not None else {}
-        return headers.get("authorization"), headers.get("x-api-key")
+        if self.request is None:
+            return None, None
+        # Straight from the ASGI scope: building Litestar's Headers was a measurable share of a send.
+        authorization = api_key = None
+        for name, value in self.request.scope["headers"]:
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"x-api-key" and api_key is None:
+                api_key = value.decode("latin-1")
+        return authorization, api_key
 
     async def _resolve_viewer(self) -> Viewer | Unauthenticated:
         authorization, api_key = self._credentials()

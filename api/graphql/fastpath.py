@@ -71,12 +71,15 @@ class Plan:
         self.key = field.alias.value if field.alias else FIELD
         self.leaves = leaves
 
-    async def run(self, context: Any, variables: dict[str, Any] | None) -> ExecutionResult | None:
-        """The result, or None for the general path (nothing has been done yet)."""
+    async def run(
+        self, context: Any, variables: dict[str, Any] | None, *, text_checked: bool = False
+    ) -> ExecutionResult | None:
+        """The result, or None for the general path (nothing has been done yet). `text_checked`:
+        the caller has shown the variables hold no NUL or unpaired surrogate."""
         prepared = self.prepared
         if variables is not None and not isinstance(variables, dict):
             return None
-        if variables and has_unstorable_text(variables, None):
+        if variables and not text_checked and has_unstorable_text(variables, None):
             return None
         coerced = get_variable_values(prepared.graphql_schema, self.operation.variable_definitions or (),
                                       variables or {}, max_errors=1)

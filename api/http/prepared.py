@@ -97,7 +97,10 @@ async def _answer(prepared: PreparedSends, scope: Scope, receive: Receive, body:
     if plan is None:
         return None
     context = Context(runtime=scope["app"].state.runtime, request=Request(scope, receive))
-    result = await plan.run(context, request.get("variables"))
+    # In JSON text a NUL or a lone surrogate can only be written as a \u escape (raw control
+    # characters are invalid JSON, and orjson refuses invalid UTF-8): without one, the
+    # variables hold neither, and the walk over them is skipped.
+    result = await plan.run(context, request.get("variables"), text_checked=b"\\u" not in body)
     if result is None:
         return None
     response: dict[str, Any] = {"data": result.data}
