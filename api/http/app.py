@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Callable
@@ -34,6 +35,13 @@ from api.live.shared import next_message
 from api.settings import Settings
 
 MAX_BODY = 256 * 1024
+# Every this many WebSockets opened, the objects that exist leave the cyclic collector's sight
+# (gc.freeze, as the start-up objects do). Connections are long-lived: with 10,000 of them, a
+# collection that walked them all during a live event stalled it for most of a second.
+FREEZE_EVERY = 500
+# What frozen objects leave behind in reference cycles (closed connections' tasks, exceptions)
+# is only found by a collection after gc.unfreeze(): one, at a time of Booper's choosing, this often.
+THAW_EVERY = 900.0
 
 
 @get("/healthz", sync_to_thread=False)
@@ -171,6 +179,7 @@ def websocket_limit(limit: Callable[[], int]) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware: at most `limit()` open WebSockets per client address, so one client cannot
     hold every socket of the process; refused at the handshake (HTTP 403)."""
     open_per_client: Tally[str] = Tally()
+    opened = 0
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
@@ -183,6 +192,10 @@ def websocket_limit(limit: Callable[[], int]) -> Callable[[ASGIApp], ASGIApp]:
                 return
             open_per_client[client] += 1
             metrics.LIVE_SUBSCRIBERS.inc()
+            nonlocal opened
+            opened += 1
+            if opened % FREEZE_EVERY == 0:
+                gc.freeze()
             try:
                 await app(scope, receive, send)
             finally:
@@ -194,6 +207,15 @@ def websocket_limit(limit: Callable[[], int]) -> Callable[[ASGIApp], ASGIApp]:
         return guarded
 
     return middleware
+
+
+async def _thaw_periodically(interval: float) -> None:
+    """Collect what the frozen generation hides (see FREEZE_EVERY), then freeze again."""
+    while True:
+        await asyncio.sleep(interval)
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Litestar:
@@ -219,9 +241,11 @@ def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Lite
         # with 10k live subscriptions scans far less and pauses a fraction as long.
         gc.collect()
         gc.freeze()
+        thaw = asyncio.create_task(_thaw_periodically(THAW_EVERY), name="gc-thaw")
         try:
             yield
         finally:
+            thaw.cancel()
             await broker.shutdown()
             if priority_broker is not broker:
                 await priority_broker.shutdown()
