@@ -41,11 +41,15 @@ class Coalescer(Generic[T]):
             del self._waiting[: self._max_batch]
             try:
                 results = await self._flush([item for item, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - every caller of the batch hears of it
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            else:
                 for i, (_, future) in enumerate(batch):
                     if not future.done():
                         future.set_result(None if results is None else results[i])
+            except BaseException as exc:
+                # Every caller of the batch hears of it, whatever it was (a cancellation too):
+                # none may wait forever on a batch that is over.
+                error = exc if isinstance(exc, Exception) else RuntimeError(f"batch interrupted: {exc!r}")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                if not isinstance(exc, Exception):
+                    raise

@@ -38,7 +38,11 @@ for i, name in ipairs(KEYS) do
   local weighted = previous * (window - elapsed) / window + current
   if weighted + 1 > limit then
     local wait
-    if current + 1 > limit or previous == 0 then
+    if current + 1 > limit then
+      -- Into the next window, this one's count still weighs (1 - e/window): wait until it
+      -- weighs limit - 1 at most.
+      wait = window - elapsed + window * (current + 1 - limit) / current
+    elseif previous == 0 then
       wait = window - elapsed
     else
       wait = (weighted + 1 - limit) * window / previous

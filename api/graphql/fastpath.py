@@ -100,8 +100,13 @@ class Plan:
             )
             PreparedSends.served += 1
             return ExecutionResult(data=None, errors=[error])
-        if any(data[leaf.key] is None and not leaf.nullable for leaf in self.leaves):
-            return None  # cannot happen for a stored row; never answer differently from the executor
+        if missing := [leaf.key for leaf in self.leaves if data[leaf.key] is None and not leaf.nullable]:
+            # The send has happened: answer as the executor would (null propagates to the non-null
+            # root field), never "take the general path", which would send a second time.
+            error = GraphQLError(f"Cannot return null for non-nullable field Notification.{missing[0]}.",
+                                 nodes=[self.field], path=[self.key, missing[0]])
+            PreparedSends.served += 1
+            return ExecutionResult(data=None, errors=[error])
         PreparedSends.served += 1
         return ExecutionResult(data={self.key: data}, errors=None)
 
@@ -112,13 +117,13 @@ class PreparedSends:
     enabled = True  # tests compare against the general path by turning it off
     served = 0  # requests answered by a plan, in this process
 
-    def __init__(self, schema: Any, *, max_aliases: int) -> None:
+    def __init__(self, schema: Any, *, max_aliases: int, max_tokens: int) -> None:
         from api.notifications.resolvers import NotificationsMutation
         from api.notifications.types import Notification, SendNotificationInput
 
         self.schema = schema
         self.graphql_schema = schema._schema
-        self.max_aliases = max_aliases
+        self.max_aliases, self.max_tokens = max_aliases, max_tokens
         self.field_def = self.graphql_schema.mutation_type.fields[FIELD]
         (resolver,) = [
             f for f in NotificationsMutation.__strawberry_definition__.fields if f.name == "send_notification"
@@ -177,9 +182,9 @@ class PreparedSends:
         if "\\" in query or UNSTORABLE.search(query):
             return None  # escapes and unstorable text: the general path refuses or decodes them
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError:
-            return None
+            return None  # over the token limit too: the general path refuses it in its words
         if len(document.definitions) != 1:
             return None
         (operation,) = document.definitions
@@ -198,7 +203,8 @@ class PreparedSends:
         if [a.name.value for a in field.arguments or ()] != ["input"]:
             return None
         chosen = field.selection_set.selections
-        if not 0 < len(chosen) <= min(MAX_SELECTIONS, self.max_aliases):
+        aliases = (field.alias is not None) + sum(1 for c in chosen if getattr(c, "alias", None) is not None)
+        if not 0 < len(chosen) <= MAX_SELECTIONS or aliases > self.max_aliases:
             return None
         leaves: list[_Leaf] = []
         for leaf in chosen:

@@ -113,6 +113,7 @@ class BooperSchema(strawberry.Schema):
 
 
 MAX_ALIASES = 30
+MAX_TOKENS = 2000
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -124,7 +125,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         ShapeErrors,
         RefuseUnstorableText,
         QueryDepthLimiter(max_depth=10),
-        MaxTokensLimiter(max_token_count=2000),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         ParserCache(maxsize=512),
         ValidationCache(maxsize=512),

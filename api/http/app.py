@@ -29,7 +29,7 @@ from api.bootstrap import start_periodic_jobs, start_runtime, stop_runtime
 from api.graphql.context import context_getter
 from api.graphql.errors import shape
 from api.graphql.fastpath import PreparedSends
-from api.graphql.schema import MAX_ALIASES, build_schema
+from api.graphql.schema import MAX_ALIASES, MAX_TOKENS, build_schema
 from api.http.prepared import prepared_sends
 from api.live.shared import next_message
 from api.settings import Settings
@@ -254,7 +254,7 @@ def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Lite
     schema = build_schema(introspection=settings.introspection_enabled)
     # Prepared sendNotification plans: answered at the front door when the request is plain JSON,
     # else inside Strawberry's view (execute_single); the same plans either way.
-    prepared = PreparedSends(schema, max_aliases=MAX_ALIASES)
+    prepared = PreparedSends(schema, max_aliases=MAX_ALIASES, max_tokens=MAX_TOKENS)
     return Litestar(
         route_handlers=[graphql_controller(settings, schema, prepared), healthz, readyz, metrics_endpoint],
         lifespan=[lifespan],

@@ -71,26 +71,43 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             variables = sorted(self.variable_values.coerced.items())
             self._live_key = (id(self.operation), repr(variables))
         results = getattr(payload, "__dict__", {}).get("_live_results")
-        if results is not None and (hit := results.get(self._live_key)) is not None:
+        if results is not None and (hit := self._shared(results)) is not None:
             return _Done(hit)  # no per-event copy of the executor for a result already there
         executor = super().build_per_event_executor(payload)
         executor._live_results = results
         return executor
 
+    def _shared(self, results: dict) -> Any | None:
+        """This subscription's share of a result another one produced, if there is one."""
+        entry = results.get(self._live_key)
+        # The entry holds its operation: an id reused by another document after the parser
+        # cache let the first one go is not the same operation.
+        if entry is None or entry[0] is not self.operation:
+            return None
+        outcome = entry[1]
+        if isinstance(outcome, asyncio.Task):
+            if outcome.cancelled():
+                return None  # cannot happen while shielded, but never hand out a cancelled one
+            # Each subscriber waits through its own shield: one that leaves (complete, disconnect)
+            # is cancelled alone, the shared execution goes on for the others.
+            return outcome if outcome.done() else asyncio.shield(outcome)
+        return outcome
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         results = self._live_results
         if results is None:
             return super().execute_operation(serially)
-        key = self._live_key
-        hit = results.get(key)
+        hit = self._shared(results)
         if hit is not None:
             return hit
         outcome = super().execute_operation(serially)
         if inspect.isawaitable(outcome):
             # Store the running execution itself: the subscribers woken by the same event all
             # arrive before it finishes, and must wait for it rather than start their own.
-            outcome = asyncio.ensure_future(outcome)
-        results[key] = outcome
+            task = asyncio.ensure_future(outcome)
+            results[self._live_key] = (self.operation, task)
+            return asyncio.shield(task)
+        results[self._live_key] = (self.operation, outcome)
         return outcome
 
 

@@ -17,6 +17,7 @@ from api.notifications import events, service
 from api.queue import FAN_OUT
 from api.runtime import Runtime
 
+FAN_OUTS_PER_TASK = 8  # = fanout.fan_out_many's concurrency
 MAX_TTL = 28 * 24 * 3600  # the longest any push service keeps a message
 MAX_SCHEDULE_AHEAD = dt.timedelta(days=365)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -123,5 +124,9 @@ async def dispatch(runtime: Runtime, row: dict) -> None:
 async def _dispatch_batch(runtime: Runtime, rows: list[dict]) -> None:
     await events.publish_notifications(runtime.live, rows)
     # One task for the batch: the fan-out task takes one id or several (tasks/delivery.py).
+    # A few per task: they run concurrently (fanout.fan_out_many), so the task stays as short as
+    # one fan-out run and never outlives the queue's redelivery timeout.
     ids = [row["id"] for row in rows]
-    await runtime.queue.kick(FAN_OUT, ids if len(ids) > 1 else ids[0])
+    for start in range(0, len(ids), FAN_OUTS_PER_TASK):
+        chunk = ids[start : start + FAN_OUTS_PER_TASK]
+        await runtime.queue.kick(FAN_OUT, chunk if len(chunk) > 1 else chunk[0])

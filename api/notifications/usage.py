@@ -44,19 +44,26 @@ async def flush() -> None:
 
         batch = dict(_pending)
         _pending.clear()
+        written: set[tuple[int, dt.date]] = set()
         failed = None
-        for (app_id, day), n in batch.items():
-            try:
-                # An app deleted meanwhile has no usage left to count.
-                await DailyUsage.raw(
-                    "INSERT INTO daily_usage (app, day, count) SELECT {}, {}, {}"
-                    " WHERE EXISTS (SELECT 1 FROM apps WHERE id = {})"
-                    " ON CONFLICT (app, day) DO UPDATE SET count = daily_usage.count + EXCLUDED.count",
-                    app_id, day, n, app_id,
-                )
-            except Exception as exc:  # noqa: BLE001 - kept for the next flush
-                _pending[(app_id, day)] += n
-                failed = exc
+        try:
+            for (app_id, day), n in batch.items():
+                try:
+                    # An app deleted meanwhile has no usage left to count.
+                    await DailyUsage.raw(
+                        "INSERT INTO daily_usage (app, day, count) SELECT {}, {}, {}"
+                        " WHERE EXISTS (SELECT 1 FROM apps WHERE id = {})"
+                        " ON CONFLICT (app, day) DO UPDATE SET count = daily_usage.count + EXCLUDED.count",
+                        app_id, day, n, app_id,
+                    )
+                    written.add((app_id, day))
+                except Exception as exc:  # noqa: BLE001 - kept for the next flush
+                    failed = exc
+        finally:
+            # Whatever was not written (an error, or this flush cancelled) waits for the next one.
+            for key, n in batch.items():
+                if key not in written:
+                    _pending[key] += n
         if failed is not None:
             raise failed
 

@@ -143,6 +143,10 @@ async def test_quota_and_idempotency_match(api, monkeypatch, settings):
         ("missing variable", SEND % "id", None),
         ("unknown field", SEND % "id colour", {"i": {"channel": "news", "title": "T"}}),
         ("nul in variables", SEND % "id", {"i": {"channel": "news", "title": "a\x00b"}}),
+        ("31 aliases", "mutation($i: SendNotificationInput!) { s: sendNotification(input: $i) { "
+                       + " ".join(f"a{k}: id" for k in range(30)) + " } }", {"i": {"channel": "news", "title": "T"}}),
+        ("over 2000 tokens", 'mutation { sendNotification(input: {channel: "news", title: "T", data: {'
+                             + " ".join(f"k{k}: 1" for k in range(700)) + "}}) { id } }", None),
     ],
 )
 async def test_other_shapes_take_the_general_path_unchanged(api, world, monkeypatch, name, query, variables):

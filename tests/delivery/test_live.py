@@ -281,3 +281,37 @@ async def test_one_event_is_executed_once_per_query_and_access_not_once_per_subs
     assert sorted(role for title, role in executed if title == "shared") == [
         "device", "key", "public", "public", "public"
     ]
+
+
+async def test_subscribers_leaving_mid_execution_do_not_take_a_shared_result_from_the_others(
+    api, sandbox, monkeypatch
+):
+    """A shared execution that awaits (here: the channel loader, slowed down) is shielded per
+    subscriber: those that complete and go while it runs cancel only themselves."""
+    from contextlib import AsyncExitStack
+
+    from api.channels import service as channels_service
+
+    slow = channels_service.channels_by_ids
+
+    async def slowly(ids):
+        await asyncio.sleep(0.4)
+        return await slow(ids)
+
+    app, channel, _ = await setup_channel(api, name="agora")
+    query = "subscription($c: String, $a: ID) { notifications(channel: $c, appId: $a) { id channel { name } } }"
+    variables = {"c": "agora", "a": app.id}
+    async with AsyncExitStack() as stay:
+        async with AsyncExitStack() as leave:
+            for _ in range(4):  # whichever of the five runs the shared execution, most likely one of these
+                await leave.enter_async_context(api.subscribe(query, variables))
+            stayer = await stay.enter_async_context(api.subscribe(query, variables))
+            await asyncio.sleep(0.1)
+            monkeypatch.setattr(channels_service, "channels_by_ids", slowly)
+            sent = await send(api, app, channelId=channel["id"], title="stay")
+            await asyncio.sleep(0.15)  # the shared execution is under way; four subscribers leave
+        payload = await stayer(timeout=3)
+        assert payload == {"data": {"notifications": {"id": sent["id"], "channel": {"name": "agora"}}}}
+        monkeypatch.setattr(channels_service, "channels_by_ids", slow)
+        later = await send(api, app, channelId=channel["id"], title="and the next one")
+        assert (await stayer(timeout=3))["data"]["notifications"]["id"] == later["id"]
