@@ -448,13 +448,14 @@ async def test_subscription_and_channel_ids_cannot_be_probed(api):
     assert await Channel.count() == 2
 
 
-async def test_a_send_to_a_channel_deleted_by_another_process_is_not_found_and_writes_nothing(api):
+@pytest.mark.parametrize("plan", ["FREE", "BUSINESS"])  # the quota transaction, and the one-statement insert
+async def test_a_send_to_a_channel_deleted_by_another_process_is_not_found_and_writes_nothing(api, plan):
     """Key sends look channels up through a two-second cache; a deletion elsewhere (here: straight
     in the database, so this process's cache does not hear of it) must not become an error 500."""
     from api.channels.tables import Channel
     from api.notifications.tables import Notification
 
-    app = await f.make_app(api)
+    app = await f.make_app(api, plan=plan)
     await f.make_channel(api, app, name="short-lived")
     await f.send(api, app, channel="short-lived", title="first")  # now cached
     await Channel.delete().where(Channel.name == "short-lived")
