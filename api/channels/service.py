@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from api import db, validation
@@ -10,6 +9,7 @@ from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import DeviceAccessGrant
 from api.errors import Conflict, Forbidden, NotFound
 from api.graphql.permissions import Access
+from api.ttlcache import TtlCache
 from api.webhooks import events as webhook_events
 
 GLOBAL_NAMESPACE = 0
@@ -37,24 +37,19 @@ async def delete_channel(channel_id: int) -> None:
 # within APP_CHANNEL_TTL of it, from another process, finds no row to refer to and is refused
 # NOT_FOUND by the insert (service.accept), as it would have been by the lookup.
 APP_CHANNEL_TTL = 2.0
-_app_channels: dict[tuple[int, str], tuple[float, dict]] = {}
+_app_channels = TtlCache(APP_CHANNEL_TTL)
 
 
 def forget_cached() -> None:
-    _app_channels.clear()
+    _app_channels.forget()
 
 
 async def app_channel_by_name(app_id: int, name: str) -> dict | None:
-    key = (app_id, name)
-    now = time.monotonic()
-    hit = _app_channels.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    row = await by_name(app_id, name)
-    if row is not None:
-        if len(_app_channels) >= 10_000:
-            _app_channels.clear()
-        _app_channels[key] = (now + APP_CHANNEL_TTL, row)
+    row = _app_channels.get((app_id, name))
+    if row is None:
+        row = await by_name(app_id, name)
+        if row is not None:
+            _app_channels.put((app_id, name), row)
     return row
 
 

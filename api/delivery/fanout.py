@@ -51,7 +51,7 @@ async def fan_out(runtime: Runtime, notification_id: int) -> int:
             last = await _page_end(n["channel"], cursor)
             if last is None:
                 break
-            inserted = await _insert_page(notification_id, n["channel"], cursor, last, now, postgres)
+            inserted = await _insert_page(notification_id, n["channel"], cursor, last, now)
             await Notification.update({Notification.fanout_cursor: last, Notification.kicked_at: now}).where(
                 Notification.id == notification_id
             )
@@ -108,16 +108,13 @@ async def _page_end(channel_id: int, after_device: int) -> int | None:
     return rows[0]["last"] if rows and rows[0]["last"] is not None else None
 
 
-async def _insert_page(
-    notification_id: int, channel_id: int, after: int, last: int, now: dt.datetime, postgres: bool
-) -> list[dict]:
-    """One set-based statement per page: no rows built in Python, ON CONFLICT makes re-runs
-    create nothing twice, RETURNING gives what this run created."""
-    ts = "CAST({} AS TIMESTAMPTZ)" if postgres else "{}"
+async def _insert_page(notification_id: int, channel_id: int, after: int, last: int, now: dt.datetime) -> list[dict]:
+    """SQLite (PostgreSQL: _page_pg): one set-based statement per page, no rows built in Python,
+    ON CONFLICT makes re-runs create nothing twice, RETURNING gives what this run created."""
     return await Delivery.raw(
         "INSERT INTO deliveries (notification, device, platform, status, attempts, next_attempt_at,"
         " created_at, updated_at)"
-        f" SELECT CAST({{}} AS BIGINT), d.id, d.platform, 'PENDING', 0, {ts}, {ts}, {ts}"
+        " SELECT CAST({} AS BIGINT), d.id, d.platform, 'PENDING', 0, {}, {}, {}"
         " FROM channel_subscriptions s JOIN devices d ON d.id = s.device"
         " WHERE s.channel = {} AND s.device > {} AND s.device <= {} AND d.active = {}"
         " ON CONFLICT DO NOTHING RETURNING id, platform",

@@ -59,32 +59,14 @@ class LiveHub:
     async def publish(self, topic: str, event: dict) -> None:
         """Deliver to this process's subscribers, or through Redis to every process's."""
         if self._redis is not None:
-            try:
-                await self._redis.publish(REDIS_CHANNEL, orjson.dumps({"t": topic, "e": event}))
-                return
-            except Exception:  # noqa: BLE001 - live events are best effort; the ledger is not
-                log.exception("live publish through Redis failed")
-                return
-        self._dispatch(topic, event)
-
-    async def publish_to(self, topics: list[str], event: dict) -> None:
-        """One event to several topics in one message (one Redis round trip, one encoding)."""
-        if self._redis is not None:
-            try:
-                await self._redis.publish(REDIS_CHANNEL, orjson.dumps({"ts": topics, "e": event}))
-            except Exception:  # noqa: BLE001 - best effort, as in publish()
-                log.exception("live publish through Redis failed")
+            await self._broadcast({"t": topic, "e": event})
             return
-        for topic in topics:
-            self._dispatch(topic, event)
+        self._dispatch(topic, event)
 
     async def publish_batch(self, items: list[tuple[list[str], dict]]) -> None:
         """Several events, each to its topics, in one message (concurrent sends, coalesced)."""
         if self._redis is not None:
-            try:
-                await self._redis.publish(REDIS_CHANNEL, orjson.dumps({"m": items}))
-            except Exception:  # noqa: BLE001 - best effort, as in publish()
-                log.exception("live publish through Redis failed")
+            await self._broadcast({"m": items})
             return
         for topics, event in items:
             for topic in topics:
@@ -93,14 +75,19 @@ class LiveHub:
     async def publish_many(self, topic: str, batch: list[dict]) -> None:
         """Several events to one topic in one message (a batch of delivery changes)."""
         if self._redis is not None:
-            try:
-                await self._redis.publish(REDIS_CHANNEL, orjson.dumps({"t": topic, "b": batch}))
-            except Exception:  # noqa: BLE001 - best effort, as in publish()
-                log.exception("live publish through Redis failed")
+            await self._broadcast({"t": topic, "b": batch})
             return
         if topic in self._subscribers:
             for event in batch:
                 self._dispatch(topic, event)
+
+    async def _broadcast(self, message: dict) -> None:
+        """One message to every process through Redis. Live events are best effort (the ledger
+        is not): a failure is logged, never raised."""
+        try:
+            await self._redis.publish(REDIS_CHANNEL, orjson.dumps(message))
+        except Exception:  # noqa: BLE001 - see docstring
+            log.exception("live publish through Redis failed")
 
     def _dispatch(self, topic: str, event: dict) -> None:
         for queue in list(self._subscribers.get(topic, ())):
@@ -124,7 +111,7 @@ class LiveHub:
                         payload = orjson.loads(message["data"])
                         if "m" in payload:
                             items = [(list(topics), event) for topics, event in payload["m"]]
-                        else:
+                        else:  # "ts": one event to several topics, from processes of the previous release
                             topics = payload["ts"] if "ts" in payload else [payload["t"]]
                             items = [(topics, e) for e in (payload["b"] if "b" in payload else [payload["e"]])]
                     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):

@@ -41,7 +41,7 @@ def notification_topics(row: dict[str, Any]) -> list[str]:
 
 
 async def publish_notification(live, row: dict[str, Any]) -> None:
-    await live.publish_to(notification_topics(row), to_event(row))
+    await publish_notifications(live, [row])
 
 
 async def publish_notifications(live, rows: list[dict[str, Any]]) -> None:

@@ -123,9 +123,9 @@ async def dispatch(runtime: Runtime, row: dict) -> None:
 
 async def _dispatch_batch(runtime: Runtime, rows: list[dict]) -> None:
     await events.publish_notifications(runtime.live, rows)
-    # One task for the batch: the fan-out task takes one id or several (tasks/delivery.py).
-    # A few per task: they run concurrently (fanout.fan_out_many), so the task stays as short as
-    # one fan-out run and never outlives the queue's redelivery timeout.
+    # The fan-out task takes one id or several (tasks/delivery.py), a few per task: they run
+    # concurrently (fanout.fan_out_many), so a task stays as short as one fan-out run and never
+    # outlives the queue's redelivery timeout.
     ids = [row["id"] for row in rows]
     for start in range(0, len(ids), FAN_OUTS_PER_TASK):
         chunk = ids[start : start + FAN_OUTS_PER_TASK]
