@@ -9,6 +9,7 @@ import logging
 from taskiq import AsyncBroker
 
 from api import db
+from api.datadir import secure_data_dir
 from api.live.hub import LiveHub
 from api.queue import TaskQueue
 from api.ratelimit import RateLimiter
@@ -24,6 +25,16 @@ async def migrate() -> None:
     result = await run_forwards(app_name="booper")
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
+    engine = db.current_engine()
+    if not db.is_postgres(engine):
+        import asyncio
+
+        from api.sqlite_ids import ensure_autoincrement
+
+        # After every migration, so that tables created later never reuse ids either.
+        rebuilt = await asyncio.to_thread(ensure_autoincrement, engine.path)
+        if rebuilt:
+            log.info("rebuilt %d SQLite tables with AUTOINCREMENT keys", len(rebuilt))
 
 
 async def start_runtime(
@@ -34,7 +45,11 @@ async def start_runtime(
     migrate: bool = True,
     pool_size: int = 10,
 ) -> Runtime:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Before anything reads or writes a secret there: 0700, and files left loose by an older
+    # release (or by hand) are tightened to 0600.
+    tightened = secure_data_dir(settings.data_dir, settings.resolved_database_url)
+    if tightened:
+        log.warning("made private (0600): %s", ", ".join(p.name for p in tightened))
     engine = db.current_engine()
     await db.start(engine, pool_size=pool_size)
     if migrate:

@@ -7,7 +7,7 @@ from piccolo.conf.apps import AppConfig
 from api.access_codes.tables import AccessCode, AccessCodeChannel
 from api.apps.tables import ApiKey, App
 from api.channels.tables import Channel, ChannelSubscription
-from api.devices.tables import Device, DeviceAccessGrant
+from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
 from api.users.tables import User
 from api.webhooks.tables import Webhook, WebhookEvent
@@ -20,6 +20,7 @@ TABLES = [
     Channel,
     ChannelSubscription,
     DeviceAccessGrant,
+    DeviceSupplier,
     AccessCode,
     AccessCodeChannel,
     Notification,

@@ -71,10 +71,11 @@ class AccessCodesMutation:
         message = "too many access code attempts; wait before trying again"
         # Every attempt counts, aliased ones included (each alias runs this resolver):
         # guessing 6 digits at 5 tries per 10 minutes per device and per IP is hopeless.
+        # The device proves itself first: a token alone cannot spend a victim's attempts.
+        device = await perms.authenticated_device(info, device_token)
         await runtime.limiter.hit(limit, "redeem-ip", info.context.client_ip, message=message)
-        await runtime.limiter.hit(limit, "redeem-device", device_token[:256], message=message)
-        device = await perms.device_for_token(device_token)
-        if device is None or not device["active"]:
+        await runtime.limiter.hit(limit, "redeem-device", str(device["id"]), message=message)
+        if not device["active"]:
             raise NotFound("device not registered: call registerDevice first")
         channels = await service.redeem(code.strip(), device, runtime.secret_key)
         access = perms.Access("device", device_id=device["id"])

@@ -15,14 +15,12 @@ from api.ids import parse_id
 @strawberry.type
 class AppsQuery:
     @strawberry.field(
-        description="Dashboard user: own apps. API key: its app. Device (deviceToken): apps it "
-        "has access to; an unknown token gets an empty list."
+        description="Dashboard user: own apps. API key: its app. Device (deviceToken with its "
+        "device key): apps it has access to."
     )
     async def apps(self, info: Info, device_token: str | None = None) -> list[App]:
         if device_token is not None:
-            device = await perms.device_for_token(device_token)
-            if device is None:
-                return []
+            device = await perms.authenticated_device(info, device_token)
             access = perms.Access("device", device_id=device["id"])
             return [App(row=r, access=access) for r in await service.apps_of_device(device["id"])]
         v = await perms.viewer(info)
@@ -37,12 +35,11 @@ class AppsQuery:
     @strawberry.field
     async def app(self, info: Info, id: strawberry.ID, device_token: str | None = None) -> App | None:
         if device_token is not None:
-            device = await perms.device_for_token(device_token)
+            device = await perms.authenticated_device(info, device_token)
             app_id = parse_id(id, "app")
-            if device is not None:
-                for row in await service.apps_of_device(device["id"]):
-                    if row["id"] == app_id:
-                        return App(row=row, access=perms.Access("device", device_id=device["id"]))
+            for row in await service.apps_of_device(device["id"]):
+                if row["id"] == app_id:
+                    return App(row=row, access=perms.Access("device", device_id=device["id"]))
             raise NotFound("app not found")
         row, access = await perms.app_admin(info, id)
         return App(row=row, access=access)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from api import db, validation
 from api.apps import keycache
@@ -10,6 +11,7 @@ from api.apps.tables import ApiKey, App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import NotFound
+from api.live.guard import access_withdrawn
 from api.notifications.tables import DailyUsage, Delivery
 from api.security import new_api_key
 
@@ -44,6 +46,7 @@ async def revoke_api_key(key_id: int, owner_id: int) -> dict:
         await ApiKey.update({ApiKey.revoked_at: now}).where(ApiKey.id == key_id)
         key["revoked_at"] = now
         keycache.forget(key["secret_hash"])
+        await access_withdrawn()
     return key
 
 
@@ -51,6 +54,7 @@ async def delete_app(app_id: int) -> None:
     # Foreign keys cascade: keys, channels, subscriptions, grants, codes, notifications, deliveries.
     await App.delete().where(App.id == app_id)
     keycache.forget()
+    await access_withdrawn()
 
 
 async def apps_of_user(user_id: int) -> list[dict]:
@@ -75,6 +79,61 @@ async def apps_of_device(device_id: int) -> list[dict]:
 
 async def api_keys(app_id: int) -> list[dict]:
     return await ApiKey.select(*ApiKey.all_columns()).where(ApiKey.app == app_id).order_by(ApiKey.id)
+
+
+# Batched forms for GraphQL's per-request DataLoaders (api/graphql/loaders.py): one statement
+# for every app of a response, whatever the number of apps in it.
+
+
+async def apps_by_ids(ids: Sequence[int]) -> list[dict | None]:
+    rows = {r["id"]: r for r in await App.select().where(App.id.is_in(list(ids)))}
+    return [rows.get(i) for i in ids]
+
+
+async def api_keys_of_apps(app_ids: Sequence[int]) -> list[list[dict]]:
+    keys: dict[int, list[dict]] = {i: [] for i in app_ids}
+    rows = await ApiKey.select(*ApiKey.all_columns()).where(ApiKey.app.is_in(list(app_ids))).order_by(ApiKey.id)
+    for r in rows:
+        keys[r["app"]].append(r)
+    return [keys[i] for i in app_ids]
+
+
+async def notifications_today_of_apps(app_ids: Sequence[int]) -> list[int]:
+    from api.notifications import usage
+
+    await usage.flush()  # this process's counts of unlimited apps, not yet written
+    today = dt.datetime.now(dt.UTC).date()
+    rows = await DailyUsage.select(DailyUsage.app, DailyUsage.count).where(
+        DailyUsage.app.is_in(list(app_ids)) & (DailyUsage.day == today)
+    )
+    counts = {r["app"]: r["count"] for r in rows}
+    return [counts.get(i, 0) for i in app_ids]
+
+
+async def active_devices_of_apps(app_ids: Sequence[int]) -> list[int]:
+    rows = await Device.raw(
+        "SELECT c.app AS app, COUNT(DISTINCT s.device) AS n FROM channel_subscriptions s"
+        " JOIN channels c ON c.id = s.channel JOIN devices d ON d.id = s.device"
+        " WHERE d.active = {} AND c.app IN (" + ", ".join("{}" for _ in app_ids) + ") GROUP BY c.app",
+        True,
+        *app_ids,
+    )
+    counts = {r["app"]: int(r["n"]) for r in rows}
+    return [counts.get(i, 0) for i in app_ids]
+
+
+async def delivery_counts_of_apps(app_ids: Sequence[int]) -> list[dict[str, int]]:
+    rows = await Delivery.raw(
+        "SELECT n.app AS app, d.status AS status, COUNT(*) AS n FROM deliveries d"
+        " JOIN notifications n ON n.id = d.notification WHERE n.app IN ("
+        + ", ".join("{}" for _ in app_ids)
+        + ") GROUP BY n.app, d.status",
+        *app_ids,
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r["app"], {})[r["status"]] = int(r["n"])
+    return [counts.get(i, {}) for i in app_ids]
 
 
 async def notifications_today(app_id: int) -> int:

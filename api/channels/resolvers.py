@@ -49,16 +49,14 @@ async def _channel_by_id(channel_id: str) -> dict:
 @strawberry.type
 class ChannelsQuery:
     @strawberry.field(
-        description="Device: its subscribed channels (optionally of one app); an unknown token "
-        "gets an empty list. Dashboard user / API key: the app's channels."
+        description="Device (deviceToken with its device key): its subscribed channels (optionally "
+        "of one app). Dashboard user / API key: the app's channels."
     )
     async def channels(
         self, info: Info, device_token: str | None = None, app_id: strawberry.ID | None = None
     ) -> list[Channel]:
         if device_token is not None:
-            device = await perms.device_for_token(device_token)
-            if device is None:
-                return []
+            device = await perms.authenticated_device(info, device_token)
             aid = parse_id(app_id, "app") if app_id is not None else None
             access = perms.Access("device", device_id=device["id"])
             return [Channel(row=r, access=access) for r in await service.channels_of_device(device["id"], aid)]
@@ -88,7 +86,7 @@ class ChannelsQuery:
         device_token: str | None = None,
     ) -> Channel | None:
         row = await resolve_channel(info, id, name, app_id, create_public=False)
-        device = await perms.device_for_token(device_token) if device_token else None
+        device = await perms.optional_device(info, device_token)
         access = await perms.channel_access(info, row, device)
         if access is None:
             raise NotFound("channel not found")
@@ -139,7 +137,7 @@ class ChannelsMutation:
         name: str | None = None,
         app_id: strawberry.ID | None = None,
     ) -> ChannelSubscription:
-        device = await perms.require_device(device_token)
+        device = await perms.authenticated_device(info, device_token)
         if not device["active"]:
             raise BadUserInput("this device is inactive: register it again first")
         channel = await resolve_channel(info, channel_id, name, app_id, create_public=True)
@@ -155,7 +153,7 @@ class ChannelsMutation:
         name: str | None = None,
         app_id: strawberry.ID | None = None,
     ) -> bool:
-        device = await perms.require_device(device_token)
+        device = await perms.authenticated_device(info, device_token)
         channel = await resolve_channel(info, channel_id, name, app_id, create_public=False)
         return await service.unsubscribe(device["id"], channel["id"])
 

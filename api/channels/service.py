@@ -9,6 +9,7 @@ from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import DeviceAccessGrant
 from api.errors import Conflict, Forbidden, NotFound
 from api.graphql.permissions import Access
+from api.live.guard import access_withdrawn
 from api.ttlcache import TtlCache
 from api.webhooks import events as webhook_events
 
@@ -30,6 +31,7 @@ async def create_channel(app_id: int, name: str, visibility: str) -> dict:
 async def delete_channel(channel_id: int) -> None:
     await Channel.delete().where(Channel.id == channel_id)
     forget_cached()  # rare; other processes' entries expire within APP_CHANNEL_TTL
+    await access_withdrawn()
 
 
 # An app's channels by name, for its API key's sends (the hot path). A channel's app, name and
@@ -76,8 +78,25 @@ async def public_channel(name: str, *, create: bool) -> dict | None:
 
 
 async def channels_of_app_for(app_id: int, access: Access) -> list[dict]:
-    query = Channel.select().where(Channel.app == app_id)
-    if access.administers(app_id):
+    return (await channels_of_apps_for([(app_id, access)]))[0]
+
+
+async def channels_of_apps_for(keys: Sequence[tuple[int, Access]]) -> list[list[dict]]:
+    """(app id, access) -> the app's channels that access may see; one statement per kind of access
+    (a response's App.channels reached the same way: one query, not one per app)."""
+    found: dict[tuple[int, Access], list[dict]] = {k: [] for k in keys}
+    groups: dict[tuple[Access, bool], list[int]] = {}
+    for app_id, access in found:
+        groups.setdefault((access, access.administers(app_id)), []).append(app_id)
+    for (access, administers), app_ids in groups.items():
+        for row in await _visible_channels(app_ids, access, administers):
+            found[(row["app"], access)].append(row)
+    return [found[k] for k in keys]
+
+
+async def _visible_channels(app_ids: list[int], access: Access, administers: bool) -> list[dict]:
+    query = Channel.select().where(Channel.app.is_in(app_ids))
+    if administers:
         pass
     elif access.role == "device":
         granted = DeviceAccessGrant.select(DeviceAccessGrant.channel).where(
@@ -126,6 +145,8 @@ async def unsubscribe(device_id: int, channel_id: int) -> bool:
     removed = await ChannelSubscription.delete().where(
         (ChannelSubscription.channel == channel_id) & (ChannelSubscription.device == device_id)
     ).returning(ChannelSubscription.id)
+    if removed:
+        await access_withdrawn()
     return bool(removed)
 
 
@@ -142,6 +163,7 @@ async def delete_subscription(sub: dict, channel: dict) -> None:
                 (DeviceAccessGrant.device == sub["device"])
                 & (DeviceAccessGrant.channel == channel["id"])
             )
+    await access_withdrawn()
 
 
 async def subscriber_counts(channel_ids: Sequence[int]) -> list[int]:

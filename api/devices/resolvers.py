@@ -1,41 +1,95 @@
-"""Mutation.registerDevice / unregisterDevice."""
+"""Mutation.registerDevice / unregisterDevice / requestDeviceVerification / verifyDevice."""
 
 from __future__ import annotations
 
 import strawberry
 
-from api.devices import service
-from api.devices.types import Device, RegisterDeviceInput
+from api.devices import service, verification
+from api.devices.types import Device, DeviceRegistration, RegisterDeviceInput
+from api.errors import BadUserInput, Conflict
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.shared import Platform
 
+TAKEN = (
+    "this push token is already registered: present its device key (X-Device-Key), or prove you hold "
+    "the token with requestDeviceVerification and verifyDevice"
+)
+
+
+def _validated(platform: Platform, token: str, keys, settings) -> tuple[str, str | None, str | None]:
+    token = token.strip()
+    if platform is Platform.EXPO:
+        service.validate_expo_token(token)
+        return token, None, None
+    p256dh, auth = (keys.p256dh.strip(), keys.auth.strip()) if keys else (None, None)
+    service.validate_web_subscription(token, p256dh, auth, settings.webpush_origins)
+    return token, p256dh, auth
+
+
+def _registration(row: dict, key: str) -> DeviceRegistration:
+    device = Device(row=row, access=perms.Access("device", device_id=row["id"]))
+    return DeviceRegistration(device=device, device_key=key)
+
 
 @strawberry.type
 class DevicesMutation:
-    @strawberry.mutation(description="Register (or refresh) a device by its push token.")
-    async def register_device(self, info: Info, input: RegisterDeviceInput) -> Device:
+    @strawberry.mutation(
+        description="Register a device by its push token; returns its device key, shown once. Refreshing a "
+        "registered token needs its key (or the API key of the app that registered it)."
+    )
+    async def register_device(self, info: Info, input: RegisterDeviceInput) -> DeviceRegistration:
         settings = info.context.runtime.settings
         # Registration is anonymous: bound how fast one address can add rows.
         await info.context.runtime.limiter.hit(
             settings.device_rate, "register-device", info.context.client_ip,
             message="too many device registrations from this address; wait before trying again",
         )
-        token = input.token.strip()
-        keys = input.web_push_keys
-        if input.platform is Platform.EXPO:
-            service.validate_expo_token(token)
-            p256dh = auth = None
-        else:
-            p256dh, auth = (keys.p256dh.strip(), keys.auth.strip()) if keys else (None, None)
-            service.validate_web_subscription(token, p256dh, auth, settings.webpush_origins)
-        row = await service.register(input.platform.value, token, p256dh, auth)
-        return Device(row=row, access=perms.Access("device", device_id=row["id"]))
+        token, p256dh, auth = _validated(input.platform, input.token, input.web_push_keys, settings)
+        viewer = await perms.viewer(info)
+        try:
+            row, key = await service.register(
+                input.platform.value, token, p256dh, auth,
+                presented_key=info.context.device_key(),
+                supplier_app=viewer.app_id if viewer.kind == "key" else None,
+            )
+        except service.TokenTaken:
+            raise Conflict(TAKEN) from None
+        return _registration(row, key)
 
-    @strawberry.mutation(description="Stop all pushes to this device; false if it was unknown.")
+    @strawberry.mutation(description="Stop all pushes to this device (with its device key); its key stops working.")
     async def unregister_device(self, info: Info, device_token: str) -> bool:
-        device = await perms.device_for_token(device_token)
-        if device is None:
-            return False
+        device = await perms.authenticated_device(info, device_token)
         await service.unregister(device["id"])
         return True
+
+    @strawberry.mutation(
+        description="Push a one-time code (data only) to this token's device, to recover a lost device key. "
+        "Always true: the answer does not tell whether the token is registered."
+    )
+    async def request_device_verification(self, info: Info, platform: Platform, token: str) -> bool:
+        runtime = info.context.runtime
+        settings = runtime.settings
+        message = "too many verification requests; wait before trying again"
+        await runtime.limiter.hit(settings.device_rate, "verify-request-ip", info.context.client_ip, message=message)
+        token = token.strip()
+        if not token or len(token) > service.MAX_ENDPOINT:
+            raise BadUserInput("not a push token")
+        await runtime.limiter.hit(settings.verification_rate, "verify-request-token", token, message=message)
+        await verification.request(runtime, platform.value, token)
+        return True
+
+    @strawberry.mutation(description="Prove you hold the token with the pushed code: returns a new device key.")
+    async def verify_device(self, info: Info, token: str, code: str) -> DeviceRegistration:
+        runtime = info.context.runtime
+        await runtime.limiter.hit(
+            runtime.settings.device_rate, "verify-ip", info.context.client_ip,
+            message="too many verification attempts; wait before trying again",
+        )
+        token, code = token.strip(), code.strip()
+        if not token or len(token) > service.MAX_ENDPOINT or len(code) > 32:
+            raise BadUserInput(verification.WRONG_CODE)
+        verified = await verification.verify(runtime, token, code)
+        if verified is None:
+            raise BadUserInput(verification.WRONG_CODE)
+        return _registration(*verified)

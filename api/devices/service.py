@@ -8,8 +8,10 @@ from urllib.parse import urlsplit
 
 from api import db
 from api.channels.tables import ChannelSubscription
-from api.devices.tables import Device, DeviceAccessGrant
+from api.devices.keys import hash_device_key, new_device_key
+from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.errors import BadUserInput
+from api.live.guard import access_withdrawn
 
 EXPO_TOKEN = re.compile(r"^Expo(nent)?PushToken\[[A-Za-z0-9_\-:.=+/]{1,200}\]$")
 MAX_ENDPOINT = 2048
@@ -82,27 +84,87 @@ def validate_web_subscription(endpoint: str, p256dh: str | None, auth: str | Non
         raise BadUserInput(f"invalid webPushKeys: {exc}") from None
 
 
-async def register(platform: str, token: str, p256dh: str | None, auth: str | None) -> dict:
-    """Create the device, or refresh it (new keys, active again) when the token is known."""
+class TokenTaken(Exception):
+    """The token is registered to a device the caller has not proven to be."""
+
+
+async def register(
+    platform: str,
+    token: str,
+    p256dh: str | None,
+    auth: str | None,
+    *,
+    presented_key: str | None = None,
+    supplier_app: int | None = None,
+) -> tuple[dict, str]:
+    """Create the device, or refresh it, and return it with its device key.
+
+    A token already registered is only refreshed for a caller that proves to be that device:
+    its device key, or the app that supplied the token (its API key). An inactive device
+    (unregistered, or dead by its provider's word) was emptied and may be taken again, emptied
+    once more. Anyone else gets TokenTaken: the token is an address, not a credential, and
+    knowing it must not hand over the device (requestDeviceVerification is the way back)."""
     now = dt.datetime.now(dt.UTC)
-    rows = (
-        await Device.insert(
-            Device(platform=platform, token=token, p256dh=p256dh, auth=auth, last_seen_at=now)
+    for _ in range(3):
+        existing = await Device.select().where((Device.token == token) & (Device.platform == platform)).first()
+        if existing is None:
+            secret, key_hash = new_device_key()
+            rows = (
+                await Device.insert(
+                    Device(
+                        platform=platform, token=token, p256dh=p256dh, auth=auth, last_seen_at=now, key_hash=key_hash
+                    )
+                )
+                .on_conflict(target=(Device.token, Device.platform), action="DO NOTHING")
+                .returning(*Device.all_columns())
+            )
+            if not rows:
+                continue  # registered concurrently: decide again as for an existing token
+            await _record_supplier(rows[0]["id"], supplier_app)
+            return rows[0], secret
+        proven_by_key = presented_key is not None and existing["key_hash"] == hash_device_key(presented_key)
+        proven_by_app = supplier_app is not None and await DeviceSupplier.exists().where(
+            (DeviceSupplier.device == existing["id"]) & (DeviceSupplier.app == supplier_app)
         )
-        .on_conflict(
-            target=(Device.token, Device.platform),
-            action="DO UPDATE",
-            values=[
-                (Device.p256dh, p256dh),
-                (Device.auth, auth),
-                (Device.active, True),
-                (Device.inactive_reason, None),
-                (Device.last_seen_at, now),
-            ],
-        )
-        .returning(*Device.all_columns())
-    )
-    return rows[0]
+        if existing["active"] and not (proven_by_key or proven_by_app):
+            raise TokenTaken()
+        if proven_by_key:
+            secret, key_hash = presented_key, existing["key_hash"]  # type: ignore[assignment]
+        else:
+            secret, key_hash = new_device_key()
+        async with db.transaction():
+            if not existing["active"] and not proven_by_key:
+                await _empty(existing["id"])
+            rows = (
+                await Device.update(
+                    {
+                        Device.p256dh: p256dh,
+                        Device.auth: auth,
+                        Device.active: True,
+                        Device.inactive_reason: None,
+                        Device.last_seen_at: now,
+                        Device.key_hash: key_hash,
+                    }
+                )
+                .where(Device.id == existing["id"])
+                .returning(*Device.all_columns())
+            )
+        await _record_supplier(existing["id"], supplier_app)
+        return rows[0], secret
+    raise TokenTaken()
+
+
+async def _record_supplier(device_id: int, app_id: int | None) -> None:
+    if app_id is not None:
+        await DeviceSupplier.insert(DeviceSupplier(device=device_id, app=app_id)).on_conflict(action="DO NOTHING")
+
+
+async def _empty(device_id: int) -> None:
+    """Everything a previous holder of the token had: subscriptions, grants, identity, suppliers."""
+    await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
+    await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
+    await DeviceSupplier.delete().where(DeviceSupplier.device == device_id)
+    await Device.update({Device.identifier: None}).where(Device.id == device_id)
 
 
 async def unregister(device_id: int) -> None:
@@ -114,12 +176,20 @@ async def unregister(device_id: int) -> None:
 
     apps = await webhook_events.apps_of_devices([device_id])
     async with db.transaction():
+        # The key goes too: an unregistered device is nobody's until registered again.
         await Device.update(
-            {Device.active: False, Device.inactive_reason: "unregistered", Device.identifier: None}
+            {
+                Device.active: False,
+                Device.inactive_reason: "unregistered",
+                Device.identifier: None,
+                Device.key_hash: None,
+                Device.verification_hash: None,
+            }
         ).where(Device.id == device_id)
         await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
         await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
     await webhook_service.emit(get_runtime(), webhook_events.devices_left(apps, {device_id: "unregistered"}))
+    await access_withdrawn()
 
 
 async def devices_by_ids(ids: list[int]) -> list[dict | None]:
@@ -138,3 +208,13 @@ async def identifiers_for_app(keys: list[tuple[int, int]]) -> list[str | None]:
         if r["identifier"] is not None:
             found[(r["device"], r["app"])] = r["identifier"]
     return [found.get(k) for k in keys]
+
+
+async def supplied(keys: list[tuple[int, int]]) -> list[bool]:
+    """(device id, app id) -> whether that app registered the token itself."""
+    device_ids = list({d for d, _ in keys})
+    rows = await DeviceSupplier.select(DeviceSupplier.device, DeviceSupplier.app).where(
+        DeviceSupplier.device.is_in(device_ids)
+    )
+    found = {(r["device"], r["app"]) for r in rows}
+    return [k in found for k in keys]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.devices import service
+from api.devices.keys import token_hint
 from api.graphql.context import Info
 from api.graphql.loaders import loader
 from api.graphql.nodes import RowNode
@@ -31,9 +32,22 @@ class Device(RowNode):
     def platform(self) -> Platform:
         return Platform(self.row["platform"])
 
-    @strawberry.field
-    def token(self) -> str:
-        return self.row["token"]
+    @strawberry.field(
+        description="Only to the device itself (with its key) and to an app that registered the token "
+        "with its API key; null otherwise: a push token is an address another app has no business holding."
+    )
+    async def token(self, info: Info) -> str | None:
+        if self.access.role == "device" and self.access.device_id == self.row["id"]:
+            return self.row["token"]
+        if self.access.role in ("owner", "key") and self.access.app_id is not None:
+            key = (self.row["id"], self.access.app_id)
+            supplied = await loader(info, "device_supplied", service.supplied).load(key)
+            return self.row["token"] if supplied else None
+        return None
+
+    @strawberry.field(description="The last characters of the token, for recognition.")
+    def token_hint(self) -> str:
+        return token_hint(self.row["token"])
 
     @strawberry.field(description="From the access code the device redeemed with this app, if any.")
     async def identifier(self, info: Info) -> str | None:
@@ -57,3 +71,12 @@ class Device(RowNode):
     @strawberry.field
     def last_seen_at(self) -> DateTime | None:
         return self.row["last_seen_at"]
+
+
+@strawberry.type(description="A registered device and its device key, shown this once (only a hash is kept).")
+class DeviceRegistration:
+    device: Device
+    device_key: str = strawberry.field(
+        description="Send it as X-Device-Key (deviceKey in connection_init) with every operation on this "
+        "device's private data. Lost? requestDeviceVerification, then verifyDevice."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +22,9 @@ from api.security import API_KEY_PREFIX, decode_jwt, hash_api_key
 # lastUsedAt is refreshed at most this often per key, so the hot send path does
 # not write a row on every request.
 LAST_USED_GRANULARITY = dt.timedelta(seconds=60)
+# On a WebSocket the credentials of connection_init are checked again this often (the API-key
+# cache's TTL): a revoked key or a deleted user stops working on open sockets too.
+REVALIDATE_AFTER = 5.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Viewer:
     app_id: int | None = None
     key_id: int | None = None
     plan: str | None = None  # the key's app's plan (keys only; cached with the key)
+    expires_at: float | None = None  # a JWT's exp (users only): past it, the viewer is gone
 
     @property
     def is_anonymous(self) -> bool:
@@ -44,13 +49,32 @@ class Context(BaseContext, kw_only=True, dict=True):
     connection_params: dict | None = None
 
     async def viewer(self) -> Viewer:
+        """Who is calling. Over HTTP resolved once per request; over a WebSocket (one context for
+        the whole connection) re-resolved every REVALIDATE_AFTER seconds, and a JWT's expiry is
+        checked on every call, so revocation and expiry reach open sockets too."""
         cached = self.__dict__.get("_viewer")
-        if cached is None:
+        now = time.monotonic()
+        if cached is None or (self.websocket is not None and now - self.__dict__["_viewer_at"] > REVALIDATE_AFTER):
             cached = await self._resolve_viewer()
             self.__dict__["_viewer"] = cached
+            self.__dict__["_viewer_at"] = now
         if isinstance(cached, Unauthenticated):
             raise cached
+        if cached.expires_at is not None and time.time() >= cached.expires_at:
+            raise Unauthenticated("invalid or expired token: log in again")
         return cached
+
+    def device_key(self) -> str | None:
+        """The device key the caller presented: X-Device-Key, or deviceKey in connection_init."""
+        if self.websocket is not None:
+            key = (self.connection_params or {}).get("deviceKey")
+            return key.strip() if isinstance(key, str) and key.strip() else None
+        if self.request is None:
+            return None
+        for name, value in self.request.scope["headers"]:
+            if name == b"x-device-key":
+                return value.decode("latin-1").strip() or None
+        return None
 
     def loaders(self) -> dict[str, Any]:
         return self.__dict__.setdefault("_loaders", {})
@@ -98,7 +122,7 @@ class Context(BaseContext, kw_only=True, dict=True):
                 user_id = decode_jwt(token.strip(), self.runtime.secret_key)
                 if user_id is None:
                     return Unauthenticated("invalid or expired token: log in again")
-                return Viewer("user", user_id=user_id)
+                return Viewer("user", user_id=user_id, expires_at=_expiry(token.strip()))
         if api_key:
             return await _viewer_for_key(api_key.strip())
         return ANONYMOUS
@@ -124,6 +148,16 @@ async def _viewer_for_key(secret: str) -> Viewer | Unauthenticated:
     viewer = Viewer("key", app_id=row["app"], key_id=row["id"], plan=row["plan"])
     keycache.put(digest, viewer)
     return viewer
+
+
+def _expiry(token: str) -> float | None:
+    """The exp claim of a JWT whose signature was already verified."""
+    import jwt
+
+    try:
+        return float(jwt.decode(token, options={"verify_signature": False})["exp"])
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:

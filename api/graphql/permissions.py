@@ -16,6 +16,7 @@ from typing import Literal
 
 from api.apps.tables import App
 from api.channels.tables import Channel, ChannelSubscription
+from api.devices.keys import hash_device_key
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import Forbidden, NotFound, Unauthenticated
 from api.graphql.context import Info, Viewer
@@ -110,11 +111,41 @@ async def device_for_token(token: str | None) -> dict | None:
     return await Device.select().where(Device.token == token).first()
 
 
-async def require_device(token: str) -> dict:
-    device = await device_for_token(token)
-    if device is None:
-        raise NotFound("device not registered: call registerDevice first")
+NEEDS_DEVICE_KEY = (
+    "this operation needs the device's key: send X-Device-Key (deviceKey in connection_init);"
+    " a lost key is recovered with requestDeviceVerification"
+)
+
+
+async def device_for_key(key: str | None) -> dict | None:
+    """The device a device key belongs to, or None."""
+    if not key or len(key) > 256 or UNSTORABLE.search(key):
+        return None
+    return await Device.select().where(Device.key_hash == hash_device_key(key)).first()
+
+
+async def authenticated_device(info: Info, token: str) -> dict:
+    """The device named by `token`, proven by the caller's device key.
+
+    The token is only an address: without the key that belongs to it, the caller is not the
+    device. UNAUTHENTICATED either way (no key, a wrong key, a key of another device, an unknown
+    token), checked before anything else, so a token alone reveals nothing."""
+    key = info.context.device_key()
+    if key is None:
+        raise Unauthenticated(NEEDS_DEVICE_KEY)
+    device = await device_for_key(key)
+    if device is None or device["token"] != token.strip():
+        raise Unauthenticated("this device key does not belong to that device token")
     return device
+
+
+async def optional_device(info: Info, token: str | None) -> dict | None:
+    """A device proven by its key when a token is given with the right key; None without a key.
+    For operations where a device adds rights (a private channel it was granted) but public
+    data needs nothing."""
+    if token is None or info.context.device_key() is None:
+        return None
+    return await authenticated_device(info, token)
 
 
 async def device_granted(device_id: int, channel_id: int) -> bool:

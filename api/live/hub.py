@@ -18,6 +18,9 @@ import orjson
 log = logging.getLogger("booper.live")
 REDIS_CHANNEL = "booper:live"
 QUEUE_LIMIT = 1000
+# Published when access was withdrawn anywhere (a delete, an unsubscribe, a revoked key): every
+# process bumps its access epoch, and open streams check again before their next event.
+ACCESS_TOPIC = "access-changed"
 
 
 class LiveHub:
@@ -27,6 +30,7 @@ class LiveHub:
         self._redis = None
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
+        self.access_epoch = 0
 
     async def start(self, ready_timeout: float = 5.0) -> None:
         """With Redis: returns once this process is subscribed, so that an event published by any
@@ -89,7 +93,15 @@ class LiveHub:
         except Exception:  # noqa: BLE001 - see docstring
             log.exception("live publish through Redis failed")
 
+    async def access_changed(self) -> None:
+        """Some access was withdrawn: open streams re-check before their next event. Bumped here
+        at once (the caller's own streams), and in every process through Redis."""
+        self.access_epoch += 1
+        await self.publish(ACCESS_TOPIC, {})
+
     def _dispatch(self, topic: str, event: dict) -> None:
+        if topic == ACCESS_TOPIC:
+            self.access_epoch += 1
         for queue in list(self._subscribers.get(topic, ())):
             if queue.full():
                 # A subscriber that stopped reading loses old events instead of
@@ -119,7 +131,7 @@ class LiveHub:
                         continue
                     for topics, event in items:
                         for topic in topics:
-                            if topic in self._subscribers:
+                            if topic in self._subscribers or topic == ACCESS_TOPIC:
                                 self._dispatch(topic, event)
             except asyncio.CancelledError:
                 raise

@@ -13,6 +13,7 @@ from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
 from api.ids import parse_id
+from api.live.guard import StreamGuard
 from api.live.shared import shared_node
 from api.notifications import events, sending, service
 from api.notifications.types import (
@@ -55,9 +56,7 @@ class NotificationsQuery:
         before = decode_cursor(after)
         cid = parse_id(channel_id, "channel") if channel_id is not None else None
         if device_token is not None:
-            device = await perms.device_for_token(device_token)
-            if device is None:
-                return NotificationConnection(nodes=[], page_info=Page([], size).page_info)
+            device = await perms.authenticated_device(info, device_token)
             aid = parse_id(app_id, "app") if app_id is not None else None
             subscribed = [c["id"] for c in await channels.channels_of_device(device["id"], aid)]
             ids = [c for c in subscribed if cid is None or c == cid]
@@ -84,9 +83,9 @@ class NotificationsQuery:
         self, info: Info, id: strawberry.ID, device_token: str | None = None
     ) -> Notification | None:
         if device_token is not None:
-            device = await perms.device_for_token(device_token)
+            device = await perms.authenticated_device(info, device_token)
             row = await service.get(parse_id(id, "notification"))
-            if device and row and row["status"] not in service.INBOX_HIDDEN:
+            if row and row["status"] not in service.INBOX_HIDDEN:
                 subscribed = {c["id"] for c in await channels.channels_of_device(device["id"])}
                 if row["channel"] in subscribed:
                     return Notification(row=row, access=perms.Access("device", device_id=device["id"]))
@@ -151,16 +150,17 @@ class NotificationsMutation:
         if len(notification_ids) > MAX_MARK_READ:
             raise BadUserInput(f"at most {MAX_MARK_READ} ids at once")
         ids = [parse_id(i, "notification") for i in notification_ids]
-        device = await perms.require_device(device_token)
+        device = await perms.authenticated_device(info, device_token)
         return await service.mark_read(device["id"], ids)
 
 
 @strawberry.type
 class NotificationsSubscription:
     @strawberry.subscription(
-        description="Live notifications as they are sent. A device passes its token and gets its "
-        "channels; an API key / dashboard user gets the channels of an app it owns; anyone may "
-        "follow one public channel by name."
+        description="Live notifications as they are sent. A device passes its token (with its device "
+        "key) and gets its channels; an API key / dashboard user gets the channels of an app it owns; "
+        "anyone may follow one public channel by name. Access is checked again for every event: a "
+        "stream whose access is gone ends with an error that has a code."
     )
     async def notifications(
         self,
@@ -169,26 +169,72 @@ class NotificationsSubscription:
         app_id: strawberry.ID | None = None,
         channel: str | None = None,
     ) -> AsyncGenerator[Notification, None]:
+        hub = info.context.runtime.live
         if device_token is not None:
-            device = await perms.require_device(device_token)
+            device = await perms.authenticated_device(info, device_token)
             access = perms.Access("device", device_id=device["id"])
-            topics = [events.channel_topic(c["id"]) for c in await channels.channels_of_device(device["id"])]
+            check = _device_check(info, device_token, device["id"])
+            allowed = await check()
+            topics = [events.channel_topic(c) for c in allowed]
         elif channel is not None:
             row = await resolve_channel(info, None, channel, app_id, create_public=False)
             access = await perms.channel_access(info, row)
             if access is None:
                 raise NotFound("channel not found")
+            check = _channel_check(info, row["id"])
+            allowed = {row["id"]}
             topics = [events.channel_topic(row["id"])]
         else:
             app, access = await perms.app_admin(info, app_id) if app_id else (None, None)
             if app is None:
                 raise BadUserInput("pass deviceToken, appId or channel")
+            check = _app_check(info, app["id"])
+            allowed = None
             topics = [events.app_notifications_topic(app["id"])]
-        async for event in info.context.runtime.live.subscribe(topics):
+        guard = StreamGuard(hub, check)
+        guard.start(allowed)
+        async for event in hub.subscribe(topics):
+            allowed = await guard.ensure()
+            if allowed is not None and event.get("channel") not in allowed:
+                continue  # unsubscribed (or access withdrawn) since the stream began
             yield shared_node(event, access, lambda e=event: Notification(row=events.from_event(e), access=access))
 
     @strawberry.subscription(description="Delivery status changes of an app, for the dashboard's live view.")
     async def delivery_events(self, info: Info, app_id: strawberry.ID) -> AsyncGenerator[Delivery, None]:
+        hub = info.context.runtime.live
         app, access = await perms.app_admin(info, app_id)
-        async for event in info.context.runtime.live.subscribe([events.app_deliveries_topic(app["id"])]):
+        guard = StreamGuard(hub, _app_check(info, app["id"]))
+        async for event in hub.subscribe([events.app_deliveries_topic(app["id"])]):
+            await guard.ensure()
             yield shared_node(event, access, lambda e=event: Delivery(row=events.from_event(e), access=access))
+
+
+def _device_check(info: Info, token: str, device_id: int):
+    """The device still proves itself with its key (not rotated, not unregistered): its channels now."""
+
+    async def check() -> set[int]:
+        device = await perms.authenticated_device(info, token)
+        if device["id"] != device_id or not device["active"]:
+            raise Unauthenticated("this device is no longer registered")
+        return {c["id"] for c in await channels.channels_of_device(device_id)}
+
+    return check
+
+
+def _channel_check(info: Info, channel_id: int):
+    """The channel still exists and the caller may still see it."""
+
+    async def check() -> set[int]:
+        await perms.visible_channel(info, channel_id)
+        return {channel_id}
+
+    return check
+
+
+def _app_check(info: Info, app_id: int):
+    """The caller still administers the app (it exists; the key is not revoked; the login is valid)."""
+
+    async def check() -> None:
+        await perms.app_admin(info, app_id)
+
+    return check

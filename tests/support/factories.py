@@ -61,20 +61,21 @@ async def make_channel(api: GraphQLClient, app: AppHandle, *, name: str | None =
 async def make_expo_device(api: GraphQLClient, *, token: str | None = None) -> dict:
     token = token or f"ExponentPushToken[dev{next(_seq)}]"
     data = await api.ok(
-        "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id token active } }",
+        "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t})"
+        " { device { id token active } deviceKey } }",
         {"t": token},
     )
-    return data["registerDevice"]
+    return {**data["registerDevice"]["device"], "key": data["registerDevice"]["deviceKey"]}
 
 
 async def make_web_device(api: GraphQLClient, sandbox) -> dict:
     sub = sandbox.subscribe()
     data = await api.ok(
         "mutation($t: String!, $p: String!, $a: String!) { registerDevice(input: {platform: WEB, token: $t,"
-        " webPushKeys: {p256dh: $p, auth: $a}}) { id token active } }",
+        " webPushKeys: {p256dh: $p, auth: $a}}) { device { id token active } deviceKey } }",
         {"t": sub["endpoint"], "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]},
     )
-    return data["registerDevice"]
+    return {**data["registerDevice"]["device"], "key": data["registerDevice"]["deviceKey"]}
 
 
 async def subscribe(api: GraphQLClient, device: dict, channel: dict) -> dict:
