@@ -18,7 +18,12 @@ app = typer.Typer(
 
 
 def _settings():
+    # Every command that reads settings may create the data directory, the SQLite file or a
+    # generated key: whatever this process creates is private to its user from the start.
+    from api.datadir import make_process_private
     from api.settings import get_settings
+
+    make_process_private()
 
     get_settings.cache_clear()
     return get_settings()
@@ -34,11 +39,11 @@ def serve(
     Without BOOPER_REDIS_URL it also runs the in-process queue and the periodic jobs
     (sweep, receipts, scheduled sends); with Redis, run `booper worker` and `booper scheduler`.
     """
+    settings = _settings()
     import uvicorn
 
     from api.http.app import create_app
 
-    settings = _settings()
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     redeem_window: int = 600
     trusted_proxies: str = ""
     max_page_size: int = 100
+    # A document's cost (field resolutions, lists counted at their page size) is checked before it
+    # runs (api/graphql/cost.py); a request's execution is cancelled after request_timeout seconds.
+    max_query_cost: int = 50_000
+    request_timeout: float = 10.0
     ws_connections_per_client: int = 100
     # permessage-deflate for WebSocket clients that offer it. Off by default: live messages are a
     # few hundred bytes, and each compressing connection costs ~40 KiB of zlib state and ~35 µs
@@ -74,6 +78,7 @@ class Settings(BaseSettings):
     app_rate: str = "10/second"
     auth_rate: str = "10/minute"  # signUp and logIn per client IP (and logIn per account)
     device_rate: str = "60/minute"  # registerDevice per client IP
+    verification_rate: str = "3/hour"  # requestDeviceVerification per token (bounds code guessing)
 
     # Retention and quotas (per plan).
     quota_free: int = 100
@@ -119,16 +124,14 @@ class Settings(BaseSettings):
 
 def _persisted_secret(path: Path) -> str:
     """Generate a secret once and keep it in the data directory (never a constant in code)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from api.datadir import ensure_private_dir, write_private_once
+
+    ensure_private_dir(path.parent)
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        value = secrets.token_urlsafe(48)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(value)
-        tmp.chmod(0o600)
-        tmp.replace(path)
-        return value
+        # 0600 from its first byte, in a 0700 directory; racing processes agree on one key.
+        return write_private_once(path, secrets.token_urlsafe(48))
 
 
 @lru_cache(maxsize=1)
