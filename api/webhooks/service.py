@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from api import secrets_at_rest
 from api.errors import BadUserInput
 from api.runtime import Runtime
 from api.settings import Settings
@@ -32,6 +33,8 @@ EVENT_TYPES = (
     "delivery.delivered", "delivery.failed",
 )
 LEASE = dt.timedelta(seconds=60)
+# Webhook secrets are sealed at rest (api.secrets_at_rest) under this purpose, bound to their app.
+SECRET_PURPOSE = "webhook-secret"
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -71,9 +74,23 @@ async def _resolves_to_private(host: str) -> bool:
     return any(not ipaddress.ip_address(info[4][0]).is_global for info in infos)
 
 
+def seal_secret(app_id: int, secret: str, secret_key: str) -> str:
+    return secrets_at_rest.seal(secret, secret_key, purpose=SECRET_PURPOSE, context=f"app:{app_id}")
+
+
+def webhook_secret(row: dict, secret_key: str) -> str:
+    """The signing secret of a webhook row, opened for signing (or for its owner to read).
+    SealError when it does not open (the secret key changed). A value that is not sealed was
+    written by a release before sealing, during a rolling upgrade; the migration seals those."""
+    value = row["secret"]
+    if not secrets_at_rest.is_sealed(value):
+        return value
+    return secrets_at_rest.unseal(value, secret_key, purpose=SECRET_PURPOSE, context=f"app:{row['app']}")
+
+
 async def set_webhook(app_id: int, url: str, settings: Settings) -> dict:
     url = validate_url(url, settings)
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    secret = seal_secret(app_id, "whsec_" + secrets.token_urlsafe(32), settings.resolved_secret_key)
     rows = await Webhook.insert(Webhook(app=app_id, url=url, secret=secret)).on_conflict(
         target=Webhook.app, action="DO UPDATE", values=[(Webhook.url, url), (Webhook.secret, secret)]
     ).returning(*Webhook.all_columns())
@@ -159,7 +176,7 @@ async def deliver(runtime: Runtime, webhook_id: int, client: httpx.AsyncClient |
             ).returning(WebhookEvent.id)
             if not claimed:
                 return sent  # another sender holds it
-            error = await _post(client, hook, head, settings)
+            error = await _post(client, hook, head, runtime)
             if error is None:
                 await WebhookEvent.update({
                     WebhookEvent.status: "DELIVERED", WebhookEvent.delivered_at: dt.datetime.now(dt.UTC),
@@ -186,10 +203,15 @@ async def deliver(runtime: Runtime, webhook_id: int, client: httpx.AsyncClient |
             await client.aclose()
 
 
-async def _post(client: httpx.AsyncClient, hook: dict, event: dict, settings: Settings) -> str | None:
+async def _post(client: httpx.AsyncClient, hook: dict, event: dict, runtime: Runtime) -> str | None:
+    settings = runtime.settings
     host = urlsplit(hook["url"]).hostname or ""
     if not settings.webhook_allow_private and await _resolves_to_private(host):
         return "refused: resolves to a private address"
+    try:
+        secret = webhook_secret(hook, runtime.secret_key)
+    except secrets_at_rest.SealError:
+        return "secret unreadable (the server's secret key changed): set the webhook again"
     payload = event["payload"]
     data = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
     body = orjson.dumps({
@@ -204,7 +226,7 @@ async def _post(client: httpx.AsyncClient, hook: dict, event: dict, settings: Se
         "user-agent": "Booper-Webhooks/1",
         "booper-event-id": f"evt_{event['id']}",
         "booper-event-type": event["event_type"],
-        "booper-signature": sign(hook["secret"], timestamp, body),
+        "booper-signature": sign(secret, timestamp, body),
     }
     try:
         response = await client.post(hook["url"], content=body, headers=headers)

@@ -48,8 +48,9 @@ class Webhook:
         return self.row["url"]
 
     @strawberry.field(description="Signs every event (Booper-Signature header); owner only.")
-    def secret(self) -> str:
-        return self.row["secret"]
+    def secret(self, info: strawberry.Info) -> str:
+        # Stored sealed; opened only here (for the owner, whom the resolvers checked) and to sign.
+        return service.webhook_secret(self.row, info.context.runtime.secret_key)
 
     @strawberry.field
     def created_at(self) -> DateTime:

@@ -75,3 +75,76 @@ def test_an_existing_loose_data_dir_is_tightened_at_start(tmp_path):
         assert (data / "secret_key").read_text() == "an-existing-secret-key-that-was-world-readable-0000"
     finally:
         proc.stop()
+
+
+SET_WEBHOOK = "mutation($a: ID!, $u: String!) { setWebhook(appId: $a, url: $u) { id secret } }"
+READ_WEBHOOK = "query($a: ID!) { webhook(appId: $a) { secret } }"
+
+
+async def _stored_secret(app_id: str) -> str:
+    from api.webhooks.tables import Webhook
+
+    rows = await Webhook.raw("SELECT secret FROM webhooks WHERE app = {}", int(app_id))
+    return rows[0]["secret"]
+
+
+async def test_webhook_secrets_are_stored_encrypted_and_still_sign(api, sandbox, settings, runtime):
+    from api.webhooks import service as webhooks
+    from tests.ops.test_webhooks import _received, _verify
+    from tests.support import factories as f
+
+    settings.webhook_allow_private = True
+    app = await f.make_app(api)
+    shown = (await api.ok(SET_WEBHOOK, {"a": app.id, "u": f"{sandbox.base_url}/webhooks/sealed"},
+                          token=app.owner.token))["setWebhook"]["secret"]
+    stored = await _stored_secret(app.id)
+    assert shown.startswith("whsec_")
+    assert shown not in stored and shown[6:] not in stored
+    assert stored.startswith("enc:v1:")
+    # The owner still reads it; receivers still verify with it.
+    assert (await api.ok(READ_WEBHOOK, {"a": app.id}, token=app.owner.token))["webhook"]["secret"] == shown
+    await webhooks.emit(runtime, [(int(app.id), "notification.sent", {"n": 1})])
+    got = await _received(sandbox, "sealed", 1)
+    assert _verify(shown, got[0])
+
+
+async def test_a_sealed_secret_does_not_open_under_another_key_or_for_another_row():
+    import pytest
+
+    from api import secrets_at_rest as sar
+
+    sealed = sar.seal("whsec_abc", "server-key-one", purpose="webhook", context="app:1")
+    assert sar.unseal(sealed, "server-key-one", purpose="webhook", context="app:1") == "whsec_abc"
+    assert sealed != sar.seal("whsec_abc", "server-key-one", purpose="webhook", context="app:1")  # fresh nonce
+    for key, purpose, context in (("server-key-two", "webhook", "app:1"), ("server-key-one", "fcm", "app:1"),
+                                  ("server-key-one", "webhook", "app:2")):
+        with pytest.raises(sar.SealError):
+            sar.unseal(sealed, key, purpose=purpose, context=context)
+    with pytest.raises(sar.SealError):
+        sar.unseal(sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1], "server-key-one",
+                   purpose="webhook", context="app:1")
+
+
+async def test_the_migration_encrypts_plaintext_secrets_left_by_an_older_release(api, sandbox, settings, runtime):
+    import importlib
+
+    from api.webhooks import service as webhooks
+    from api.webhooks.tables import Webhook
+    from tests.ops.test_webhooks import _received, _verify
+    from tests.support import factories as f
+
+    migration = importlib.import_module("migrations.booper_2026_11_29t22_30_00_000000")
+    settings.webhook_allow_private = True
+    app = await f.make_app(api)
+    old = "whsec_written-in-plaintext-by-an-older-release-000"
+    await Webhook.insert(Webhook(app=int(app.id), url=f"{sandbox.base_url}/webhooks/legacy", secret=old))
+    assert await _stored_secret(app.id) == old
+    assert await migration.encrypt_webhook_secrets() == 1
+    assert await migration.encrypt_webhook_secrets() == 0  # idempotent: sealed rows are left alone
+    stored = await _stored_secret(app.id)
+    assert stored.startswith("enc:v1:") and old not in stored
+    await webhooks.emit(runtime, [(int(app.id), "delivery.delivered", {"n": 2})])
+    assert _verify(old, (await _received(sandbox, "legacy", 1))[0])
+    # And back, for a downgrade.
+    assert await migration.decrypt_webhook_secrets() == 1
+    assert await _stored_secret(app.id) == old
