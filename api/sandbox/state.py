@@ -1,5 +1,6 @@
 """In-memory state of the sandbox providers: messages, receipts, subscriptions, faults, counters."""
 
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,9 @@ class FaultRule:
     times: int | None = None  # None: for ever
     retry_after: float = 1.0  # sent with http_429 / http_503
     seconds: float | None = None  # how long "timeout" stalls; default from the state
+    # Each matching request (or message) fails with this probability: "10% of requests fail"
+    # is how a provider misbehaves at scale, and what the chaos test runs against.
+    probability: float = 1.0
 
     @classmethod
     def parse(cls, raw: Any) -> "FaultRule":
@@ -43,6 +47,7 @@ class FaultRule:
             times=raw.get("times"),
             retry_after=float(raw.get("retry_after", 1.0)),
             seconds=raw.get("seconds"),
+            probability=raw.get("probability", 1.0),
         )
         if rule.provider not in PROVIDERS:
             raise ValueError(f"provider must be one of {sorted(PROVIDERS)}")
@@ -53,11 +58,21 @@ class FaultRule:
             raise ValueError("times must be a positive integer or null")
         if rule.seconds is not None and not isinstance(rule.seconds, int | float):
             raise ValueError("seconds must be a number or null")
+        if isinstance(rule.probability, bool) or not isinstance(rule.probability, int | float) or not (
+            0 < rule.probability <= 1
+        ):
+            raise ValueError("probability must be a number in (0, 1]")
         return rule
 
     def as_json(self) -> dict[str, Any]:
         return {"match": self.match, "provider": self.provider, "fault": self.fault,
-                "times": self.times, "retry_after": self.retry_after, "seconds": self.seconds}
+                "times": self.times, "retry_after": self.retry_after, "seconds": self.seconds,
+                "probability": self.probability}
+
+    def fires(self) -> bool:
+        """A probabilistic rule that does not fire this time leaves the request alone (and its
+        `times` untouched)."""
+        return self.probability >= 1 or random.random() < self.probability
 
 
 class FaultBook:
@@ -83,7 +98,7 @@ class FaultBook:
         for rule in self.rules:
             if rule.provider == provider and is_request_fault(rule.fault) and (
                 rule.match == "*" or any(rule.match in key for key in keys)
-            ):
+            ) and rule.fires():
                 self._take(rule)
                 return rule
         return None
@@ -93,7 +108,7 @@ class FaultBook:
         for rule in self.rules:
             if rule.provider == "expo" and not is_request_fault(rule.fault) and (
                 rule.match == "*" or rule.match in key
-            ):
+            ) and rule.fires():
                 return self._take(rule)
         return None
 
