@@ -15,7 +15,7 @@ from tests.support import factories as f
 
 REGISTER = (
     "mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) {"
-    " id platform token identifier active createdAt lastSeenAt } }"
+    " device { id platform token tokenHint identifier active createdAt lastSeenAt } deviceKey } }"
 )
 UNREGISTER = "mutation($t: String!) { unregisterDevice(deviceToken: $t) }"
 
@@ -32,8 +32,10 @@ def new_keys() -> tuple[str, str]:
 
 @pytest.mark.parametrize("token", ["ExponentPushToken[abc-DEF_123]", "ExpoPushToken[xyz:1.2=+/]"])
 async def test_register_an_expo_device(api, token):
-    data = (await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": token}}))["registerDevice"]
-    assert data["platform"] == "EXPO" and data["token"] == token
+    registration = (await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": token}}))["registerDevice"]
+    data = registration["device"]
+    assert data["platform"] == "EXPO" and data["token"] == token and data["tokenHint"] == token[-7:-1]
+    assert registration["deviceKey"].startswith("dk_")
     assert data["active"] is True and data["identifier"] is None and data["lastSeenAt"] is not None
     rows = await Device.select()
     assert [(r["platform"], r["token"], r["active"], r["p256dh"]) for r in rows] == [
@@ -64,8 +66,9 @@ async def test_register_refuses_malformed_expo_tokens(api, token):
 async def test_register_a_web_push_subscription(api, sandbox):
     sub = sandbox.subscribe()
     variables = {"i": {"platform": "WEB", "token": sub["endpoint"], "webPushKeys": sub["keys"]}}
-    data = (await api.ok(REGISTER, variables))["registerDevice"]
+    data = (await api.ok(REGISTER, variables))["registerDevice"]["device"]
     assert data["platform"] == "WEB" and data["token"] == sub["endpoint"]
+    assert data["tokenHint"] == sub["endpoint"][-6:]
     row = await Device.select().first()
     assert (row["p256dh"], row["auth"]) == (sub["keys"]["p256dh"], sub["keys"]["auth"])
 
@@ -85,7 +88,7 @@ async def test_register_accepts_the_browsers_push_services(api):
                 "webPushKeys": {"p256dh": p256dh, "auth": auth},
             }
         }
-        assert (await api.ok(REGISTER, variables))["registerDevice"]["token"] == endpoint
+        assert (await api.ok(REGISTER, variables))["registerDevice"]["device"]["token"] == endpoint
     assert await Device.count() == 4
 
 
@@ -169,9 +172,10 @@ async def test_register_again_refreshes_keys_and_reactivates(api, sandbox):
         )
     )["registerDevice"]
     await Device.update({Device.active: False, Device.inactive_reason: "http_410"}).where(
-        Device.id == int(first["id"])
+        Device.id == int(first["device"]["id"])
     )
     p256dh, auth = new_keys()
+    # The browser re-subscribes with new keys and presents its device key (the client sends it).
     again = (
         await api.ok(
             REGISTER,
@@ -184,8 +188,9 @@ async def test_register_again_refreshes_keys_and_reactivates(api, sandbox):
             },
         )
     )["registerDevice"]
-    assert again["id"] == first["id"] and again["active"] is True
-    assert again["lastSeenAt"] >= first["lastSeenAt"]
+    assert again["device"]["id"] == first["device"]["id"] and again["device"]["active"] is True
+    assert again["deviceKey"] == first["deviceKey"]
+    assert again["device"]["lastSeenAt"] >= first["device"]["lastSeenAt"]
     rows = await Device.select()
     assert len(rows) == 1
     assert (rows[0]["p256dh"], rows[0]["auth"], rows[0]["active"], rows[0]["inactive_reason"]) == (
@@ -199,10 +204,13 @@ async def test_register_again_refreshes_keys_and_reactivates(api, sandbox):
 async def test_register_an_expo_token_twice_is_one_device(api):
     token = "ExponentPushToken[same]"
     a = (await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": token}}))["registerDevice"]
-    b = (await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": f"  {token} "}}))[
-        "registerDevice"
-    ]
-    assert a["id"] == b["id"]
+    # With its key (padded token: the key is sent explicitly) it refreshes and keeps the key.
+    b = (
+        await api.ok(
+            REGISTER, {"i": {"platform": "EXPO", "token": f"  {token} "}}, device_key=a["deviceKey"]
+        )
+    )["registerDevice"]
+    assert a["device"]["id"] == b["device"]["id"] and b["deviceKey"] == a["deviceKey"]
     assert await Device.count() == 1
 
 
@@ -222,35 +230,44 @@ async def test_unregister_stops_everything_for_the_device(api):
 
     assert await api.ok(UNREGISTER, {"t": device["token"]}) == {"unregisterDevice": True}
     row = await Device.select().where(Device.id == int(device["id"])).first()
-    assert (row["active"], row["inactive_reason"], row["identifier"]) == (
+    assert (row["active"], row["inactive_reason"], row["identifier"], row["key_hash"]) == (
         False,
         "unregistered",
+        None,
         None,
     )
     assert [s["device"] for s in await ChannelSubscription.select()] == [int(other["id"])]
     assert await DeviceAccessGrant.count() == 0
+    # Its key stopped working with it (the client still sends the old one).
     assert (
         await api.code(
             'mutation($t: String!) { subscribe(deviceToken: $t, name: "x") { id } }',
             {"t": device["token"]},
         )
-        == "BAD_USER_INPUT"
+        == "UNAUTHENTICATED"
     )
 
-    # Registering again brings it back, without its old subscriptions or grants.
+    # Registering again brings it back, without its old subscriptions or grants, with a new key.
     again = (await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": device["token"]}}))[
         "registerDevice"
     ]
-    assert again["id"] == device["id"] and again["active"] is True
+    assert again["device"]["id"] == device["id"] and again["device"]["active"] is True
+    assert again["deviceKey"] != device["key"]
     assert await ChannelSubscription.count() == 1
 
 
-async def test_unregister_an_unknown_token_is_false(api):
+async def test_unregister_an_unknown_token_is_unauthenticated(api):
+    # Without a key nobody is the device, known or not: the answer does not tell which.
     before = await row_counts()
-    assert await api.ok(UNREGISTER, {"t": "ExponentPushToken[never]"}) == {
-        "unregisterDevice": False
-    }
-    assert await row_counts() == before
+    assert await api.code(UNREGISTER, {"t": "ExponentPushToken[never]"}) == "UNAUTHENTICATED"
+    known = await f.make_expo_device(api)
+    assert await api.code(UNREGISTER, {"t": known["token"]}, device_key=None) == "UNAUTHENTICATED"
+    assert (
+        await api.code(UNREGISTER, {"t": "ExponentPushToken[never]"}, device_key=known["key"])
+        == "UNAUTHENTICATED"
+    )
+    assert await row_counts() == {**before, "devices": before["devices"] + 1}
+    assert (await Device.select(Device.active).first())["active"] is True
 
 
 async def test_web_push_public_key_is_an_uncompressed_p256_point(api):
