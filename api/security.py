@@ -29,19 +29,35 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def issue_jwt(user_id: int, secret: str, ttl: int) -> str:
+def issue_jwt(user_id: int, secret: str, ttl: int, *, version: int | None = None) -> str:
+    """A dashboard JWT. `version` is the user's token version (the `ver` claim): bumping it in the
+    database (logOutEverywhere) ends every token issued before, and a token without it is refused
+    by api.users.service.user_for_jwt."""
     now = int(time.time())
     claims = {"sub": str(user_id), "iat": now, "exp": now + ttl, "typ": "user"}
+    if version is not None:
+        claims["ver"] = version
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def decode_jwt(token: str, secret: str) -> int | None:
-    """The user id of a valid, unexpired token; None otherwise."""
+def decode_jwt_claims(token: str, secret: str) -> tuple[int, int | None] | None:
+    """(user id, token version or None) of a valid, unexpired user token; None otherwise. Only the
+    signature and expiry are checked here: user_for_jwt also checks the version."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
-        return int(claims["sub"]) if claims.get("typ") == "user" else None
-    except (jwt.PyJWTError, ValueError):
+        if claims.get("typ") != "user":
+            return None
+        version = claims.get("ver")
+        return int(claims["sub"]), version if type(version) is int else None
+    except (jwt.PyJWTError, ValueError, TypeError):
         return None
+
+
+def decode_jwt(token: str, secret: str) -> int | None:
+    """The user id of a validly signed, unexpired token; None otherwise. Does NOT check the token
+    version (a logged-out or deleted user's token passes): use api.users.service.user_for_jwt."""
+    claims = decode_jwt_claims(token, secret)
+    return claims[0] if claims else None
 
 
 def new_api_key() -> tuple[str, str, str]:

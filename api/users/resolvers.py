@@ -1,9 +1,10 @@
-"""Query.me, Mutation.signUp / logIn."""
+"""Query.me, Mutation.signUp / logIn / logOutEverywhere / deleteAccount."""
 
 from __future__ import annotations
 
 import strawberry
 
+from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.security import issue_jwt
 from api.users import service
@@ -19,7 +20,7 @@ async def _throttle(info: Info, action: str) -> None:
 
 def _payload(info: Info, row: dict) -> AuthPayload:
     settings = info.context.runtime.settings
-    token = issue_jwt(row["id"], info.context.runtime.secret_key, settings.jwt_ttl)
+    token = issue_jwt(row["id"], info.context.runtime.secret_key, settings.jwt_ttl, version=row["token_version"])
     return AuthPayload(token=token, user=User.from_row(row))
 
 
@@ -51,3 +52,22 @@ class UsersMutation:
             message="too many log-in attempts for this account; wait before trying again",
         )
         return _payload(info, await service.log_in(email, password))
+
+    @strawberry.mutation(description="Every JWT of the signed-in user issued before now stops working.")
+    async def log_out_everywhere(self, info: Info) -> bool:
+        return await service.log_out_everywhere(await perms.require_user(info))
+
+    @strawberry.mutation(
+        description="Delete the signed-in user's account and their apps, with everything in them."
+    )
+    async def delete_account(self, info: Info, password: str) -> bool:
+        user_id = await perms.require_user(info)
+        # A stolen JWT must not become a fast password oracle: throttled like logIn, per address
+        # and per account, before the password is checked.
+        await _throttle(info, "delete-account")
+        await info.context.runtime.limiter.hit(
+            info.context.runtime.settings.auth_rate, "delete-account-user", str(user_id),
+            message="too many attempts for this account; wait before trying again",
+        )
+        await service.delete_account(user_id, password)
+        return True

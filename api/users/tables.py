@@ -1,6 +1,6 @@
 """Users of the dashboard."""
 
-from piccolo.columns import BigSerial, Timestamptz, Varchar
+from piccolo.columns import BigSerial, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -9,3 +9,6 @@ class User(Table, tablename="users"):
     email = Varchar(length=320, unique=True, index=True)  # stored lower-cased
     password_hash = Varchar(length=255)
     created_at = Timestamptz()
+    # Carried in every JWT (`ver`); a JWT whose version is not the current one is refused.
+    # Starts random per user, so a row that ever got a deleted user's id cannot match their JWTs.
+    token_version = Integer(default=0)
