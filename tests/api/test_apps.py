@@ -104,8 +104,12 @@ async def test_apps_of_a_device_are_those_it_follows_or_was_granted(api):
         {"id": followed.id, "name": "followed"},
         {"id": granted.id, "name": "granted"},
     ]
-    unknown = await api.ok('query { apps(deviceToken: "ExponentPushToken[nobody]") { id } }')
-    assert unknown["apps"] == []
+    # An unknown token, or a known one without its key, proves no device: nothing is listed.
+    unknown = 'query { apps(deviceToken: "ExponentPushToken[nobody]") { id } }'
+    assert await api.code(unknown) == "UNAUTHENTICATED"
+    assert await api.code(unknown, device_key=device["key"]) == "UNAUTHENTICATED"
+    without_key = "query($t: String) { apps(deviceToken: $t) { id } }"
+    assert await api.code(without_key, {"t": device["token"]}, device_key=None) == "UNAUTHENTICATED"
 
 
 async def test_app_by_id_for_its_owner_and_key_not_found_for_others(api):
