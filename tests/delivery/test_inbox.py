@@ -73,18 +73,24 @@ async def test_inbox_of_one_channel_and_paging(api, sandbox):
     assert rest["pageInfo"]["hasNextPage"] is False
 
 
-async def test_unknown_device_token_gets_an_empty_inbox(api, sandbox):
-    app, channel, _ = await setup_channel(api)
+async def test_an_inbox_needs_the_devices_key(api, sandbox):
+    # An unknown token proves no device; a known one without its key (or with another's) neither.
+    app, channel, (device,) = await setup_channel(api)
+    other = await f.make_expo_device(api)
     await send(api, app, channelId=channel["id"], title="x")
-    page = await inbox(api, "ExponentPushToken[unknown]")
-    assert page == {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    assert await api.code(INBOX, {"t": "ExponentPushToken[unknown]"}) == "UNAUTHENTICATED"
+    assert await api.code(INBOX, {"t": device["token"]}, device_key=None) == "UNAUTHENTICATED"
+    assert await api.code(INBOX, {"t": device["token"]}, device_key=other["key"]) == "UNAUTHENTICATED"
+    assert [n["title"] for n in (await inbox(api, device["token"]))["nodes"]] == ["x"]
 
 
 async def test_mark_read_with_an_unknown_device_or_bad_ids(api, sandbox):
     app, channel, (device,) = await setup_channel(api)
     sent = await send(api, app, channelId=channel["id"], title="x")
     error = await api.error(MARK, {"t": "ExponentPushToken[unknown]", "ids": [sent["id"]]})
-    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    error = await api.error(MARK, {"t": device["token"], "ids": [sent["id"]]}, device_key=None)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
     error = await api.error(MARK, {"t": device["token"], "ids": ["not-an-id"]})
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert (await api.ok(MARK, {"t": device["token"], "ids": ["999999"]}))["markRead"] == 0

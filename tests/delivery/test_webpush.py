@@ -146,10 +146,10 @@ async def test_web_push_public_key_is_what_the_sender_signs_with(api, sandbox):
         await api.ok(
             "mutation($t: String!, $p: String!, $a: String!) {"
             " registerDevice(input: {platform: WEB, token: $t,"
-            " webPushKeys: {p256dh: $p, auth: $a}}) { id token } }",
+            " webPushKeys: {p256dh: $p, auth: $a}}) { device { id token } deviceKey } }",
             {"t": sub["endpoint"], "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]},
         )
-    )["registerDevice"]
+    )["registerDevice"]["device"]
     app, channel, _ = await setup_channel(api, expo=0)
     await f.subscribe(api, device, channel)
     sent = await send(api, app, channelId=channel["id"], title="signed")
