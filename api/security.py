@@ -76,5 +76,6 @@ def hash_access_code(code: str, secret: str) -> str:
     return hmac.new(secret.encode(), f"access-code:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def new_access_code() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"
+def new_access_code(digits: int = 6) -> str:
+    """`digits` uniformly random decimal digits (leading zeros kept): 10^digits equally likely codes."""
+    return f"{secrets.randbelow(10**digits):0{digits}d}"

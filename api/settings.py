@@ -6,7 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The browsers' push services. A WEB device's endpoint must be on one of these
@@ -58,8 +58,18 @@ class Settings(BaseSettings):
     # Access, tokens, limits.
     jwt_ttl: int = 7 * 24 * 3600
     access_code_ttl: int = 300
-    redeem_attempts: int = 5
+    redeem_attempts: int = 5  # redeemAccessCode attempts per device per redeem_window
+    redeem_address_attempts: int = 20  # ... per client address (IPv6: per /64)
     redeem_window: int = 600
+    # The guessing bound (README "Access codes: the guessing bound"): a code of one app is guessed
+    # with probability <= (app + unscoped failures) * live cap / 10^digits per guess window,
+    # 2000 * 50 / 10^8 = 1e-3 per day with these defaults.
+    access_code_digits: int = Field(default=8, ge=6, le=12)
+    access_code_live_cap: int = 50  # live (unredeemed, unexpired) codes per app
+    access_code_app_failures: int = 1000  # failed redeems with appId, per app per guess window
+    access_code_unscoped_failures: int = 1000  # failed redeems without appId, all apps together
+    access_code_guess_window: int = 24 * 3600
+    access_code_create_rate: str = "30/minute"  # createAccessCode per app
     trusted_proxies: str = ""
     max_page_size: int = 100
     # A document's cost (field resolutions, lists counted at their page size) is checked before it

@@ -1,1 +1,1 @@
-"""Six-digit access codes that let a device join an app's private channels."""
+"""Single-use numeric access codes that let a device join an app's private channels."""

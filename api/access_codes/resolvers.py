@@ -9,11 +9,14 @@ import strawberry
 from api import validation
 from api.access_codes import service
 from api.access_codes.types import AccessCode, CreateAccessCodeInput
+from api.apps.tables import App
 from api.channels.tables import Channel as ChannelTable
 from api.channels.types import Channel
 from api.errors import BadUserInput, NotFound, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
+from api.ids import parse_id
+from api.ratelimit import address_bucket
 
 
 async def _channels_of_app(app_id: int, refs: list[str]) -> list[dict]:
@@ -36,7 +39,10 @@ async def _channels_of_app(app_id: int, refs: list[str]) -> list[dict]:
 
 @strawberry.type
 class AccessCodesMutation:
-    @strawberry.mutation(description="A 6-digit, single-use code granting a device these channels.")
+    @strawberry.mutation(
+        description="A single-use code of BOOPER_ACCESS_CODE_DIGITS digits (8 by default) granting"
+        " a device these channels. An app holds at most BOOPER_ACCESS_CODE_LIVE_CAP live codes."
+    )
     async def create_access_code(self, info: Info, input: CreateAccessCodeInput) -> AccessCode:
         admin = await perms.implied_app_admin(info, input.app_id)
         if admin is None:
@@ -47,12 +53,18 @@ class AccessCodesMutation:
         app, access = admin
         identifier = validation.optional_text(input.identifier, "identifier", 256)
         runtime = info.context.runtime
+        settings = runtime.settings
+        await runtime.limiter.hit(
+            settings.access_code_create_rate, "create-code", str(app["id"]),
+            message="this app creates access codes too fast; wait before creating more",
+        )
         expires_at = service.expiry(
             input.expires_at, runtime.settings.access_code_ttl, dt.datetime.now(dt.UTC)
         )
         channels = await _channels_of_app(app["id"], input.channels)
         code, row = await service.create(
-            app["id"], [c["id"] for c in channels], identifier, expires_at, runtime.secret_key
+            app["id"], [c["id"] for c in channels], identifier, expires_at, runtime.secret_key,
+            digits=settings.access_code_digits, live_cap=settings.access_code_live_cap,
         )
         return AccessCode(
             code=code,
@@ -62,21 +74,36 @@ class AccessCodesMutation:
         )
 
     @strawberry.mutation(
-        description="Redeem a code: the device is granted and subscribed to its channels."
+        description="Redeem a code: the device is granted and subscribed to its channels. With"
+        " appId the code is looked up in that app only (and wrong guesses count against that app"
+        " alone); without it, in every app."
     )
-    async def redeem_access_code(self, info: Info, code: str, device_token: str) -> list[Channel]:
+    async def redeem_access_code(
+        self, info: Info, code: str, device_token: str, app_id: strawberry.ID | None = None
+    ) -> list[Channel]:
         runtime = info.context.runtime
         settings = runtime.settings
-        limit = f"{settings.redeem_attempts} per {settings.redeem_window} seconds"
         message = "too many access code attempts; wait before trying again"
-        # Every attempt counts, aliased ones included (each alias runs this resolver):
-        # guessing 6 digits at 5 tries per 10 minutes per device and per IP is hopeless.
         # The device proves itself first: a token alone cannot spend a victim's attempts.
         device = await perms.authenticated_device(info, device_token)
-        await runtime.limiter.hit(limit, "redeem-ip", info.context.client_ip, message=message)
-        await runtime.limiter.hit(limit, "redeem-device", str(device["id"]), message=message)
+        scope = parse_id(app_id, "app") if app_id is not None else None
+        # Every attempt counts against the device and the client address, aliased ones included
+        # (each alias runs this resolver), so no one client spends the shared budgets alone.
+        window = settings.redeem_window
+        await runtime.limiter.hit(
+            f"{settings.redeem_address_attempts} per {window} seconds", "redeem-ip",
+            address_bucket(info.context.client_ip), message=message,
+        )
+        await runtime.limiter.hit(
+            f"{settings.redeem_attempts} per {window} seconds", "redeem-device", str(device["id"]),
+            message=message,
+        )
         if not device["active"]:
             raise NotFound("device not registered: call registerDevice first")
-        channels = await service.redeem(code.strip(), device, runtime.secret_key)
+        if scope is not None and not await App.exists().where(App.id == scope):
+            raise NotFound(f"no app {scope}")
+        channels = await service.attempt(
+            runtime.limiter, settings, code.strip(), device, runtime.secret_key, scope
+        )
         access = perms.Access("device", device_id=device["id"])
         return [Channel(row=c, access=access) for c in channels]

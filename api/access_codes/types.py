@@ -24,7 +24,9 @@ class CreateAccessCodeInput:
 
 @strawberry.type
 class AccessCode:
-    code: str = strawberry.field(description="6 digits; shown once.")
+    code: str = strawberry.field(
+        description="BOOPER_ACCESS_CODE_DIGITS digits (8 by default); shown once."
+    )
     expires_at: DateTime
     channels: list[Channel]
     identifier: str | None

@@ -1,5 +1,7 @@
-"""createAccessCode / redeemAccessCode: 6 digits, expiry, single use, the caller's app only,
-grants + subscriptions + identifier, throttling per device and per IP, aliased attempts."""
+"""createAccessCode / redeemAccessCode: BOOPER_ACCESS_CODE_DIGITS digits (8 by default; codes of
+6..12 digits redeem), expiry, single use, the caller's app only, lookups scoped by appId, grants +
+subscriptions + identifier, throttling per device and per address (IPv6 per /64), aliased attempts.
+The per-app budgets, the live-code cap and the guessing bound: tests/ops/test_access_code_attack.py."""
 
 from __future__ import annotations
 
@@ -21,8 +23,12 @@ REDEEM = (
     "mutation($c: String!, $t: String!) {"
     " redeemAccessCode(code: $c, deviceToken: $t) { id name visibility } }"
 )
+REDEEM_IN = (
+    "mutation($c: String!, $t: String!, $a: ID) {"
+    " redeemAccessCode(code: $c, deviceToken: $t, appId: $a) { id name } }"
+)
 SUBSCRIBERS = (
-    "query($c: ID!) { subscribers(channelId: $c) { nodes { device { id token identifier } } } }"
+    "query($c: ID!) { subscribers(channelId: $c) { nodes { device { id identifier } } } }"
 )
 
 
@@ -43,7 +49,7 @@ async def shop(api):
     return app, vip, gold, news
 
 
-async def test_a_code_is_six_digits_and_expires_in_five_minutes_by_default(api, shop):
+async def test_a_code_is_eight_digits_and_expires_in_five_minutes_by_default(api, shop):
     app, vip, gold, _ = shop
     start = dt.datetime.now(dt.UTC)
     data = (
@@ -53,7 +59,7 @@ async def test_a_code_is_six_digits_and_expires_in_five_minutes_by_default(api, 
             api_key=app.api_key,
         )
     )["createAccessCode"]
-    assert len(data["code"]) == 6 and data["code"].isdigit()
+    assert len(data["code"]) == 8 and data["code"].isascii() and data["code"].isdigit()
     expires = parse(data["expiresAt"])
     assert (
         start + dt.timedelta(seconds=295)
@@ -77,7 +83,7 @@ async def test_the_owner_creates_codes_with_app_id(api, shop):
     data = await api.ok(
         CREATE, {"i": {"channels": ["vip"], "appId": app.id}}, token=app.owner.token
     )
-    assert len(data["createAccessCode"]["code"]) == 6
+    assert len(data["createAccessCode"]["code"]) == 8
     # Without appId a dashboard user has not said which app.
     assert (
         await api.code(CREATE, {"i": {"channels": ["vip"]}}, token=app.owner.token)
@@ -179,9 +185,7 @@ async def test_redeem_grants_subscribes_and_records_the_identifier(api, shop):
     nodes = (await api.ok(SUBSCRIBERS, {"c": vip["id"]}, token=app.owner.token))["subscribers"][
         "nodes"
     ]
-    assert nodes == [
-        {"device": {"id": device["id"], "token": device["token"], "identifier": "customer-42"}}
-    ]
+    assert nodes == [{"device": {"id": device["id"], "identifier": "customer-42"}}]
     mine = await api.ok(
         "query($t: String) { channels(deviceToken: $t) { name } }", {"t": device["token"]}
     )
@@ -234,7 +238,9 @@ async def test_a_short_expiry_really_expires(api, shop):
     assert await DeviceAccessGrant.count() == 0
 
 
-@pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "", "12 456"])
+@pytest.mark.parametrize(
+    "code", ["12345", "1234567890123", "abcdef", "", "12 456", "１２３４５６", "12345²", "-123456"]
+)
 async def test_malformed_codes_are_the_same_refusal(api, shop, code):
     device = await f.make_expo_device(api)
     error = await api.error(REDEEM, {"c": code, "t": device["token"]})
@@ -245,19 +251,24 @@ async def test_malformed_codes_are_the_same_refusal(api, shop, code):
 async def test_redeem_needs_a_registered_active_device(api, shop):
     app, *_ = shop
     code = await f.access_code(api, app, ["vip"])
-    assert await api.code(REDEEM, {"c": code["code"], "t": expo_token()}) == "NOT_FOUND"
+    # An unknown token has no device key to prove it: refused before anything else.
+    assert await api.code(REDEEM, {"c": code["code"], "t": expo_token()}) == "UNAUTHENTICATED"
     device = await f.make_expo_device(api)
     await api.ok(
         "mutation($t: String!) { unregisterDevice(deviceToken: $t) }", {"t": device["token"]}
     )
-    assert await api.code(REDEEM, {"c": code["code"], "t": device["token"]}) == "NOT_FOUND"
+    assert await api.code(REDEEM, {"c": code["code"], "t": device["token"]}) == "UNAUTHENTICATED"
+    # A device the provider reported gone (inactive) still has its key, but cannot redeem.
+    gone = await f.make_expo_device(api)
+    await Device.update({Device.active: False}).where(Device.id == int(gone["id"]))
+    assert await api.code(REDEEM, {"c": code["code"], "t": gone["token"]}) == "NOT_FOUND"
     assert (await AccessCode.select().first())["redeemed_at"] is None
     assert await DeviceAccessGrant.count() == 0
 
 
 def _wrong(code: str, n: int) -> str:
-    """The n-th six-digit code that is not `code`."""
-    candidates = (f"{i:06d}" for i in range(1000) if f"{i:06d}" != code)
+    """The n-th well-formed (eight-digit) code that is not `code`."""
+    candidates = (f"{i:08d}" for i in range(1000) if f"{i:08d}" != code)
     for _ in range(n):
         next(candidates)
     return next(candidates)
@@ -298,10 +309,10 @@ async def test_five_failures_per_device_then_rate_limited(api, shop, settings):
     assert "errors" not in body
 
 
-async def test_five_failures_per_ip_then_rate_limited(api, shop):
+async def test_twenty_failures_per_address_then_rate_limited(api, shop):
     app, *_ = shop
     code = await f.access_code(api, app, ["vip"])
-    for i in range(5):
+    for i in range(20):
         device = await f.make_expo_device(api)
         assert (
             await api.code(REDEEM, {"c": _wrong(code["code"], i), "t": device["token"]})
@@ -314,13 +325,91 @@ async def test_five_failures_per_ip_then_rate_limited(api, shop):
     assert await DeviceAccessGrant.count() == 0
 
 
-async def test_unknown_device_tokens_count_against_the_ip_too(api, shop):
+async def test_callers_without_a_device_key_compare_no_code(api, shop):
+    """A token without its key (a victim's token, or one nobody registered) is refused before any
+    limit or code is touched: it can neither guess nor spend the victim's attempts."""
     app, *_ = shop
     code = await f.access_code(api, app, ["vip"])
-    for _ in range(5):
-        assert await api.code(REDEEM, {"c": code["code"], "t": expo_token()}) == "NOT_FOUND"
+    victim = await f.make_expo_device(api)
+    for i in range(10):
+        assert await api.code(REDEEM, {"c": _wrong(code["code"], i), "t": victim["token"]},
+                              device_key=None) == "UNAUTHENTICATED"
+        assert await api.code(REDEEM, {"c": code["code"], "t": expo_token()}) == "UNAUTHENTICATED"
+    assert (await AccessCode.select().first())["redeemed_at"] is None
+    # The victim's own five attempts are untouched: it redeems at once.
+    await api.ok(REDEEM, {"c": code["code"], "t": victim["token"]})
+
+
+async def test_ipv6_addresses_in_one_64_share_a_budget(api, shop, settings):
+    app, *_ = shop
+    settings.trusted_proxies = "127.0.0.1/32"
+    settings.redeem_address_attempts = 3
+    code = await f.access_code(api, app, ["vip"])
+
+    async def attempt(address: str, guess: str) -> str:
+        device = await f.make_expo_device(api)  # a fresh device each time: only the address counts
+        body = await api.raw(REDEEM, {"c": guess, "t": device["token"]},
+                             headers={"x-forwarded-for": address})
+        return body["errors"][0]["extensions"]["code"] if body.get("errors") else "OK"
+
+    same_64 = ["2001:db8:5:6::1", "2001:db8:5:6:ffff:ffff:ffff:ffff", "2001:0db8:0005:0006:abcd::1"]
+    for i, address in enumerate(same_64):
+        assert await attempt(address, _wrong(code["code"], i)) == "BAD_USER_INPUT"
+    # A fourth address of the same /64: refused, whatever the code.
+    assert await attempt("2001:db8:5:6:1234::9", code["code"]) == "RATE_LIMITED"
+    # The neighbouring /64 is another client.
+    assert await attempt("2001:db8:5:7::1", code["code"]) == "OK"
+    # IPv4 counts per address, and an IPv4-mapped IPv6 address is that IPv4 address.
+    settings.redeem_address_attempts = 1
+    assert await attempt("192.0.2.7", _wrong(code["code"], 5)) == "BAD_USER_INPUT"
+    assert await attempt("::ffff:192.0.2.7", _wrong(code["code"], 6)) == "RATE_LIMITED"
+    assert await attempt("192.0.2.8", _wrong(code["code"], 7)) == "BAD_USER_INPUT"
+
+
+async def test_the_length_is_configurable_and_older_codes_still_redeem(api, shop, settings):
+    """Codes issued with 6 digits (before an upgrade to 8) redeem until they expire; a code's
+    length is whatever was issued."""
+    app, *_ = shop
+    settings.access_code_digits = 6
+    old = await f.access_code(api, app, ["vip"])
+    assert len(old["code"]) == 6
+    settings.access_code_digits = 12
+    long = await f.access_code(api, app, ["gold"])
+    assert len(long["code"]) == 12 and long["code"].isdigit()
+    settings.access_code_digits = 8
     device = await f.make_expo_device(api)
-    assert await api.code(REDEEM, {"c": code["code"], "t": device["token"]}) == "RATE_LIMITED"
+    assert [c["name"] for c in (await api.ok(REDEEM, {"c": old["code"], "t": device["token"]}))["redeemAccessCode"]] == ["vip"]
+    assert [c["name"] for c in (await api.ok(REDEEM, {"c": long["code"], "t": device["token"]}))["redeemAccessCode"]] == ["gold"]
+
+
+async def test_app_id_scopes_the_lookup(api, shop):
+    """With appId the code is looked up in that app only: app A's code is not found with B's id."""
+    app, vip, *_ = shop
+    other = await f.make_app(api, name="other")
+    await f.make_channel(api, other, name="theirs", visibility="PRIVATE")
+    code = (await f.access_code(api, app, ["vip"]))["code"]
+    device = await f.make_expo_device(api)
+    wrong = await api.error(REDEEM_IN, {"c": code, "t": device["token"], "a": other.id})
+    assert wrong["extensions"]["code"] == "BAD_USER_INPUT"
+    assert wrong["message"] == "this access code is wrong, expired or already used"
+    assert (await AccessCode.select().first())["redeemed_at"] is None
+    assert await DeviceAccessGrant.count() == 0
+    data = await api.ok(REDEEM_IN, {"c": code, "t": device["token"], "a": app.id})
+    assert data["redeemAccessCode"] == [{"id": vip["id"], "name": "vip"}]
+    # Without appId (a person typing only the digits) the lookup spans every app.
+    theirs = (await f.access_code(api, other, ["theirs"]))["code"]
+    data = await api.ok(REDEEM_IN, {"c": theirs, "t": device["token"], "a": None})
+    assert [c["name"] for c in data["redeemAccessCode"]] == ["theirs"]
+
+
+async def test_a_bad_or_unknown_app_id_is_refused_before_any_code(api, shop):
+    app, *_ = shop
+    code = (await f.access_code(api, app, ["vip"]))["code"]
+    device = await f.make_expo_device(api)
+    for bad in ("abc", "-1", "0", "9" * 25):
+        assert await api.code(REDEEM_IN, {"c": code, "t": device["token"], "a": bad}) == "BAD_USER_INPUT"
+    assert await api.code(REDEEM_IN, {"c": code, "t": device["token"], "a": "987654"}) == "NOT_FOUND"
+    assert (await AccessCode.select().first())["redeemed_at"] is None
 
 
 async def test_every_aliased_attempt_in_one_request_counts(api, shop):
