@@ -94,7 +94,7 @@ async def test_validation_cache_hits_for_repeated_documents():
 
 
 async def test_text_a_database_cannot_store_is_refused_before_any_write(api):
-    register = "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id } }"
+    register = "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { device { id } } }"
     import json
 
     for token in ("ExponentPushToken[a\u0000b]", "ExponentPushToken[\ud800]"):

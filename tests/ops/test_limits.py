@@ -107,7 +107,7 @@ async def test_log_in_is_throttled_per_address_and_per_account(api, settings):
 
 async def test_device_registration_is_throttled_per_address(api, settings):
     settings.device_rate = "2/minute"
-    results = [await api.raw('mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id } }',
+    results = [await api.raw('mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { device { id } } }',
                              {"t": f"ExponentPushToken[r{i}]"}) for i in range(3)]
     assert [bool(r.get("errors")) for r in results] == [False, False, True]
     assert results[2]["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
