@@ -27,8 +27,11 @@ class Client:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def __call__(self, query: str, variables: dict | None = None, *, auth: str | None = None) -> dict:
+    def __call__(self, query: str, variables: dict | None = None, *, auth: str | None = None,
+                 device_key: str | None = None) -> dict:
         headers = {"authorization": f"Bearer {auth}"} if auth else {}
+        if device_key:
+            headers["x-device-key"] = device_key
         body = httpx.post(self.url, json={"query": query, "variables": variables or {}}, headers=headers,
                           timeout=15).json()
         assert not body.get("errors"), body
@@ -77,20 +80,27 @@ def _setup_app(gql: Client, sandbox: str, devices: int) -> tuple[str, str, str, 
     created = gql('mutation { createApp(name: "Prod") { app { id } apiKey { secret } } }', auth=token)["createApp"]
     app_id, key = created["app"]["id"], created["apiKey"]["secret"]
     gql('mutation($a: ID!) { createChannel(appId: $a, name: "news") { id } }', {"a": app_id}, auth=key)
-    tokens = []
+    tokens, keys = [], {}
     for i in range(devices):
         t = f"ExponentPushToken[prod-{i}]"
-        gql("mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id } }", {"t": t})
+        keys[t] = gql("mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t})"
+                      " { device { id } deviceKey } }", {"t": t})["registerDevice"]["deviceKey"]
         tokens.append(t)
     sub = httpx.post(f"{sandbox}/webpush/subscriptions", json={}).json()
-    gql("mutation($t: String!, $p: String!, $a: String!) { registerDevice(input: {platform: WEB, token: $t,"
-        " webPushKeys: {p256dh: $p, auth: $a}}) { id } }",
-        {"t": sub["endpoint"], "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]})
+    keys[sub["endpoint"]] = gql(
+        "mutation($t: String!, $p: String!, $a: String!) { registerDevice(input: {platform: WEB, token: $t,"
+        " webPushKeys: {p256dh: $p, auth: $a}}) { device { id } deviceKey } }",
+        {"t": sub["endpoint"], "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]})["registerDevice"]["deviceKey"]
     tokens.append(sub["endpoint"])
     for t in tokens:
         gql('mutation($t: String!, $a: ID!) { subscribe(deviceToken: $t, appId: $a, name: "news") { id } }',
-            {"t": t, "a": app_id})
+            {"t": t, "a": app_id}, device_key=keys[t])
     return app_id, key, token, tokens
+
+
+def hint(token: str) -> str:
+    """Device.tokenHint: the token's last 6 characters (an Expo token's without its bracket)."""
+    return token.removesuffix("]")[-6:] if token.startswith("Expo") else token[-6:]
 
 
 def _wait_completed(gql: Client, nid: str, key: str, timeout: float, procs) -> dict:
@@ -115,21 +125,23 @@ def test_send_through_worker_and_scheduler_with_live_events_across_processes(top
             await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {jwt}"}}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             await ws.send(json.dumps({"id": "d", "type": "subscribe", "payload": {
-                "query": "subscription($a: ID!) { deliveryEvents(appId: $a) { status device { token } } }",
+                "query": "subscription($a: ID!) { deliveryEvents(appId: $a) { status device { token tokenHint } } }",
                 "variables": {"a": app_id}}}))
             await asyncio.sleep(0.3)
             await asyncio.to_thread(gql, 'mutation { sendNotification(input: {channel: "news", title: "Hi"}) { id } }',
                                     auth=key)
             events = []
             # 4 devices: each is SENT or DELIVERED at least once, from the worker process, via Redis.
-            while len({e["device"]["token"] for e in events}) < len(tokens):
+            while len({e["device"]["tokenHint"] for e in events}) < len(tokens):
                 msg = json.loads(await asyncio.wait_for(ws.recv(), 20))
                 assert msg["type"] == "next", msg
                 events.append(msg["payload"]["data"]["deliveryEvents"])
             return events
 
     events = asyncio.run(live_and_send())
-    assert {e["device"]["token"] for e in events} == set(tokens)
+    # The owner sees a hint of each token, never the token of a device that registered itself.
+    assert {e["device"]["tokenHint"] for e in events} == {hint(t) for t in tokens}
+    assert {e["device"]["token"] for e in events} == {None}
 
     nid = gql('query($a: ID!) { notifications(appId: $a) { nodes { id } } }', {"a": app_id}, auth=key)["notifications"]["nodes"][0]["id"]
     # Expo receipts come from the scheduler's periodic job, executed by the worker.
