@@ -13,8 +13,9 @@ from tests.support.sandbox import free_port
 pytestmark = pytest.mark.e2e
 
 
-def gql(url: str, query: str, variables: dict | None = None, key: str | None = None, token: str | None = None) -> dict:
-    headers = {}
+def gql(url: str, query: str, variables: dict | None = None, key: str | None = None, token: str | None = None,
+        device_key: str | None = None) -> dict:
+    headers = {"x-device-key": device_key} if device_key else {}
     if key:
         headers["authorization"] = f"Bearer {key}"
     if token:
@@ -43,16 +44,19 @@ def test_booper_dev_runs_the_first_session_end_to_end(tmp_path):
         key = created["createApp"]["apiKey"]["secret"]
         gql(url, 'mutation($a: ID!) { createChannel(appId: $a, name: "alerts") { id } }', {"a": app_id}, key=key)
         sub = httpx.post(f"http://127.0.0.1:{sandbox_port}/webpush/subscriptions", json={}).json()
-        gql(url, 'mutation { registerDevice(input: {platform: EXPO, token: "ExponentPushToken[readme-demo]"}) { id } }')
-        gql(
+        # Each device keeps the key registerDevice returns and presents it (X-Device-Key) to subscribe.
+        expo = gql(url, 'mutation { registerDevice(input: {platform: EXPO, token: "ExponentPushToken[readme-demo]"})'
+                        " { device { id tokenHint } deviceKey } }")["registerDevice"]
+        web = gql(
             url,
             "mutation($t: String!, $p: String!, $a: String!) { registerDevice(input: {platform: WEB, token: $t,"
-            " webPushKeys: {p256dh: $p, auth: $a}}) { id } }",
+            " webPushKeys: {p256dh: $p, auth: $a}}) { device { id } deviceKey } }",
             {"t": sub["endpoint"], "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]},
-        )
-        for token_ in ("ExponentPushToken[readme-demo]", sub["endpoint"]):
+        )["registerDevice"]
+        assert expo["deviceKey"].startswith("dk_") and web["deviceKey"].startswith("dk_")
+        for token_, key_ in (("ExponentPushToken[readme-demo]", expo["deviceKey"]), (sub["endpoint"], web["deviceKey"])):
             gql(url, 'mutation($t: String!, $a: ID!) { subscribe(deviceToken: $t, appId: $a, name: "alerts") { id } }',
-                {"t": token_, "a": app_id})
+                {"t": token_, "a": app_id}, device_key=key_)
         sent = gql(url, 'mutation { sendNotification(input: {channel: "alerts", title: "Rain", body: "Take an umbrella"}) { id } }', key=key)
         nid = sent["sendNotification"]["id"]
 
