@@ -14,10 +14,10 @@ from bench.topology import Ctx
 
 REGISTER_WEB = (
     "mutation($t: String!, $p: String!, $a: String!) { registerDevice(input: {platform: WEB,"
-    " token: $t, webPushKeys: {p256dh: $p, auth: $a}}) { id } }"
+    " token: $t, webPushKeys: {p256dh: $p, auth: $a}}) { device { id } deviceKey } }"
 )
 REGISTER_EXPO = (
-    "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id } }"
+    "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { device { id } deviceKey } }"
 )
 SUBSCRIBE = "mutation($t: String!, $a: ID!, $n: String!) { subscribe(deviceToken: $t, appId: $a, name: $n) { id } }"
 
@@ -34,11 +34,13 @@ def _device(ctx: Ctx, channel: str, web: bool) -> tuple[str, dict | None]:
     if web:
         sub = httpx.post(f"{ctx.topo.sandbox}/webpush/subscriptions", json={}).json()
         token = sub["endpoint"]
-        ctx.gql(REGISTER_WEB, {"t": token, "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]})
+        registered = ctx.gql(REGISTER_WEB, {"t": token, "p": sub["keys"]["p256dh"], "a": sub["keys"]["auth"]})
     else:
         token = f"ExponentPushToken[bench-s5-{time.time_ns()}]"
-        ctx.gql(REGISTER_EXPO, {"t": token})
-    ctx.gql(SUBSCRIBE, {"t": token, "a": str(ctx.app_id), "n": channel})
+        registered = ctx.gql(REGISTER_EXPO, {"t": token})
+    # Subscribing is the device's own operation: it presents the key registerDevice gave it.
+    device_key = registered["registerDevice"]["deviceKey"]
+    ctx.gql(SUBSCRIBE, {"t": token, "a": str(ctx.app_id), "n": channel}, device_key=device_key)
     return (sub["id"] if web else token), sub
 
 

@@ -238,9 +238,13 @@ class Gql:
         self.client = httpx.Client(timeout=30)
         self.url, self.auth = url, auth
 
-    def __call__(self, query: str, variables: dict | None = None, auth: str | None = None) -> dict:
+    def __call__(
+        self, query: str, variables: dict | None = None, auth: str | None = None, device_key: str | None = None
+    ) -> dict:
         token = auth or self.auth
         headers = {"authorization": f"Bearer {token}"} if token else {}
+        if device_key:  # a device's own operations prove the device (X-Device-Key)
+            headers["x-device-key"] = device_key
         body = self.client.post(
             self.url, json={"query": query, "variables": variables or {}}, headers=headers
         ).json()
