@@ -26,8 +26,16 @@ expect.set_options(timeout=15_000)  # the first event waits out the websocket co
 PASSWORD = "correct horse battery"
 
 
-def gql(api: dict, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+def gql(
+    api: dict,
+    query: str,
+    variables: dict | None = None,
+    token: str | None = None,
+    device_key: str | None = None,
+) -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if device_key:  # a device's own operations carry the key registerDevice returned
+        headers["X-Device-Key"] = device_key
     r = httpx.post(
         api["graphql"],
         json={"query": query, "variables": variables or {}},
@@ -121,15 +129,16 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
 
     # -- a device redeems it through the API (as the mobile app would) --------
     device_token = f"ExponentPushToken[e2e-{uuid.uuid4().hex[:12]}]"
-    gql(
+    device_key = gql(
         api_server,
-        "mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { id } }",
+        "mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { device { id } deviceKey } }",  # noqa: E501
         {"input": {"platform": "EXPO", "token": device_token}},
-    )
+    )["registerDevice"]["deviceKey"]
     granted = gql(
         api_server,
         "mutation($code: String!, $t: String!) { redeemAccessCode(code: $code, deviceToken: $t) { name } }",  # noqa: E501
         {"code": code, "t": device_token},
+        device_key=device_key,
     )["redeemAccessCode"]
     assert [c["name"] for c in granted] == ["orders"]
 
