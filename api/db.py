@@ -12,6 +12,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from api.settings import Settings
+from api.sqlite_engine import BoundedSQLiteEngine
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -26,7 +27,8 @@ def make_engine(settings: Settings) -> Engine:
     _enable_wal(path)
     # A generous busy timeout: SQLite serialises writers, and the embedded default
     # runs the API, the queue and periodic jobs in one process against one file.
-    return SQLiteEngine(path=str(path), timeout=30)
+    # Bounded: Piccolo's own engine starts a thread per statement (api/sqlite_engine.py).
+    return BoundedSQLiteEngine(str(path), statements=4, transactions=4, timeout=30)
 
 
 def _enable_wal(path: Path) -> None:

@@ -32,12 +32,12 @@ class Channel(RowNode):
 
     @strawberry.field(description="Null for a public channel created by anonymous use.")
     async def app(self, info: Info) -> Annotated[App, strawberry.lazy("api.apps.types")] | None:
-        from api.apps.tables import App as AppTable
+        from api.apps import service as apps
         from api.apps.types import App
 
         if self.row["app"] is None:
             return None
-        row = await AppTable.select().where(AppTable.id == self.row["app"]).first()
+        row = await loader(info, "app", apps.apps_by_ids).load(self.row["app"])
         return App(row=row, access=self.access) if row else None
 
     @strawberry.field

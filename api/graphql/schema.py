@@ -22,10 +22,13 @@ from api.channels.resolvers import ChannelsMutation, ChannelsQuery
 from api.devices.resolvers import DevicesMutation
 from api.errors import BooperError
 from api.graphql.context import Info
+from api.graphql.cost import QueryCostLimiter
+from api.graphql.deadline import within_deadline
 from api.graphql.errors import ShapeErrors
 from api.graphql.text import RefuseUnstorableText
 from api.live.shared import SharedEventExecutor
 from api.notifications.resolvers import NotificationsMutation, NotificationsQuery, NotificationsSubscription
+from api.settings import get_settings
 from api.users.resolvers import UsersMutation, UsersQuery
 from api.webhooks.resolvers import WebhooksMutation, WebhooksQuery
 
@@ -99,6 +102,18 @@ class LeanExtensionsRunner(SchemaExtensionsRunner):
 
 
 class BooperSchema(strawberry.Schema):
+    async def execute(self, query: Any, variable_values: Any = None, context_value: Any = None,  # noqa: PLR0913
+                      root_value: Any = None, operation_name: Any = None, allowed_operation_types: Any = None,
+                      operation_extensions: Any = None) -> Any:
+        """HTTP operations run within the request deadline and stop when the client leaves."""
+        execution = super().execute(query, variable_values, context_value, root_value, operation_name,
+                                    allowed_operation_types, operation_extensions)
+        request = getattr(context_value, "request", None)
+        runtime = getattr(context_value, "runtime", None)
+        if request is None or runtime is None:
+            return await execution
+        return await within_deadline(execution, seconds=runtime.settings.request_timeout, request=request)
+
     def create_extensions_runner(self, execution_context: Any, extensions: list[SchemaExtension]) -> Any:
         return LeanExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
@@ -119,6 +134,7 @@ MAX_TOKENS = 2000
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     from strawberry.extensions import DisableIntrospection
 
+    settings = get_settings()
     # Built once per process: limiter rules constructed per request would defeat
     # the validation cache (STACK-NOTES.md).
     extensions = [
@@ -127,6 +143,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         QueryDepthLimiter(max_depth=10),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        QueryCostLimiter(max_cost=settings.max_query_cost, max_page=settings.max_page_size),
         ParserCache(maxsize=512),
         ValidationCache(maxsize=512),
     ]

@@ -71,12 +71,12 @@ async def test_a_database_error_is_masked(api, monkeypatch):
 
     app = await f.make_app(api)
 
-    async def broken_sql(app_id):
+    async def broken_sql(app_ids):
         from api.apps.tables import App
 
-        return await App.raw("SELECT no_such_column FROM apps WHERE id = {}", app_id)
+        return await App.raw("SELECT no_such_column FROM apps WHERE id = {}", app_ids[0])
 
-    monkeypatch.setattr(service, "api_keys", broken_sql)
+    monkeypatch.setattr(service, "api_keys_of_apps", broken_sql)  # App.apiKeys' batch (a DataLoader)
     body = await api.raw(
         "query($a: ID!) { app(id: $a) { name apiKeys { id } } }",
         {"a": app.id},
