@@ -46,7 +46,7 @@ async def revoke_api_key(key_id: int, owner_id: int) -> dict:
         await ApiKey.update({ApiKey.revoked_at: now}).where(ApiKey.id == key_id)
         key["revoked_at"] = now
         keycache.forget(key["secret_hash"])
-        await access_withdrawn()
+        await access_withdrawn(f"app:{key['app']}")
     return key
 
 
@@ -54,7 +54,7 @@ async def delete_app(app_id: int) -> None:
     # Foreign keys cascade: keys, channels, subscriptions, grants, codes, notifications, deliveries.
     await App.delete().where(App.id == app_id)
     keycache.forget()
-    await access_withdrawn()
+    await access_withdrawn(f"app:{app_id}")
 
 
 async def apps_of_user(user_id: int) -> list[dict]:

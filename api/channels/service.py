@@ -31,7 +31,7 @@ async def create_channel(app_id: int, name: str, visibility: str) -> dict:
 async def delete_channel(channel_id: int) -> None:
     await Channel.delete().where(Channel.id == channel_id)
     forget_cached()  # rare; other processes' entries expire within APP_CHANNEL_TTL
-    await access_withdrawn()
+    await access_withdrawn(f"channel:{channel_id}")
 
 
 # An app's channels by name, for its API key's sends (the hot path). A channel's app, name and
@@ -146,7 +146,7 @@ async def unsubscribe(device_id: int, channel_id: int) -> bool:
         (ChannelSubscription.channel == channel_id) & (ChannelSubscription.device == device_id)
     ).returning(ChannelSubscription.id)
     if removed:
-        await access_withdrawn()
+        await access_withdrawn(f"device:{device_id}")
     return bool(removed)
 
 
@@ -163,7 +163,7 @@ async def delete_subscription(sub: dict, channel: dict) -> None:
                 (DeviceAccessGrant.device == sub["device"])
                 & (DeviceAccessGrant.channel == channel["id"])
             )
-    await access_withdrawn()
+    await access_withdrawn(f"device:{sub['device']}")
 
 
 async def subscriber_counts(channel_ids: Sequence[int]) -> list[int]:

@@ -189,7 +189,7 @@ async def unregister(device_id: int) -> None:
         await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
         await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
     await webhook_service.emit(get_runtime(), webhook_events.devices_left(apps, {device_id: "unregistered"}))
-    await access_withdrawn()
+    await access_withdrawn(f"device:{device_id}")
 
 
 async def devices_by_ids(ids: list[int]) -> list[dict | None]:

@@ -113,5 +113,5 @@ async def verify(runtime: Runtime, token: str, code: str) -> tuple[dict, str] | 
     )
     if not rows:
         return None
-    await access_withdrawn()  # streams opened with the old key end
+    await access_withdrawn(f"device:{device['id']}")  # streams opened with the old key end
     return rows[0], secret

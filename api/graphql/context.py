@@ -50,14 +50,20 @@ class Context(BaseContext, kw_only=True, dict=True):
 
     async def viewer(self) -> Viewer:
         """Who is calling. Over HTTP resolved once per request; over a WebSocket (one context for
-        the whole connection) re-resolved every REVALIDATE_AFTER seconds, and a JWT's expiry is
-        checked on every call, so revocation and expiry reach open sockets too."""
+        the whole connection) re-resolved every REVALIDATE_AFTER seconds and whenever access was
+        withdrawn somewhere (the live hub's access epoch), and a JWT's expiry is checked on every
+        call, so revocation and expiry reach open sockets too."""
         cached = self.__dict__.get("_viewer")
         now = time.monotonic()
-        if cached is None or (self.websocket is not None and now - self.__dict__["_viewer_at"] > REVALIDATE_AFTER):
+        epoch = self.runtime.live.access_epoch
+        if cached is None or (
+            self.websocket is not None
+            and (now - self.__dict__["_viewer_at"] > REVALIDATE_AFTER or epoch != self.__dict__["_viewer_epoch"])
+        ):
             cached = await self._resolve_viewer()
             self.__dict__["_viewer"] = cached
             self.__dict__["_viewer_at"] = now
+            self.__dict__["_viewer_epoch"] = epoch
         if isinstance(cached, Unauthenticated):
             raise cached
         if cached.expires_at is not None and time.time() >= cached.expires_at:

@@ -1,49 +1,87 @@
-"""Access to a live stream is decided again for its events, not once at subscribe time.
+"""Access to a live stream is decided again while it runs, not once at subscribe time.
 
-A subscription holds a check (an async function that raises a coded error when the access is
-gone, and may return what the stream may still see). The guard runs it before an event when the
-hub's access epoch moved (someone, in any process, deleted, unsubscribed, unregistered or revoked
-something) or when the last check is older than TTL seconds (what no event announces: a JWT or a
-key expiring, a device pruned by its provider). Between those, events pass on the cached verdict,
-so a burst of events to 10,000 subscribers costs no queries.
+A stream holds a check: an async function that raises a coded error when the access is gone and
+returns what the stream may still see. The check runs again:
+- at once when access in one of the stream's scopes is withdrawn ("app:4", "channel:7",
+  "device:9", "user:3": a delete, an unsubscribe, an unregister, a revoked key), in any process:
+  the hub delivers that as an event on the scope's access topic;
+- once more RECHECK_AFTER seconds after such a change, when other processes' credential caches
+  (5 s) have certainly let go of what was revoked;
+- when the caller's login expires, and every TTL seconds for credentialed streams (what nothing
+  announces), through a wake-up put in the stream's own queue, so a silent stream ends too.
+Between those, events pass on the cached verdict: a burst to 10,000 subscribers costs no queries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-TTL = 5.0
+from api.live.hub import ACCESS_PREFIX
+
+TTL = 60.0
+RECHECK_AFTER = 5.5  # the API-key cache's TTL (api/apps/keycache.py), and a little more
+WAKE: dict = {"wake": True}
 
 
 class StreamGuard:
-    def __init__(self, hub: Any, check: Callable[[], Awaitable[Any]], ttl: float = TTL) -> None:
+    def __init__(
+        self,
+        hub: Any,
+        check: Callable[[], Awaitable[Any]],
+        scopes: list[str],
+        *,
+        ttl: float | None = TTL,
+        expires_at: float | None = None,
+    ) -> None:
         self._hub = hub
         self._check = check
         self._ttl = ttl
-        self._epoch = hub.access_epoch
-        self._until = time.monotonic() + ttl
+        self._expires_at = expires_at  # wall clock (a JWT's exp)
+        self.topics = [ACCESS_PREFIX + s for s in scopes]
+        self.queue = hub.new_queue()
+        self._timer: asyncio.TimerHandle | None = None
         self.allowed: Any = None
 
-    def start(self, allowed: Any = None) -> None:
-        """The subscribe-time check passed with this verdict."""
-        self.allowed = allowed
+    @staticmethod
+    def default_ttl() -> float:
+        return TTL
 
-    async def ensure(self) -> Any:
-        """The current verdict, checked again if anything may have changed; raises when access is gone."""
-        epoch = self._hub.access_epoch
-        now = time.monotonic()
-        if epoch != self._epoch or now >= self._until:
-            # Read the epoch before checking: a change during the check is seen next time.
-            self.allowed = await self._check()
-            self._epoch = epoch
-            self._until = now + self._ttl
-        return self.allowed
+    async def events(self, topics: list[str]) -> AsyncIterator[tuple[dict, Any]]:
+        """(event, what the stream may see) for each event of `topics` the caller may still have;
+        raises the check's error, ending the stream, when access is gone."""
+        self.allowed = await self._check()
+        self._schedule(self._ttl)
+        try:
+            async for event in self._hub.subscribe([*topics, *self.topics], queue=self.queue):
+                if event is WAKE or event.get("access"):
+                    self.allowed = await self._check()
+                    self._schedule(RECHECK_AFTER if event is not WAKE else self._ttl)
+                    continue
+                yield event, self.allowed
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def _schedule(self, delay: float | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._expires_at is not None:
+            until_expiry = max(0.0, self._expires_at - time.time()) + 0.05
+            delay = until_expiry if delay is None else min(delay, until_expiry)
+        if delay is not None:
+            self._timer = asyncio.get_running_loop().call_later(delay, self._wake)
+
+    def _wake(self) -> None:
+        if not self.queue.full():
+            self.queue.put_nowait(WAKE)
 
 
-async def access_withdrawn() -> None:
-    """Tell every open stream, in every process, to check its access before its next event.
+async def access_withdrawn(*scopes: str) -> None:
+    """Tell the open streams of these scopes, in every process, to check their access now.
     Called after a delete, unsubscribe, unregister or revocation has committed."""
     from api.runtime import get_runtime
 
@@ -51,4 +89,4 @@ async def access_withdrawn() -> None:
         runtime = get_runtime()
     except RuntimeError:  # a one-off command without a running service: no streams to tell
         return
-    await runtime.live.access_changed()
+    await runtime.live.access_changed(*scopes)

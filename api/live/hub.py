@@ -18,9 +18,11 @@ import orjson
 log = logging.getLogger("booper.live")
 REDIS_CHANNEL = "booper:live"
 QUEUE_LIMIT = 1000
-# Published when access was withdrawn anywhere (a delete, an unsubscribe, a revoked key): every
-# process bumps its access epoch, and open streams check again before their next event.
-ACCESS_TOPIC = "access-changed"
+# Topics of access changes ("access:app:4", "access:device:9", ...): published when access was
+# withdrawn (a delete, an unsubscribe, a revoked key). The streams that depend on that scope
+# listen to it and check again at once; every process also bumps its access epoch, so open
+# sockets resolve their credentials again before their next operation.
+ACCESS_PREFIX = "access:"
 
 
 class LiveHub:
@@ -93,14 +95,16 @@ class LiveHub:
         except Exception:  # noqa: BLE001 - see docstring
             log.exception("live publish through Redis failed")
 
-    async def access_changed(self) -> None:
-        """Some access was withdrawn: open streams re-check before their next event. Bumped here
-        at once (the caller's own streams), and in every process through Redis."""
+    async def access_changed(self, *scopes: str) -> None:
+        """Access within these scopes ("app:4", "channel:7", "device:9", "user:3") was withdrawn."""
         self.access_epoch += 1
-        await self.publish(ACCESS_TOPIC, {})
+        await self.publish_batch([([ACCESS_PREFIX + s for s in scopes], {"access": True})])
+
+    def new_queue(self) -> asyncio.Queue:
+        return asyncio.Queue(maxsize=QUEUE_LIMIT)
 
     def _dispatch(self, topic: str, event: dict) -> None:
-        if topic == ACCESS_TOPIC:
+        if topic.startswith(ACCESS_PREFIX):
             self.access_epoch += 1
         for queue in list(self._subscribers.get(topic, ())):
             if queue.full():
@@ -131,7 +135,7 @@ class LiveHub:
                         continue
                     for topics, event in items:
                         for topic in topics:
-                            if topic in self._subscribers or topic == ACCESS_TOPIC:
+                            if topic in self._subscribers or topic.startswith(ACCESS_PREFIX):
                                 self._dispatch(topic, event)
             except asyncio.CancelledError:
                 raise
@@ -143,8 +147,10 @@ class LiveHub:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 
-    async def subscribe(self, topics: Iterable[str]) -> AsyncIterator[dict]:
-        queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_LIMIT)
+    async def subscribe(self, topics: Iterable[str], queue: asyncio.Queue | None = None) -> AsyncIterator[dict]:
+        """Events of these topics until the caller stops. A caller may bring its own queue (from
+        new_queue) to put its own wake-ups in between."""
+        queue = queue if queue is not None else self.new_queue()
         topics = list(topics)
         for topic in topics:
             self._subscribers[topic].add(queue)

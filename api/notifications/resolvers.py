@@ -159,8 +159,8 @@ class NotificationsSubscription:
     @strawberry.subscription(
         description="Live notifications as they are sent. A device passes its token (with its device "
         "key) and gets its channels; an API key / dashboard user gets the channels of an app it owns; "
-        "anyone may follow one public channel by name. Access is checked again for every event: a "
-        "stream whose access is gone ends with an error that has a code."
+        "anyone may follow one public channel by name. Access is checked again while the stream runs: "
+        "a stream whose access is gone ends with an error that has a code."
     )
     async def notifications(
         self,
@@ -170,31 +170,34 @@ class NotificationsSubscription:
         channel: str | None = None,
     ) -> AsyncGenerator[Notification, None]:
         hub = info.context.runtime.live
+        viewer = await perms.viewer(info)
         if device_token is not None:
             device = await perms.authenticated_device(info, device_token)
             access = perms.Access("device", device_id=device["id"])
-            check = _device_check(info, device_token, device["id"])
-            allowed = await check()
-            topics = [events.channel_topic(c) for c in allowed]
+            subscribed = await channels.channels_of_device(device["id"])
+            ids = [c["id"] for c in subscribed]
+            topics = [events.channel_topic(c) for c in ids]
+            scopes = [f"device:{device['id']}", *(f"channel:{c}" for c in ids)]
+            guard = StreamGuard(hub, _device_check(info, device_token, device["id"]), scopes)
         elif channel is not None:
             row = await resolve_channel(info, None, channel, app_id, create_public=False)
             access = await perms.channel_access(info, row)
             if access is None:
                 raise NotFound("channel not found")
-            check = _channel_check(info, row["id"])
-            allowed = {row["id"]}
             topics = [events.channel_topic(row["id"])]
+            scopes = [f"channel:{row['id']}", *_viewer_scopes(viewer, access)]
+            # Anyone may follow a public channel: nothing to expire, only its deletion ends the stream.
+            ttl = None if access.role == "public" else StreamGuard.default_ttl()
+            guard = StreamGuard(hub, _channel_check(info, row["id"]), scopes, ttl=ttl,
+                                expires_at=viewer.expires_at if access.role == "owner" else None)
         else:
             app, access = await perms.app_admin(info, app_id) if app_id else (None, None)
             if app is None:
                 raise BadUserInput("pass deviceToken, appId or channel")
-            check = _app_check(info, app["id"])
-            allowed = None
             topics = [events.app_notifications_topic(app["id"])]
-        guard = StreamGuard(hub, check)
-        guard.start(allowed)
-        async for event in hub.subscribe(topics):
-            allowed = await guard.ensure()
+            guard = StreamGuard(hub, _app_check(info, app["id"]), [f"app:{app['id']}", *_viewer_scopes(viewer, access)],
+                                expires_at=viewer.expires_at)
+        async for event, allowed in guard.events(topics):
             if allowed is not None and event.get("channel") not in allowed:
                 continue  # unsubscribed (or access withdrawn) since the stream began
             yield shared_node(event, access, lambda e=event: Notification(row=events.from_event(e), access=access))
@@ -202,11 +205,20 @@ class NotificationsSubscription:
     @strawberry.subscription(description="Delivery status changes of an app, for the dashboard's live view.")
     async def delivery_events(self, info: Info, app_id: strawberry.ID) -> AsyncGenerator[Delivery, None]:
         hub = info.context.runtime.live
+        viewer = await perms.viewer(info)
         app, access = await perms.app_admin(info, app_id)
-        guard = StreamGuard(hub, _app_check(info, app["id"]))
-        async for event in hub.subscribe([events.app_deliveries_topic(app["id"])]):
-            await guard.ensure()
+        scopes = [f"app:{app['id']}", *_viewer_scopes(viewer, access)]
+        guard = StreamGuard(hub, _app_check(info, app["id"]), scopes, expires_at=viewer.expires_at)
+        async for event, _ in guard.events([events.app_deliveries_topic(app["id"])]):
             yield shared_node(event, access, lambda e=event: Delivery(row=events.from_event(e), access=access))
+
+
+def _viewer_scopes(viewer, access: perms.Access) -> list[str]:
+    """What ends a stream with the caller's credentials: the app (its keys) and the user (log-outs)."""
+    scopes = [f"app:{access.app_id}"] if access.role in ("owner", "key") else []
+    if viewer.kind == "user":
+        scopes.append(f"user:{viewer.user_id}")
+    return scopes
 
 
 def _device_check(info: Info, token: str, device_id: int):

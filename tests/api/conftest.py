@@ -57,7 +57,8 @@ def _cheap_password_hashing():
 @dataclass
 class World:
     """Two users with an app each; app A has a public and a private channel; device D follows
-    both (the private one through a redeemed access code); a well-formed token nobody registered."""
+    both (the private one through a redeemed access code); device E is registered and follows
+    nothing; a well-formed token nobody registered."""
 
     owner: f.Owner
     app: f.AppHandle
@@ -66,6 +67,7 @@ class World:
     public: dict
     private: dict
     device: dict
+    other_device: dict
     public_subscription: str
     private_subscription: str
     unknown_token: str
@@ -77,6 +79,7 @@ async def make_world(api) -> World:
     public = await f.make_channel(api, app, name="news")
     private = await f.make_channel(api, app, name="vip", visibility="PRIVATE")
     device = await f.make_expo_device(api)
+    other_device = await f.make_expo_device(api)
     public_sub = await f.subscribe(api, device, public)
     code = await f.access_code(api, app, ["vip"], identifier="customer-1")
     await api.ok(
@@ -96,6 +99,7 @@ async def make_world(api) -> World:
         public=public,
         private=private,
         device=device,
+        other_device=other_device,
         public_subscription=public_sub["id"],
         private_subscription=data["subscribers"]["nodes"][0]["id"],
         unknown_token=expo_token(),

@@ -1,16 +1,18 @@
-"""The permission matrix: every viewer kind against every operation of the core service.
+"""The permission matrix: every viewer kind against every operation, over HTTP and WebSocket.
 
 The rule (api/graphql/permissions.py): objects the viewer may not see are NOT_FOUND, exactly
 like objects that do not exist; the wrong kind of caller (an API key managing keys or apps, a
 user without rights on a visible public channel) is FORBIDDEN; no credentials where some are
 needed is UNAUTHENTICATED.
 
-A device's only credential is its push token, passed as deviceToken: the "subscribed device"
-and "unknown device" viewers send no headers and pass their token wherever the operation takes
-one. Operations that need a device (subscribe, redeemAccessCode, ...) are called by the other
-viewers with the subscribed device's token: headers neither add nor remove a device's rights.
+A push token is an address, never a credential (SECURITY.md): a device proves itself with its
+device key. The device viewers all name device D by its token: "device" with D's key, "other_device"
+with the key of another registered device E, "token_only" with no key at all. Operations that need a
+device (subscribe, redeemAccessCode, ...) are called by every viewer with D's token: a dashboard
+login or an API key adds no rights over a device.
 
 Every refusal is also checked to have written nothing (row counts of every table unchanged).
+The states after revocation, deletion, expiry and key rotation follow the matrix.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 
 from tests.api.conftest import World, expo_token, make_world, row_counts
 from tests.support import factories as f
+from tests.support.graphql import ws_execute
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWERS = (
@@ -31,30 +34,47 @@ VIEWERS = (
     "other_user",
     "app_key",
     "other_key",
-    "subscribed_device",
-    "unknown_device",
+    "device",
+    "other_device",
+    "token_only",
     "anonymous",
 )
 OK = "ok"
 UA, FB, NF = "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"
-DEVICES = ("subscribed_device", "unknown_device")
+CF, BI = "CONFLICT", "BAD_USER_INPUT"
+DEVICES = ("device", "other_device", "token_only")
+TRANSPORTS = ("http", "ws")
 
 
 def credentials(w: World, viewer: str) -> dict:
-    return {
+    """Keyword arguments of GraphQLClient.raw: exactly this viewer's credentials, nothing remembered."""
+    creds: dict[str, Any] = {
         "owner": {"token": w.owner.token},
         "other_user": {"token": w.other_owner.token},
         "app_key": {"api_key": w.app.api_key},
         "other_key": {"api_key": w.other_app.api_key},
     }.get(viewer, {})
+    creds["device_key"] = {"device": w.device["key"], "other_device": w.other_device["key"]}.get(viewer)
+    return creds
+
+
+def connection_params(w: World, viewer: str) -> dict:
+    """The same credentials in a graphql-transport-ws connection_init payload."""
+    c = credentials(w, viewer)
+    params = {}
+    if c.get("token"):
+        params["authorization"] = f"Bearer {c['token']}"
+    if c.get("api_key"):
+        params["apiKey"] = c["api_key"]
+    if c.get("device_key"):
+        params["deviceKey"] = c["device_key"]
+    return params
 
 
 def device_token(w: World, viewer: str, *, required: bool) -> str | None:
-    if viewer == "subscribed_device":
+    if viewer in DEVICES or required:
         return w.device["token"]
-    if viewer == "unknown_device":
-        return w.unknown_token
-    return w.device["token"] if required else None
+    return None
 
 
 @dataclass
@@ -64,6 +84,7 @@ class Op:
     expect: tuple[str, ...]  # one outcome per viewer, in VIEWERS order
     check: Callable[[World, str, dict], None] | None = None  # on the data of allowed calls
     extra: dict = field(default_factory=dict)
+    transports: tuple[str, ...] = TRANSPORTS
 
 
 def q(query: str, **variables):
@@ -119,6 +140,16 @@ async def redeem(api, w, viewer):
     )
 
 
+def inbox_then(query: str):
+    """A notification in D's inbox (sent to the public channel), then the operation on it."""
+
+    async def build(api, w, viewer):
+        sent = await f.send(api, w.app, channelId=w.public["id"], title="hello")
+        return query, {"t": w.device["token"], "n": [sent["id"]]}
+
+    return build
+
+
 def sees_app_a(expected: dict[str, bool]):
     def check(w, viewer, data):
         assert (w.app.id in [a["id"] for a in data["apps"]]) is expected[viewer]
@@ -139,17 +170,25 @@ def me_check(w, viewer, data):
     assert (data["me"] or {}).get("id") == expected
 
 
-def unregister_check(w, viewer, data):
-    assert data["unregisterDevice"] is (viewer != "unknown_device")
+def subscriber_tokens(w, viewer, data):
+    """App A sees its subscribers' devices by id and hint; D's token only if A registered it (it did not)."""
+    devices = [n["device"] for n in data["subscribers"]["nodes"]]
+    assert [d["id"] for d in devices] == [w.device["id"]]
+    assert devices[0]["token"] is None
+    assert devices[0]["tokenHint"] == w.device["token"].rstrip("]")[-6:]
 
 
-#                                owner other  key  o.key device unknown anon
+async def send_news(api, w: World) -> None:
+    await f.send(api, w.app, channelId=w.public["id"], title="live")
+
+
+#          owner other_user app_key other_key device other_device token_only anonymous
 OPS = [
-    Op("me", q("{ me { id } }"), (OK, OK, OK, OK, OK, OK, OK), me_check),
+    Op("me", q("{ me { id } }"), (OK, OK, OK, OK, OK, OK, OK, OK), me_check),
     Op(
         "signUp",
         q('mutation { signUp(email: "new@example.com", password: "long enough") { token } }'),
-        (OK, OK, OK, OK, OK, OK, OK),
+        (OK, OK, OK, OK, OK, OK, OK, OK),
     ),
     Op(
         "logIn",
@@ -157,61 +196,40 @@ OPS = [
             'mutation($e: String!) { logIn(email: $e, password: "correct horse") { user { id } } }',
             e=lambda w, v: w.owner.email,
         ),
-        (OK, OK, OK, OK, OK, OK, OK),
+        (OK, OK, OK, OK, OK, OK, OK, OK),
     ),
     Op(
         "apps",
         q("query($t: String) { apps(deviceToken: $t) { id } }", t=optional_token),
-        (OK, OK, OK, OK, OK, OK, OK),
+        (OK, OK, OK, OK, OK, UA, UA, OK),
         sees_app_a(
-            {
-                "owner": True,
-                "other_user": False,
-                "app_key": True,
-                "other_key": False,
-                "subscribed_device": True,
-                "unknown_device": False,
-                "anonymous": False,
-            }
+            {"owner": True, "other_user": False, "app_key": True, "other_key": False, "device": True,
+             "anonymous": False}
         ),
     ),
     Op(
         "app",
-        q(
-            "query($a: ID!, $t: String) { app(id: $a, deviceToken: $t) { id name } }",
-            a=app_a,
-            t=optional_token,
-        ),
-        (OK, NF, OK, NF, OK, NF, UA),
+        q("query($a: ID!, $t: String) { app(id: $a, deviceToken: $t) { id name } }", a=app_a, t=optional_token),
+        (OK, NF, OK, NF, OK, UA, UA, UA),
     ),
     Op(
         "app.channels",
-        q(
-            "query($a: ID!, $t: String) { app(id: $a, deviceToken: $t) { channels { name } } }",
-            a=app_a,
-            t=optional_token,
-        ),
-        (OK, NF, OK, NF, OK, NF, UA),
+        q("query($a: ID!, $t: String) { app(id: $a, deviceToken: $t) { channels { name } } }", a=app_a,
+          t=optional_token),
+        (OK, NF, OK, NF, OK, UA, UA, UA),
         channel_names("news", "vip"),
     ),
     Op(
         "app.apiKeys",
-        q(
-            "query($a: ID!, $t: String) { app(id: $a, deviceToken: $t) { apiKeys { id } } }",
-            a=app_a,
-            t=optional_token,
-        ),
-        (OK, NF, FB, NF, FB, NF, UA),
+        q("query($a: ID!, $t: String) { app(id: $a, deviceToken: $t) { apiKeys { id } } }", a=app_a,
+          t=optional_token),
+        (OK, NF, FB, NF, FB, UA, UA, UA),
     ),
     Op(
         "app.usage",
-        q(
-            "query($a: ID!, $t: String) {"
-            " app(id: $a, deviceToken: $t) { usage { activeDevices } } }",
-            a=app_a,
-            t=optional_token,
-        ),
-        (OK, NF, OK, NF, FB, NF, UA),
+        q("query($a: ID!, $t: String) { app(id: $a, deviceToken: $t) { usage { activeDevices } } }", a=app_a,
+          t=optional_token),
+        (OK, NF, OK, NF, FB, UA, UA, UA),
     ),
     Op(
         "channels",
@@ -219,178 +237,213 @@ OPS = [
             "query($t: String) { channels(deviceToken: $t) { name } }",
             "query($a: ID) { channels(appId: $a) { name } }",
         ),
-        (OK, NF, OK, NF, OK, OK, UA),
-        lambda w, viewer, data: channel_names(
-            *([] if viewer == "unknown_device" else ["news", "vip"])
-        )(w, viewer, data),
+        (OK, NF, OK, NF, OK, UA, UA, UA),
+        channel_names("news", "vip"),
     ),
     Op(
         "channel.public",
-        q(
-            "query($c: ID, $t: String) { channel(id: $c, deviceToken: $t) { name } }",
-            c=lambda w, v: w.public["id"],
-            t=optional_token,
-        ),
-        (OK, OK, OK, OK, OK, OK, OK),
+        q("query($c: ID, $t: String) { channel(id: $c, deviceToken: $t) { name } }", c=lambda w, v: w.public["id"],
+          t=optional_token),
+        (OK, OK, OK, OK, OK, UA, OK, OK),  # a wrong device key is refused even where none is needed
     ),
     Op(
         "channel.private",
-        q(
-            "query($c: ID, $t: String) { channel(id: $c, deviceToken: $t) { name } }",
-            c=lambda w, v: w.private["id"],
-            t=optional_token,
-        ),
-        (OK, NF, OK, NF, OK, NF, NF),
+        q("query($c: ID, $t: String) { channel(id: $c, deviceToken: $t) { name } }", c=lambda w, v: w.private["id"],
+          t=optional_token),
+        (OK, NF, OK, NF, OK, UA, NF, NF),
     ),
-    Op(
-        "createApp",
-        q('mutation { createApp(name: "new") { app { id } } }'),
-        (OK, OK, FB, FB, UA, UA, UA),
-    ),
-    Op(
-        "deleteApp",
-        q("mutation($a: ID!) { deleteApp(id: $a) }", a=app_a),
-        (OK, NF, FB, FB, UA, UA, UA),
-    ),
+    Op("createApp", q('mutation { createApp(name: "new") { app { id } } }'), (OK, OK, FB, FB, UA, UA, UA, UA)),
+    Op("deleteApp", q("mutation($a: ID!) { deleteApp(id: $a) }", a=app_a), (OK, NF, FB, FB, UA, UA, UA, UA)),
     Op(
         "createApiKey",
         q("mutation($a: ID!) { createApiKey(appId: $a) { secret } }", a=app_a),
-        (OK, NF, FB, FB, UA, UA, UA),
+        (OK, NF, FB, FB, UA, UA, UA, UA),
     ),
-    Op("revokeApiKey", revoke, (OK, NF, FB, FB, UA, UA, UA)),
+    Op("revokeApiKey", revoke, (OK, NF, FB, FB, UA, UA, UA, UA)),
     Op(
         "createChannel",
         q('mutation($a: ID!) { createChannel(appId: $a, name: "fresh") { id } }', a=app_a),
-        (OK, NF, OK, NF, UA, UA, UA),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
     ),
     Op(
         "deleteChannel.public",
         q("mutation($c: ID!) { deleteChannel(id: $c) }", c=lambda w, v: w.public["id"]),
-        (OK, FB, OK, FB, UA, UA, UA),
+        (OK, FB, OK, FB, UA, UA, UA, UA),
     ),
     Op(
         "deleteChannel.private",
         q("mutation($c: ID!) { deleteChannel(id: $c) }", c=lambda w, v: w.private["id"]),
-        (OK, NF, OK, NF, UA, UA, UA),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
     ),
     Op(
         "subscribers.public",
-        q(
-            "query($c: ID!) { subscribers(channelId: $c) { nodes { id } } }",
-            c=lambda w, v: w.public["id"],
-        ),
-        (OK, FB, OK, FB, UA, UA, UA),
+        q("query($c: ID!) { subscribers(channelId: $c) { nodes { id } } }", c=lambda w, v: w.public["id"]),
+        (OK, FB, OK, FB, UA, UA, UA, UA),
     ),
     Op(
         "subscribers.private",
-        q(
-            "query($c: ID!) { subscribers(channelId: $c) { nodes { id } } }",
-            c=lambda w, v: w.private["id"],
-        ),
-        (OK, NF, OK, NF, UA, UA, UA),
+        q("query($c: ID!) { subscribers(channelId: $c) { nodes { device { id token tokenHint } } } }",
+          c=lambda w, v: w.private["id"]),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+        subscriber_tokens,
     ),
     # Subscriptions are only ever shown to the channel's app: to anyone else they do not exist.
     Op(
         "deleteSubscription.public",
         q("mutation($s: ID!) { deleteSubscription(id: $s) }", s=lambda w, v: w.public_subscription),
-        (OK, NF, OK, NF, UA, UA, UA),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
     ),
     Op(
         "deleteSubscription.private",
-        q(
-            "mutation($s: ID!) { deleteSubscription(id: $s) }",
-            s=lambda w, v: w.private_subscription,
-        ),
-        (OK, NF, OK, NF, UA, UA, UA),
+        q("mutation($s: ID!) { deleteSubscription(id: $s) }", s=lambda w, v: w.private_subscription),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
     ),
     Op(
         "createAccessCode",
-        q(
-            'mutation($a: ID) { createAccessCode(input: {channels: ["vip"], appId: $a}) { code } }',
-            a=app_a,
-        ),
-        (OK, NF, OK, NF, UA, UA, UA),
+        q('mutation($a: ID) { createAccessCode(input: {channels: ["vip"], appId: $a}) { code } }', a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
     ),
+    # The device operations: only the device's own key opens them.
     Op(
         "subscribe.public",
-        q(
-            "mutation($t: String!, $c: ID) { subscribe(deviceToken: $t, channelId: $c) { id } }",
-            t=needed_token,
-            c=lambda w, v: w.public["id"],
-        ),
-        (OK, OK, OK, OK, OK, NF, OK),
+        q("mutation($t: String!, $c: ID) { subscribe(deviceToken: $t, channelId: $c) { id } }", t=needed_token,
+          c=lambda w, v: w.public["id"]),
+        (UA, UA, UA, UA, OK, UA, UA, UA),
     ),
     Op(
         "subscribe.private",
-        q(
-            "mutation($t: String!, $c: ID) { subscribe(deviceToken: $t, channelId: $c) { id } }",
-            t=needed_token,
-            c=lambda w, v: w.private["id"],
-        ),
-        (OK, OK, OK, OK, OK, NF, OK),
+        q("mutation($t: String!, $c: ID) { subscribe(deviceToken: $t, channelId: $c) { id } }", t=needed_token,
+          c=lambda w, v: w.private["id"]),
+        (UA, UA, UA, UA, OK, UA, UA, UA),
     ),
     Op(
         "subscribe.byName",
-        q(
-            'mutation($t: String!) { subscribe(deviceToken: $t, name: "anywhere")'
-            " { channel { app { id } } } }",
-            t=needed_token,
-        ),
-        (OK, OK, NF, NF, OK, NF, OK),
-    ),  # a key means its app's namespace, where "anywhere" does not exist
+        q('mutation($t: String!) { subscribe(deviceToken: $t, name: "anywhere") { channel { app { id } } } }',
+          t=needed_token),
+        (UA, UA, UA, UA, OK, UA, UA, UA),
+    ),
     Op(
         "unsubscribe",
-        q(
-            "mutation($t: String!, $c: ID) { unsubscribe(deviceToken: $t, channelId: $c) }",
-            t=needed_token,
-            c=lambda w, v: w.public["id"],
-        ),
-        (OK, OK, OK, OK, OK, NF, OK),
+        q("mutation($t: String!, $c: ID) { unsubscribe(deviceToken: $t, channelId: $c) }", t=needed_token,
+          c=lambda w, v: w.public["id"]),
+        (UA, UA, UA, UA, OK, UA, UA, UA),
     ),
-    Op("redeemAccessCode", redeem, (OK, OK, OK, OK, OK, NF, OK)),
+    Op("redeemAccessCode", redeem, (UA, UA, UA, UA, OK, UA, UA, UA)),
+    Op(
+        "markRead",
+        inbox_then("mutation($t: String!, $n: [ID!]!) { markRead(deviceToken: $t, notificationIds: $n) }"),
+        (UA, UA, UA, UA, OK, UA, UA, UA),
+    ),
+    Op(
+        "notifications",
+        app_or_token(
+            "query($t: String) { notifications(deviceToken: $t) { nodes { id } } }",
+            "query($a: ID) { notifications(appId: $a) { nodes { id } } }",
+        ),
+        (OK, NF, OK, NF, OK, UA, UA, UA),
+    ),
     Op(
         "registerDevice",
-        q(
-            "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { id } }",
-            t=lambda w, v: expo_token(),
-        ),
-        (OK, OK, OK, OK, OK, OK, OK),
+        q("mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { deviceKey } }",
+          t=lambda w, v: expo_token()),
+        (OK, OK, OK, OK, OK, OK, OK, OK),
+    ),
+    # A registered token is not handed over to whoever knows it: only its key refreshes it.
+    Op(
+        "registerDevice.taken",
+        q("mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { deviceKey } }",
+          t=needed_token),
+        (CF, CF, CF, CF, OK, CF, CF, CF),
+        lambda w, viewer, data: _same_key(w, data),
     ),
     Op(
         "unregisterDevice",
         q("mutation($t: String!) { unregisterDevice(deviceToken: $t) }", t=needed_token),
-        (OK, OK, OK, OK, OK, OK, OK),
-        unregister_check,
+        (UA, UA, UA, UA, OK, UA, UA, UA),
     ),
-    Op("webPushPublicKey", q("{ webPushPublicKey }"), (OK, OK, OK, OK, OK, OK, OK)),
+    # The same answer for everyone, registered or not: nothing to learn from it.
+    Op(
+        "requestDeviceVerification",
+        q("mutation($t: String!) { requestDeviceVerification(platform: EXPO, token: $t) }", t=needed_token),
+        (OK, OK, OK, OK, OK, OK, OK, OK),
+    ),
+    Op(
+        "verifyDevice",
+        q('mutation($t: String!) { verifyDevice(token: $t, code: "00000000") { deviceKey } }', t=needed_token),
+        (BI, BI, BI, BI, BI, BI, BI, BI),
+    ),
+    Op("logOutEverywhere", q("mutation { logOutEverywhere }"), (OK, OK, FB, FB, UA, UA, UA, UA)),
+    Op("webPushPublicKey", q("{ webPushPublicKey }"), (OK, OK, OK, OK, OK, OK, OK, OK)),
+    # Live operations: OK means the first event arrives.
+    Op(
+        "live.notifications.device",
+        q("subscription($t: String) { notifications(deviceToken: $t) { id } }", t=needed_token),
+        (UA, UA, UA, UA, OK, UA, UA, UA),
+        transports=("ws",),
+    ),
+    Op(
+        "live.notifications.app",
+        q("subscription($a: ID) { notifications(appId: $a) { id } }", a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+        transports=("ws",),
+    ),
+    Op(
+        "live.notifications.channel",
+        q('subscription($a: ID) { notifications(appId: $a, channel: "news") { id } }', a=app_a),
+        (OK, OK, OK, OK, OK, OK, OK, OK),
+        transports=("ws",),
+    ),
+    Op(
+        "live.deliveryEvents",
+        q("subscription($a: ID!) { deliveryEvents(appId: $a) { id } }", a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+        transports=("ws",),
+    ),
 ]
+
+
+def _same_key(w: World, data: dict) -> None:
+    assert data["registerDevice"]["deviceKey"] == w.device["key"]
+
 
 CASES = [
-    pytest.param(op, viewer, expected, id=f"{op.name}-{viewer}")
+    pytest.param(op, viewer, expected, transport, id=f"{op.name}-{viewer}-{transport}")
     for op in OPS
     for viewer, expected in zip(VIEWERS, op.expect, strict=True)
+    for transport in op.transports
 ]
 
 
-@pytest.mark.parametrize(("op", "viewer", "expected"), CASES)
-async def test_permission_matrix(api, op: Op, viewer: str, expected: str):
+async def call(api, w: World, viewer: str, transport: str, query: str, variables: dict) -> dict:
+    if transport == "http":
+        return await api.raw(query, variables, **credentials(w, viewer))
+    trigger = (lambda: send_news(api, w)) if query.lstrip().startswith("subscription") else None
+    return await ws_execute(api.url, query, variables, connection_params=connection_params(w, viewer),
+                            trigger=trigger)
+
+
+@pytest.mark.parametrize(("op", "viewer", "expected", "transport"), CASES)
+async def test_permission_matrix(api, op: Op, viewer: str, expected: str, transport: str):
     w = await make_world(api)
     query, variables = await op.build(api, w, viewer)
     before = await row_counts()
-    body = await api.raw(query, variables, **credentials(w, viewer))
+    body = await call(api, w, viewer, transport, query, variables)
     if expected == OK:
         assert not body.get("errors"), body["errors"]
+        assert body.get("data"), body
         if op.check:
             op.check(w, viewer, body["data"])
     else:
-        assert body.get("errors"), f"expected {expected}, got data {body.get('data')}"
+        assert body.get("errors"), f"expected {expected}, got {body}"
         assert [e["extensions"]["code"] for e in body["errors"]] == [expected], body["errors"]
-        assert await row_counts() == before
+        if not query.lstrip().startswith("subscription"):  # a refused live operation sends nothing, writes nothing
+            assert await row_counts() == before
 
 
-def test_the_matrix_covers_every_core_operation_of_the_contract():
-    """Every query and mutation of contract.graphql gets a row above, except the ones the
-    delivery issue owns."""
+def test_the_matrix_covers_every_operation_of_the_contract():
+    """Every query, mutation and subscription of contract.graphql gets a row above, except the
+    ones whose issues (people #12, engagement #13, transports #14) have not been built yet, and the
+    delivery issue's send path (tests/delivery)."""
     from graphql import build_schema
 
     contract = ROOT.parent / "shared" / "design" / "contract.graphql"
@@ -398,13 +451,21 @@ def test_the_matrix_covers_every_core_operation_of_the_contract():
         pytest.skip(f"contract not found at {contract}")
     schema = build_schema(contract.read_text())
     operations = set(schema.query_type.fields) | set(schema.mutation_type.fields)
-    delivery_issue = {
-        "notifications",
-        "notification",
-        "deliveries",
-        "sendNotification",
-        "cancelNotification",
-        "markRead",
+    operations |= {f"live.{name}" for name in schema.subscription_type.fields}
+    delivery_issue = {"notification", "deliveries", "sendNotification", "cancelNotification"}
+    not_built_yet = {
+        # people (#12)
+        "person", "people", "exportPerson", "identifyDevice", "erasePerson", "rotateIdentitySecret", "deleteAccount",
+        # engagement (#13)
+        "preferences", "setPreferences", "updateChannel", "markOpened", "updateNotification", "retractNotification",
+        # transports (#14)
+        "setExpoAccessToken", "setFcmCredentials", "setApnsCredentials",
     }
-    covered = {op.name.split(".")[0] for op in OPS}
-    assert operations - delivery_issue - covered == set()
+    covered = {op.name.split(".")[0] for op in OPS} | {".".join(op.name.split(".")[:2]) for op in OPS}
+    assert operations - delivery_issue - not_built_yet - covered == set()
+    from api.graphql.schema import build_schema as build_ours
+
+    ours = build_ours()._schema
+    built = set(ours.query_type.fields) | set(ours.mutation_type.fields)
+    # An operation that exists is never excused: once built, it must join the matrix.
+    assert (not_built_yet & built) - covered == set()
