@@ -255,7 +255,8 @@ class Channel(TypedDict):
 class Device(TypedDict):
     id: str
     platform: str
-    token: str
+    token: str | None  # only for tokens the app registered itself
+    tokenHint: str
     identifier: str | None
     active: bool
     createdAt: NotRequired[str]

@@ -284,9 +284,10 @@ def format_countdown(seconds: int) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def short_token(token: str | None, keep: int = 28) -> str:
+def short_token(token: str | None, keep: int = 28, hint: str | None = None) -> str:
+    """A token shortened for a table cell; an app sees only a hint of tokens it did not register."""
     if not token:
-        return "—"
+        return f"…{hint}" if hint else "—"
     return token if len(token) <= keep else token[: keep - 1] + "…"
 
 

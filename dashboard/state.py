@@ -62,7 +62,7 @@ def _delivery_row(d: dict[str, Any]) -> dict[str, str]:
         "ticket": _s(d.get("ticketId"), ""),
         "updated": forms.format_time(d.get("updatedAt")),
         "platform": _s(device.get("platform"), "—"),
-        "device": forms.short_token(device.get("token"), 40),
+        "device": forms.short_token(device.get("token"), 40, device.get("tokenHint")),
         "identifier": _s(device.get("identifier"), ""),
         "notification_id": _s(notification.get("id")),
         "notification_title": _s(notification.get("title"), "") or "(no title)",
@@ -720,7 +720,9 @@ class SubscribersState(AppContext):
             {
                 "id": s["id"],
                 "platform": (s.get("device") or {}).get("platform") or "—",
-                "token": forms.short_token((s.get("device") or {}).get("token"), 48),
+                "token": forms.short_token(
+                    (s.get("device") or {}).get("token"), 48, (s.get("device") or {}).get("tokenHint")
+                ),
                 "identifier": (s.get("device") or {}).get("identifier") or "",
                 "active": "yes" if (s.get("device") or {}).get("active", True) else "no",
                 "since": forms.format_time(s.get("createdAt")),
