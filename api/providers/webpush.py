@@ -180,8 +180,10 @@ class WebPushSender:
             headers["Topic"] = topic_from_collapse_key(topic)
         async with self._slots:
             try:
+                # Never follow a redirect: the endpoint was checked against the allowed push
+                # services (SSRF), and a Location could point anywhere, internal hosts included.
                 async with self._session_now().post(
-                    endpoint, data=body, headers=headers, timeout=self._timeout
+                    endpoint, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
                 ) as response:
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
@@ -192,4 +194,8 @@ class WebPushSender:
                 return Outcome(ok=False, failure=TransientFailure("network", repr(exc)))
         if status in _DELIVERED:
             return Outcome(ok=True, delivered=True)
+        if 300 <= status < 400:
+            # Push services answer, they do not redirect: this endpoint cannot take the message.
+            return Outcome(ok=False, failure=PermanentMessageFailure(
+                "redirect_refused", f"http_{status}: redirects are not followed"))
         return Outcome(ok=False, failure=failure_from_http_status(status, retry_after))

@@ -15,7 +15,7 @@ import logging
 import secrets
 import socket
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -63,15 +63,48 @@ def _is_private_literal(host: str) -> bool:
     return not ip.is_global
 
 
-async def _resolves_to_private(host: str) -> bool:
-    """Checked again at send time: a public name may resolve to an internal address."""
+class Refused(Exception):
+    """The webhook's address may not be contacted (or could not be found); the message says why."""
+
+
+async def pinned_target(url: str, settings: Settings) -> tuple[str, dict[str, str], dict]:
+    """Resolve the URL's host once, check the address against the SSRF rules, and return the URL
+    to POST (the checked IP in place of the name), the Host header and httpx extensions (the name
+    as TLS server name, so the certificate is still verified for it).
+
+    Connecting to the address that was checked closes the DNS rebinding window: were httpx to
+    resolve the name again, a hostile DNS server could answer a public address to the check and
+    an internal one to the connection."""
     import asyncio
 
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return False  # the POST will fail and be retried
-    return any(not ipaddress.ip_address(info[4][0]).is_global for info in infos)
+        addresses = [ipaddress.ip_address(host)]
+        is_name = False
+    except ValueError:
+        is_name = True
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise Refused("network: could not resolve the host") from exc
+        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise Refused("network: could not resolve the host")
+    if not settings.webhook_allow_private and any(not a.is_global for a in addresses):
+        raise Refused("refused: resolves to a private address")
+    address = addresses[0]
+    netloc = f"[{address}]" if address.version == 6 else str(address)
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    host_header = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+    if parts.port is not None:
+        host_header += f":{parts.port}"
+    # TLS server names are names: an IP literal URL is verified against the IP, as before.
+    extensions = {"sni_hostname": host} if parts.scheme == "https" and is_name else {}
+    return target, {"host": host_header}, extensions
 
 
 def seal_secret(app_id: int, secret: str, secret_key: str) -> str:
@@ -205,9 +238,10 @@ async def deliver(runtime: Runtime, webhook_id: int, client: httpx.AsyncClient |
 
 async def _post(client: httpx.AsyncClient, hook: dict, event: dict, runtime: Runtime) -> str | None:
     settings = runtime.settings
-    host = urlsplit(hook["url"]).hostname or ""
-    if not settings.webhook_allow_private and await _resolves_to_private(host):
-        return "refused: resolves to a private address"
+    try:
+        target, pinned_headers, extensions = await pinned_target(hook["url"], settings)
+    except Refused as exc:
+        return str(exc)
     try:
         secret = webhook_secret(hook, runtime.secret_key)
     except secrets_at_rest.SealError:
@@ -227,11 +261,15 @@ async def _post(client: httpx.AsyncClient, hook: dict, event: dict, runtime: Run
         "booper-event-id": f"evt_{event['id']}",
         "booper-event-type": event["event_type"],
         "booper-signature": sign(secret, timestamp, body),
+        **pinned_headers,
     }
     try:
-        response = await client.post(hook["url"], content=body, headers=headers)
+        response = await client.post(target, content=body, headers=headers, extensions=extensions)
     except httpx.HTTPError as exc:
         return f"network: {type(exc).__name__}"
+    if 300 <= response.status_code < 400:
+        # Never followed (the URL was checked, its Location was not): the receiver must answer 2xx.
+        return f"redirect refused: http_{response.status_code}"
     return None if 200 <= response.status_code < 300 else f"http_{response.status_code}"
 
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+
+import pytest
+
 from api.graphql.schema import build_schema
 from api.users.tables import User
+from tests.support import factories as f
+from tests.support.sandbox import free_port
 
 
 async def _post(api, body) -> tuple[int, dict | list | str]:
@@ -106,3 +113,74 @@ async def test_text_a_database_cannot_store_is_refused_before_any_write(api):
     from api.devices.tables import Device
 
     assert await Device.count() == 0
+
+
+# ---------------------------------------------------------------- network edges: no redirects
+
+
+@pytest.fixture
+async def redirector():
+    """A loopback server whose /push and /hook answer 302 to /landing, which records any hit: a
+    client that follows the redirect shows up there."""
+    from aiohttp import web
+
+    landed: list[str] = []
+
+    async def redirect(request: web.Request) -> web.Response:
+        await request.read()
+        raise web.HTTPFound(f"http://127.0.0.1:{request.url.port}/landing")
+
+    async def landing(request: web.Request) -> web.Response:
+        landed.append(request.method)
+        return web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_route("*", "/push", redirect)
+    app.router.add_route("*", "/hook", redirect)
+    app.router.add_route("*", "/landing", landing)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield {"base": f"http://127.0.0.1:{port}", "landed": landed}
+    await runner.cleanup()
+
+
+async def test_web_push_never_follows_a_redirect(redirector):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from api.providers.failures import PermanentMessageFailure
+    from api.providers.vapid import b64url_encode
+    from api.providers.webpush import VapidSigner, WebPushSender, generate_vapid_private_key
+
+    browser = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    keys = {"p256dh": b64url_encode(browser), "auth": b64url_encode(os.urandom(16))}
+    sender = WebPushSender(VapidSigner(generate_vapid_private_key(), "mailto:ops@booper.test"), timeout=2.0)
+    try:
+        outcome = await sender.send(f"{redirector['base']}/push", keys["p256dh"], keys["auth"], b"hi", ttl=60)
+    finally:
+        await sender.close()
+    assert redirector["landed"] == []
+    assert not outcome.ok and isinstance(outcome.failure, PermanentMessageFailure)
+    assert outcome.failure.code == "redirect_refused"
+
+
+async def test_webhooks_never_follow_a_redirect_and_say_so(api, settings, runtime, redirector):
+    from api.webhooks import service as webhooks
+    from api.webhooks.tables import WebhookEvent
+
+    settings.webhook_allow_private = True
+    settings.webhook_max_attempts = 1
+    app = await f.make_app(api)
+    await api.ok("mutation($a: ID!, $u: String!) { setWebhook(appId: $a, url: $u) { id } }",
+                 {"a": app.id, "u": f"{redirector['base']}/hook"}, token=app.owner.token)
+    await webhooks.emit(runtime, [(int(app.id), "notification.sent", {"n": 1})])
+    for _ in range(100):
+        row = await WebhookEvent.select().first()
+        if row["status"] != "PENDING":
+            break
+        await asyncio.sleep(0.05)
+    assert redirector["landed"] == []
+    assert (row["status"], row["last_error"]) == ("FAILED", "redirect refused: http_302")

@@ -111,3 +111,87 @@ async def test_the_product_emits_events_in_ledger_order(api, sandbox, settings, 
     left = [m["json"]["data"] for m in got if m["json"]["type"] == "device.unregistered"]
     assert left == [{"deviceId": dead["id"], "reason": "DeviceNotRegistered"}]
     assert all(_verify(hook["secret"], m) for m in got)
+
+
+class Dns:
+    """The outside world's DNS for names under .booper.test: answers in turn (the last one
+    repeats), like a rebinding attacker's server; every other name resolves as usual."""
+
+    def __init__(self, monkeypatch, answers: dict[str, list[str]]) -> None:
+        import socket
+
+        self.answers = answers
+        self.asked: list[str] = []
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            name = host.decode() if isinstance(host, bytes) else host
+            if name not in self.answers:
+                return real(host, port, *args, **kwargs)
+            self.asked.append(name)
+            turn = self.answers[name]
+            address = turn.pop(0) if len(turn) > 1 else turn[0]
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (address, int(port or 0)))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+async def test_webhooks_connect_to_the_address_that_was_checked(api, settings, runtime, monkeypatch):
+    """DNS rebinding: the name answers a public address to the check, then an internal one. The
+    POST must go to the checked address (the name kept as Host and TLS server name)."""
+    import httpx
+
+    from api.webhooks.tables import Webhook
+
+    settings.webhook_allow_private = False
+    dns = Dns(monkeypatch, {"rebind.booper.test": ["93.184.216.34", "127.0.0.1"]})
+    app = await f.make_app(api)
+    await api.ok(SET, {"a": app.id, "u": "https://rebind.booper.test/hook?x=1"}, token=app.owner.token)
+    hook_ids = await webhooks.record([(int(app.id), "notification.sent", {"n": 1})])
+    seen: list[httpx.Request] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:  # the receiver's side of the wire
+        seen.append(request)
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        hook = await Webhook.select(Webhook.id).where(Webhook.app == int(app.id)).first()
+        assert hook["id"] in hook_ids
+        assert await webhooks.deliver(runtime, hook["id"], client) == 1
+    assert len(seen) == 1
+    request = seen[0]
+    assert (request.url.host, request.url.port, request.url.path, request.url.query) == (
+        "93.184.216.34", None, "/hook", b"x=1")
+    assert request.headers["host"] == "rebind.booper.test"
+    assert request.extensions.get("sni_hostname") == "rebind.booper.test"
+    assert dns.asked == ["rebind.booper.test"]  # resolved once, by Booper, and checked
+
+
+async def test_a_name_that_resolves_to_a_private_address_is_refused_at_send(api, settings, runtime, monkeypatch):
+    settings.webhook_allow_private = False
+    settings.webhook_max_attempts = 1
+    Dns(monkeypatch, {"inside.booper.test": ["10.1.2.3"]})
+    app = await f.make_app(api)
+    await api.ok(SET, {"a": app.id, "u": "https://inside.booper.test/hook"}, token=app.owner.token)
+    await webhooks.emit(runtime, [(int(app.id), "notification.sent", {"n": 1})])
+    for _ in range(100):
+        row = await WebhookEvent.select().first()
+        if row["status"] != "PENDING":
+            break
+        await asyncio.sleep(0.05)
+    assert (row["status"], row["last_error"]) == ("FAILED", "refused: resolves to a private address")
+
+
+async def test_a_pinned_webhook_reaches_its_receiver_with_its_own_host_name(api, sandbox, settings, runtime,
+                                                                          monkeypatch):
+    settings.webhook_allow_private = True
+    Dns(monkeypatch, {"hooks.booper.test": ["127.0.0.1"]})
+    port = sandbox.base_url.rsplit(":", 1)[1]
+    app = await f.make_app(api)
+    hook = (await api.ok(SET, {"a": app.id, "u": f"http://hooks.booper.test:{port}/webhooks/named"},
+                         token=app.owner.token))["setWebhook"]
+    await webhooks.emit(runtime, [(int(app.id), "delivery.delivered", {"n": 7})])
+    # Through the pinned address over real HTTP (the Host header is checked on the wire above).
+    got = await _received(sandbox, "named", 1)
+    assert got[0]["json"]["data"] == {"n": 7} and _verify(hook["secret"], got[0])
