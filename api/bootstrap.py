@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 
 from taskiq import AsyncBroker
 
-from api import db
+from api import db, logs
 from api.datadir import secure_data_dir
 from api.live.hub import LiveHub
 from api.queue import TaskQueue
@@ -22,7 +23,12 @@ log = logging.getLogger("booper")
 async def migrate() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    result = await run_forwards(app_name="booper")
+    # Piccolo prints its progress to stdout: as log lines instead (JSON in production).
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        result = await run_forwards(app_name="booper")
+    for line in printed.getvalue().splitlines():
+        if line.strip():
+            log.info("migrations: %s", line.strip())
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
     engine = db.current_engine()
@@ -50,6 +56,9 @@ async def start_runtime(
     tightened = secure_data_dir(settings.data_dir, settings.resolved_database_url)
     if tightened:
         log.warning("made private (0600): %s", ", ".join(p.name for p in tightened))
+    # Again here: whatever built the app (Litestar, uvicorn's factory mode) may have installed
+    # handlers of its own since; from start-up on, every line has the one format.
+    logs.configure(settings.production)
     engine = db.current_engine()
     await db.start(engine, pool_size=pool_size)
     if migrate:

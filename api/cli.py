@@ -42,12 +42,18 @@ def serve(
     settings = _settings()
     import uvicorn
 
+    from api import logs
     from api.http.app import create_app
 
+    application = create_app(settings)
+    # Building the Litestar app installed Litestar's own logging config: take the root back, so
+    # that every line (uvicorn's too: no log_config of its own in production) is JSON there.
+    logs.configure(settings.production)
     uvicorn.run(
-        create_app(settings),
+        application,
         host=host or settings.host,
         port=port or settings.port,
+        log_config=logs.uvicorn_log_config(settings.production),
         log_level="info",
         access_log=not settings.production,
         ws_max_size=64 * 1024,

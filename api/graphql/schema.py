@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 
+from api import logs
 from api.access_codes.resolvers import AccessCodesMutation
 from api.apps.resolvers import AppsMutation, AppsQuery
 from api.channels.resolvers import ChannelsMutation, ChannelsQuery
@@ -124,7 +125,8 @@ class BooperSchema(strawberry.Schema):
             e for e in errors if e.original_error is not None and not isinstance(e.original_error, BooperError)
         ]
         if unexpected:
-            super().process_errors(unexpected, execution_context)
+            # Not Strawberry's logger: it prints the document (push tokens, codes) around the error.
+            logs.log_unexpected_graphql_errors(unexpected, execution_context)
 
 
 MAX_ALIASES = 30
