@@ -145,6 +145,9 @@ def inbox_then(query: str):
 
     async def build(api, w, viewer):
         sent = await f.send(api, w.app, channelId=w.public["id"], title="hello")
+        from tasks.broker import broker
+
+        await broker.wait_all()  # its fan-out done, so the row counts compared are settled
         return query, {"t": w.device["token"], "n": [sent["id"]]}
 
     return build
