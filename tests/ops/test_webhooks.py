@@ -195,3 +195,69 @@ async def test_a_pinned_webhook_reaches_its_receiver_with_its_own_host_name(api,
     # Through the pinned address over real HTTP (the Host header is checked on the wire above).
     got = await _received(sandbox, "named", 1)
     assert got[0]["json"]["data"] == {"n": 7} and _verify(hook["secret"], got[0])
+
+
+def _self_signed(name: str, directory) -> tuple[str, str]:
+    """A certificate for `name` (and only it), as a receiver with a real certificate would have."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+async def test_a_pinned_https_webhook_verifies_the_certificate_for_its_name(api, settings, runtime, monkeypatch,
+                                                                          tmp_path):
+    """Connected by IP, the TLS server name and certificate check are still the URL's host name."""
+    import ssl
+
+    import httpx
+    from aiohttp import web
+
+    from api.webhooks.tables import Webhook
+    from tests.support.sandbox import free_port
+
+    cert, key = _self_signed("tls.booper.test", tmp_path)
+    seen: list[tuple[str, str]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        seen.append((request.headers["host"], await request.text()))
+        return web.Response(status=204)
+
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    receiver = web.Application()
+    receiver.router.add_post("/hook", receive)
+    runner = web.AppRunner(receiver)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=server_ctx).start()
+    try:
+        settings.webhook_allow_private = True
+        Dns(monkeypatch, {"tls.booper.test": ["127.0.0.1"]})
+        app = await f.make_app(api)
+        await api.ok(SET, {"a": app.id, "u": f"https://tls.booper.test:{port}/hook"}, token=app.owner.token)
+        await webhooks.record([(int(app.id), "notification.sent", {"n": 3})])
+        hook = await Webhook.select(Webhook.id).where(Webhook.app == int(app.id)).first()
+        async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=cert)) as client:
+            assert await webhooks.deliver(runtime, hook["id"], client) == 1
+    finally:
+        await runner.cleanup()
+    assert len(seen) == 1 and seen[0][0] == f"tls.booper.test:{port}"
+    assert '"n":3' in seen[0][1]
