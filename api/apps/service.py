@@ -6,14 +6,15 @@ import datetime as dt
 from collections.abc import Sequence
 
 from api import db, validation
+from api.access import Viewer
 from api.apps import keycache
 from api.apps.tables import ApiKey, App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
-from api.errors import NotFound
+from api.errors import NotFound, Unauthenticated
 from api.live.guard import access_withdrawn
 from api.notifications.tables import DailyUsage, Delivery
-from api.security import new_api_key
+from api.security import hash_api_key, new_api_key
 
 
 async def create_app(owner_id: int, name: str) -> tuple[dict, dict, str]:
@@ -208,3 +209,31 @@ async def set_plan(app_id: int, plan: str) -> dict:
         raise NotFound("app not found")
     return rows[0]
 
+
+
+# lastUsedAt is refreshed at most this often per key, so the hot send path does
+# not write a row on every request.
+LAST_USED_GRANULARITY = dt.timedelta(seconds=60)
+
+
+async def viewer_for_key(secret: str) -> Viewer | Unauthenticated:
+    """The app behind an API key secret (cached for keycache.TTL seconds), or why not."""
+    digest = hash_api_key(secret)
+    cached = keycache.get(digest)
+    if cached is not None:
+        return cached
+    rows = await ApiKey.raw(
+        "SELECT k.id AS id, k.app AS app, k.revoked_at AS revoked_at, k.last_used_at AS last_used_at,"
+        " a.plan AS plan FROM api_keys k JOIN apps a ON a.id = k.app WHERE k.secret_hash = {}",
+        digest,
+    )
+    row = db.parse_timestamps(rows, "revoked_at", "last_used_at")[0] if rows else None
+    if row is None or row["revoked_at"] is not None:
+        return Unauthenticated("invalid or revoked API key")
+    now = dt.datetime.now(dt.UTC)
+    last_used = row["last_used_at"]
+    if last_used is None or now - last_used > LAST_USED_GRANULARITY:
+        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
+    viewer = Viewer("key", app_id=row["app"], key_id=row["id"], plan=row["plan"])
+    keycache.put(digest, viewer)
+    return viewer

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from api import db, validation
+from api.access import Access
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import DeviceAccessGrant
 from api.errors import Conflict, Forbidden, NotFound
-from api.graphql.permissions import Access
 from api.live.guard import access_withdrawn
 from api.ttlcache import TtlCache
 from api.webhooks import events as webhook_events

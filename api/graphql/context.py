@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from litestar.datastructures import State
 from strawberry.litestar.controller import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
-from api import db
-from api.apps import keycache
-from api.apps.tables import ApiKey
+from api.access import ANONYMOUS, Viewer
+from api.apps.service import viewer_for_key
 from api.errors import Unauthenticated
 from api.runtime import Runtime
-from api.security import API_KEY_PREFIX, decode_jwt, hash_api_key
+from api.security import API_KEY_PREFIX, decode_jwt
 
-# lastUsedAt is refreshed at most this often per key, so the hot send path does
-# not write a row on every request.
-LAST_USED_GRANULARITY = dt.timedelta(seconds=60)
 # On a WebSocket the credentials of connection_init are checked again this often (the API-key
 # cache's TTL): a revoked key or a deleted user stops working on open sockets too.
 REVALIDATE_AFTER = 5.0
 
 
-@dataclass(frozen=True)
-class Viewer:
-    kind: Literal["anonymous", "user", "key"]
-    user_id: int | None = None
-    app_id: int | None = None
-    key_id: int | None = None
-    plan: str | None = None  # the key's app's plan (keys only; cached with the key)
-    expires_at: float | None = None  # a JWT's exp (users only): past it, the viewer is gone
-
-    @property
-    def is_anonymous(self) -> bool:
-        return self.kind == "anonymous"
-
-
-ANONYMOUS = Viewer("anonymous")
 
 
 class Context(BaseContext, kw_only=True, dict=True):
@@ -130,30 +109,8 @@ class Context(BaseContext, kw_only=True, dict=True):
                     return Unauthenticated("invalid or expired token: log in again")
                 return Viewer("user", user_id=user_id, expires_at=_expiry(token.strip()))
         if api_key:
-            return await _viewer_for_key(api_key.strip())
+            return await viewer_for_key(api_key.strip())
         return ANONYMOUS
-
-
-async def _viewer_for_key(secret: str) -> Viewer | Unauthenticated:
-    digest = hash_api_key(secret)
-    cached = keycache.get(digest)
-    if cached is not None:
-        return cached
-    rows = await ApiKey.raw(
-        "SELECT k.id AS id, k.app AS app, k.revoked_at AS revoked_at, k.last_used_at AS last_used_at,"
-        " a.plan AS plan FROM api_keys k JOIN apps a ON a.id = k.app WHERE k.secret_hash = {}",
-        digest,
-    )
-    row = db.parse_timestamps(rows, "revoked_at", "last_used_at")[0] if rows else None
-    if row is None or row["revoked_at"] is not None:
-        return Unauthenticated("invalid or revoked API key")
-    now = dt.datetime.now(dt.UTC)
-    last_used = row["last_used_at"]
-    if last_used is None or now - last_used > LAST_USED_GRANULARITY:
-        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
-    viewer = Viewer("key", app_id=row["app"], key_id=row["id"], plan=row["plan"])
-    keycache.put(digest, viewer)
-    return viewer
 
 
 def _expiry(token: str) -> float | None:

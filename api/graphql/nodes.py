@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from api.graphql.permissions import Access
+from api.access import Access
 
 
 @strawberry.type

@@ -11,37 +11,17 @@ exist, so ids cannot be probed. FORBIDDEN is for the wrong kind of caller
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+__all__ = ["PUBLIC", "Access"]  # re-exported: resolvers say perms.Access
 
+from api.access import PUBLIC, Access, Viewer
 from api.apps.tables import App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.keys import hash_device_key
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import Forbidden, NotFound, Unauthenticated
-from api.graphql.context import Info, Viewer
+from api.graphql.context import Info
 from api.graphql.text import UNSTORABLE
 from api.ids import parse_id
-
-Role = Literal["owner", "key", "device", "public"]
-
-
-@dataclass(frozen=True)
-class Access:
-    role: Role
-    app_id: int | None = None  # owner/key: the app administered
-    device_id: int | None = None  # device: the device asking
-    user_id: int | None = None
-
-    def administers(self, app_id: int | None) -> bool:
-        return self.role in ("owner", "key") and app_id is not None and app_id == self.app_id
-
-    @property
-    def is_owner(self) -> bool:
-        return self.role == "owner"
-
-
-PUBLIC = Access("public")
 
 
 async def viewer(info: Info) -> Viewer:
