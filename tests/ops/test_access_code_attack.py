@@ -109,7 +109,8 @@ async def test_create_access_code_is_rate_limited_per_app(api, two_apps, setting
     settings.access_code_create_rate = "3/minute"
     await _codes(api, a, 3)
     error = await api.error(CREATE, {"i": {"channels": ["vip"]}}, api_key=a.api_key)
-    assert error["extensions"]["code"] == "RATE_LIMITED" and 1 <= error["extensions"]["retryAfter"] <= 60
+    # Within two windows: the sliding-window counter's weight of this window reaches into the next.
+    assert error["extensions"]["code"] == "RATE_LIMITED" and 1 <= error["extensions"]["retryAfter"] <= 120
     await _codes(api, b, 3)  # B's rate is B's
     assert await AccessCode.count() == 6
 
