@@ -214,6 +214,20 @@ async def test_register_an_expo_token_twice_is_one_device(api):
     assert await Device.count() == 1
 
 
+async def test_the_app_that_registered_a_token_refreshes_it_with_a_new_key(api):
+    # An app's server may register its users' tokens with its API key; registering again rotates
+    # the key (the server lost it, or hands a new one to a reinstalled app): the old key stops.
+    app, other = await f.make_app(api), await f.make_app(api)
+    token = "ExponentPushToken[supplied]"
+    variables = {"i": {"platform": "EXPO", "token": token}}
+    first = (await api.ok(REGISTER, variables, api_key=app.api_key, device_key=None))["registerDevice"]
+    again = (await api.ok(REGISTER, variables, api_key=app.api_key, device_key=None))["registerDevice"]
+    assert again["device"]["id"] == first["device"]["id"] and again["deviceKey"] != first["deviceKey"]
+    assert await api.code(REGISTER, variables, api_key=other.api_key, device_key=None) == "CONFLICT"
+    assert await api.code(UNREGISTER, {"t": token}, device_key=first["deviceKey"]) == "UNAUTHENTICATED"
+    assert await api.ok(UNREGISTER, {"t": token}, device_key=again["deviceKey"]) == {"unregisterDevice": True}
+
+
 async def test_unregister_stops_everything_for_the_device(api):
     app = await f.make_app(api)
     news = await f.make_channel(api, app, name="news")
