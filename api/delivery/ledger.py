@@ -4,6 +4,7 @@ statuses forward: QUEUED -> SENT (nothing pending) -> COMPLETED (everything fina
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from api.webhooks import events as webhook_events
 from api.webhooks import service as webhook_service
 
 LEASE = dt.timedelta(seconds=120)
+log = logging.getLogger("booper.ledger")
 
 
 @dataclass
@@ -77,6 +79,20 @@ async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEAS
     return db.parse_timestamps(rows, "created_at")
 
 
+async def claimable(ids: Sequence[int], now: dt.datetime) -> list[int]:
+    """Of these ids, the rows a sender could claim now (PENDING and not leased)."""
+    if not ids:
+        return []
+    where, args = ids_in("id", ids)
+    ts = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
+    rows = await Delivery.raw(
+        f"SELECT id FROM deliveries WHERE {where} AND status = 'PENDING'"
+        f" AND (lease_until IS NULL OR lease_until < {ts})",
+        *args, now,
+    )
+    return [r["id"] for r in rows]
+
+
 async def apply(
     runtime: Runtime,
     changes: list[Change],
@@ -118,10 +134,15 @@ async def apply(
             webhook_events.devices_left(apps_of_dead, dead) + webhook_events.delivery_events(written)
         )
     _observe(changes, now, first_attempt=count_attempt)
-    await webhook_service.kick(runtime, hooks)
-    await publish_changes(runtime, written)
-    for nid, n in notes.items():
-        await _refresh(runtime, nid, n)
+    try:
+        await webhook_service.kick(runtime, hooks)
+        await publish_changes(runtime, written)
+        for nid, n in notes.items():
+            await _refresh(runtime, nid, n)
+    except Exception:  # noqa: BLE001 - the outcomes are committed; see below
+        # Whatever fails after the commit must not look like a failed record (a caller would
+        # write the outcomes twice): webhooks due and statuses are picked up by periodic jobs.
+        log.exception("outcomes recorded; notifying and status roll-forward left to the sweep")
 
 
 async def _write_changes(values: str, args: list, now: dt.datetime, retry_param: str,

@@ -1,10 +1,19 @@
-"""Send tasks: claim a batch of PENDING deliveries, hand them to Expo or Web Push, record outcomes."""
+"""Send tasks: claim a batch of PENDING deliveries, hand them to Expo or Web Push, record outcomes.
+
+The claim's lease, not the queue, decides who sends a row: any number of tasks may carry the
+same ids (a re-kick, a redelivered message, a retry timer), and only the lease holder sends.
+What the provider accepted is recorded before the lease runs out, even across a database
+outage, because once the lease has run out the sweep hands the row to another sender.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+import time
+
+import asyncpg
 
 from api.channels.tables import Channel
 from api.delivery import ledger, payload
@@ -17,6 +26,9 @@ from api.runtime import Runtime
 
 log = logging.getLogger("booper.delivery")
 _retry_timers: set[asyncio.Task] = set()
+# What asyncpg and the OS raise while PostgreSQL is stopped, restarting or failing over.
+DATABASE_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+                 asyncpg.InterfaceError)
 
 
 async def _load(claimed: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
@@ -50,11 +62,18 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
     """A task carries up to fanout.SEND_BATCH ids: claimed, loaded and recorded once, sent as
     concurrent requests of Expo's maximum 100 messages each."""
     expo = providers(runtime).expo
+    # Only rows another sender has not settled or leased cost pacing: the same ids may sit in
+    # several tasks (the sweep re-kicks rows still queued behind the pacer), and a task whose
+    # rows went out meanwhile must not hold back the others' share of Expo's rate.
+    open_ids = await ledger.claimable(delivery_ids, dt.datetime.now(dt.UTC))
+    if not open_ids:
+        return
     # Pace before leasing: a task queued behind Expo's rate (600/s) must not hold leases that
     # run out while it waits, or the sweep would hand the same rows to a second sender.
-    await expo.pacer.acquire(len(delivery_ids))
+    await expo.pacer.acquire(len(open_ids))
     now = dt.datetime.now(dt.UTC)
-    claimed = await ledger.claim(delivery_ids, now, _lease(runtime))
+    lease_deadline = _lease_deadline(runtime)
+    claimed = await ledger.claim(open_ids, now, _lease(runtime))
     if not claimed:
         return
     devices, notes = await _load(claimed)
@@ -72,11 +91,12 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
             return [failure] * len(chunk)
 
     results = await asyncio.gather(*(request(ready[i : i + step]) for i in range(0, len(ready), step)))
-    await _record(runtime, changes, ready, [o for chunk in results for o in chunk])
+    await _record(runtime, changes, ready, [o for chunk in results for o in chunk], lease_deadline)
 
 
 async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
     now = dt.datetime.now(dt.UTC)
+    lease_deadline = _lease_deadline(runtime)
     claimed = await ledger.claim(delivery_ids, now, _lease(runtime))
     if not claimed:
         return
@@ -113,7 +133,7 @@ async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
     # As many runners as the sender has slots, each taking the next delivery, keep the slots full;
     # a task per delivery (1,000 a batch) cost about 7 us each in task switches and semaphore waits.
     await asyncio.gather(*(runner() for _ in range(min(sender.concurrency, len(ready)))))
-    await _record(runtime, changes, ready, list(outcomes))
+    await _record(runtime, changes, ready, list(outcomes), lease_deadline)
 
 
 def _split(claimed, devices, notes, now) -> tuple[list[ledger.Change], list[dict]]:
@@ -127,7 +147,34 @@ def _split(claimed, devices, notes, now) -> tuple[list[ledger.Change], list[dict
     return changes, ready
 
 
-async def _record(runtime: Runtime, changes: list[ledger.Change], ready: list[dict], outcomes: list) -> None:
+def _lease_deadline(runtime: Runtime) -> float:
+    """Monotonic time until which this sender may still record what it sent: its lease, less a
+    margin for the write itself (taken before the claim, so it errs early)."""
+    lease = runtime.settings.delivery_lease
+    return time.monotonic() + lease - min(5.0, lease / 4)
+
+
+async def _apply_within_lease(runtime: Runtime, changes: list[ledger.Change], deadline: float, **kw) -> None:
+    """Record outcomes the provider already has. If the database went away, wait for it and
+    record them when it returns: re-sending is what a lost record would cost. Past the lease
+    the rows may be another sender's, so this gives up and the rows count as in flight at a crash."""
+    delay = 0.1
+    while True:
+        try:
+            await ledger.apply(runtime, changes, **kw)
+            return
+        except DATABASE_GONE as exc:
+            if time.monotonic() + delay >= deadline:
+                log.error("could not record %d outcomes within the lease: %r", len(changes), exc)
+                raise
+            log.warning("database unavailable (%r); recording %d outcomes again in %.1fs", exc, len(changes), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+async def _record(
+    runtime: Runtime, changes: list[ledger.Change], ready: list[dict], outcomes: list, deadline: float
+) -> None:
     settings = runtime.settings
     failures: dict[int, ProviderFailure] = {}
     retry_after: float | None = None
@@ -149,8 +196,10 @@ async def _record(runtime: Runtime, changes: list[ledger.Change], ready: list[di
         attempts = max(c.delivery["attempts"] + 1 for c in retrying)
         delay = ledger.backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after)
         retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+    await _apply_within_lease(runtime, changes, deadline, retry_at=retry_at,
+                              dead_devices=ledger.dead_devices_of(changes, failures))
+    if retrying:  # after the record: a timer that fired before it would find the rows leased
         _schedule_retry(runtime, retrying, delay)
-    await ledger.apply(runtime, changes, retry_at=retry_at, dead_devices=ledger.dead_devices_of(changes, failures))
 
 
 def _schedule_retry(runtime: Runtime, retrying: list[ledger.Change], delay: float) -> None:
