@@ -1,19 +1,23 @@
-"""Domain errors carrying the contract's error codes (extensions.code)."""
+"""Domain errors carrying the contract's error codes (extensions.code).
+
+Plain exceptions: the domain raises them without knowing about GraphQL, and the edge
+(api/graphql/errors.py) maps each to a GraphQL error with its message and extensions."""
 
 from __future__ import annotations
 
 import math
 
-from graphql import GraphQLError
 
-
-class BooperError(GraphQLError):
-    """A refusal the client should see as is: message plus extensions.code."""
+class BooperError(Exception):
+    """A refusal the client should see as is: message plus extensions.code (and any other
+    extensions, such as retryAfter)."""
 
     code = "INTERNAL_SERVER_ERROR"
 
     def __init__(self, message: str, **extensions: object) -> None:
-        super().__init__(message, extensions={"code": self.code, **extensions})
+        super().__init__(message)
+        self.message = message
+        self.extensions: dict[str, object] = {"code": self.code, **extensions}
 
 
 class Unauthenticated(BooperError):

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     max_query_cost: int = 50_000
     request_timeout: float = 10.0
     ws_connections_per_client: int = 100
+    # When set, /metrics answers only `Authorization: Bearer <this>` (401 otherwise).
+    metrics_token: str | None = None
     # permessage-deflate for WebSocket clients that offer it. Off by default: live messages are a
     # few hundred bytes, and each compressing connection costs ~40 KiB of zlib state and ~35 µs
     # of CPU per message (measured by bench S4); turn it on for slow links with large payloads.

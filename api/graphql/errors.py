@@ -1,8 +1,12 @@
-"""Error shaping: every error leaves with extensions.code, and internals never leave at all."""
+"""Error shaping at the edge: every error leaves with extensions.code, domain errors (plain
+api.errors exceptions) become GraphQL errors with their message and extensions, internals
+never leave at all, and with introspection off graphql-core's "Did you mean ...?" hints (which
+spell out the schema) are dropped."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -12,18 +16,30 @@ from api.errors import BooperError
 
 log = logging.getLogger("booper.graphql")
 INTERNAL = "internal server error"
+# graphql-core's hints: " Did you mean 'channel' or 'channels'?", at the end of a message or, in
+# variable errors, before "Found: ...". Names and enum values never contain a "?".
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
-def shape(error: GraphQLError) -> GraphQLError:
+def to_graphql_error(error: BooperError, *, nodes=None, path=None) -> GraphQLError:  # noqa: ANN001 - graphql's own
+    """The GraphQL error a client sees for a domain error: its message and extensions."""
+    return GraphQLError(error.message, nodes=nodes, path=path, extensions=dict(error.extensions))
+
+
+def shape(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
+    shaped = _shape(error)
+    if not suggestions and "Did you mean" in shaped.message:
+        shaped = GraphQLError(SUGGESTION.sub("", shaped.message), nodes=shaped.nodes, path=shaped.path,
+                              extensions=shaped.extensions)
+    return shaped
+
+
+def _shape(error: GraphQLError) -> GraphQLError:
     original = error.original_error
+    if isinstance(original, BooperError):
+        return to_graphql_error(original, nodes=error.nodes, path=error.path)
     if original is None and (error.extensions or {}).get("code"):
         return error  # already shaped
-    if isinstance(original, BooperError):
-        return GraphQLError(
-            original.message, nodes=error.nodes, path=error.path, extensions=original.extensions
-        )
-    if isinstance(error, BooperError):
-        return error
     if original is None or error.path is None:
         # Syntax, validation and variable-coercion errors are about the request:
         # graphql-core's message is safe and useful to the caller.
@@ -35,13 +51,22 @@ def shape(error: GraphQLError) -> GraphQLError:
                         extensions={"code": "INTERNAL_SERVER_ERROR"})
 
 
+def suggestions_allowed(context: object) -> bool:
+    """Whether a request's errors may keep graphql-core's hints: only where introspection, which
+    shows the whole schema anyway, is on. Read live from the settings."""
+    runtime = getattr(context, "runtime", None)
+    settings = getattr(runtime, "settings", None)
+    return bool(getattr(settings, "introspection_enabled", False))
+
+
 class ShapeErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        ctx = self.execution_context
+        result = ctx.result
         if result is not None and result.errors:
-            result.errors = [shape(e) for e in result.errors]
-        elif self.execution_context.pre_execution_errors:
-            self.execution_context.pre_execution_errors = [
-                shape(e) for e in self.execution_context.pre_execution_errors
-            ]
+            suggestions = suggestions_allowed(ctx.context)
+            result.errors = [shape(e, suggestions=suggestions) for e in result.errors]
+        elif ctx.pre_execution_errors:
+            suggestions = suggestions_allowed(ctx.context)
+            ctx.pre_execution_errors = [shape(e, suggestions=suggestions) for e in ctx.pre_execution_errors]

@@ -13,21 +13,24 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from api.errors import BadUserInput
+from api.graphql.errors import to_graphql_error
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MESSAGE = "text must not contain NUL characters or unpaired surrogates"
 
 
 def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(k)
-            yield from _strings(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v)
+    # A stack, not recursion: variables nested a thousand deep must not end in RecursionError.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 class _Literals(Visitor):
@@ -61,5 +64,5 @@ class RefuseUnstorableText(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         if has_unstorable_text(ctx.variables, ctx.graphql_document, ctx.query):
-            ctx.result = ExecutionResult(data=None, errors=[BadUserInput(MESSAGE)])
+            ctx.result = ExecutionResult(data=None, errors=[to_graphql_error(BadUserInput(MESSAGE))])
         yield

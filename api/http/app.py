@@ -1,37 +1,28 @@
-"""The Litestar application: POST/GET /graphql, graphql-transport-ws on the same path,
-/healthz, /readyz and /metrics."""
+"""The Litestar application: POST/GET /graphql and graphql-transport-ws on the same path
+(api/http/graphql.py), /healthz, /readyz and /metrics; the per-client WebSocket limit."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 from litestar import Litestar, Request, Response, get
-from litestar.background_tasks import BackgroundTasks
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.exceptions import WebSocketDisconnect
+from litestar.exceptions import HTTPException as LitestarHTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.litestar import make_graphql_controller
-from strawberry.litestar.controller import _context_getter_http
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.types import ExecutionResult
 
 from api import logs, metrics
 from api.bootstrap import start_periodic_jobs, start_runtime, stop_runtime
-from api.graphql.context import context_getter
-from api.graphql.errors import shape
 from api.graphql.fastpath import PreparedSends
 from api.graphql.schema import MAX_ALIASES, MAX_TOKENS, build_schema
+from api.http.graphql import coded_http_error, graphql_controller
 from api.http.prepared import prepared_sends
-from api.live.shared import next_message
+from api.http.websocket import client_address
 from api.settings import Settings
 
 MAX_BODY = 256 * 1024
@@ -78,106 +69,28 @@ async def readyz(state: State) -> Response[dict[str, Any]]:
 
 
 @get("/metrics")
-async def metrics_endpoint(state: State) -> Response[bytes]:
-    """Prometheus exposition format."""
+async def metrics_endpoint(state: State, request: Request) -> Response[bytes]:
+    """Prometheus exposition format; with BOOPER_METRICS_TOKEN set, only for
+    `Authorization: Bearer <token>` (the figures tell an outsider how busy the service is)."""
     from api.notifications.tables import Delivery
+
+    token = state.runtime.settings.metrics_token
+    if token:
+        given = request.headers.get("authorization", "")
+        scheme, _, credential = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), token.encode()):
+            return Response(b"metrics need Authorization: Bearer <BOOPER_METRICS_TOKEN>\n", status_code=401,
+                            media_type="text/plain", headers={"www-authenticate": 'Bearer realm="metrics"'})
 
     metrics.PENDING_DELIVERIES.set(await Delivery.count().where(Delivery.status == "PENDING"))
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 
 
-def graphql_controller(settings: Settings, schema: Any, prepared: PreparedSends) -> type:
-    base = make_graphql_controller(
-        schema,
-        path="/graphql",
-        context_getter=context_getter,
-        graphql_ide="graphiql" if not settings.production else None,
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        keep_alive=True,  # pings idle connections so proxies and dead peers are noticed
-        keep_alive_interval=15,
-    )
-
-    class GraphQLController(base):  # type: ignore[misc, valid-type]
-        # Strawberry provides the sub-response with sync_to_thread=True: a worker-thread hop on
-        # every request for building an empty Response (about a sixth of a send's CPU).
-        # Litestar resolves independent dependencies of one level concurrently, in an anyio task
-        # group per request (about 8% of a send's CPU): chained, each level has one and none is
-        # spawned. HTTP: response -> custom_context -> root_value -> context.
-        dependencies: ClassVar[dict[str, Provide]] = {
-            **base.dependencies,
-            "response": Provide(_new_response, sync_to_thread=False),
-            "custom_context": Provide(_custom_context),
-            "root_value": Provide(_no_root_value, sync_to_thread=False),
-            "context": Provide(_http_context),
-        }
-
-        graphql_transport_ws_handler_class = LiveTransportWSHandler
-
-        async def execute_single(  # noqa: PLR0913, PLR0917 - Strawberry's signature
-            self, request: Any, request_adapter: Any, sub_response: Any, context: Any, root_value: Any,
-            request_data: Any,
-        ) -> ExecutionResult:
-            # The hot mutation's prepared plan (api/graphql/fastpath.py); the rest, and whatever
-            # the plan declines, through Strawberry.
-            if request_adapter.method == "POST":
-                plan = prepared.plan(request_data.query, request_data.operation_name)
-                if plan is not None:
-                    result = await plan.run(context, request_data.variables)
-                    if result is not None:
-                        return result
-            return await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
-
-        async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
-            # Parse errors (e.g. the token limit) bypass schema extensions: shape them here too,
-            # so every error that leaves carries extensions.code.
-            if result.errors:
-                result.errors = [shape(e) for e in result.errors]
-            return await super().process_result(request, result)
-
-    return GraphQLController
-
-
-class LiveTransportWSHandler(BaseGraphQLTransportWSHandler):
-    """graphql-transport-ws with `next` messages encoded once per shared result (api/live/shared.py)."""
-
-    async def send_message(self, message: Any) -> None:
-        payload = message.get("payload")
-        if message.get("type") == "next" and isinstance(payload, dict) and payload.keys() == {"data"}:
-            try:
-                text = next_message(message["id"], payload["data"])
-            except TypeError:  # a value orjson cannot encode: the general path
-                pass
-            else:
-                try:
-                    await self.websocket.ws.send_data(data=text)
-                except WebSocketDisconnect as exc:
-                    raise WebSocketDisconnected from exc
-                return
-        await super().send_message(message)
-
-
-def _new_response() -> Response:
-    return Response({}, background=BackgroundTasks([]))
-
-
-async def _custom_context(state: State, response: Response) -> Any:  # noqa: ARG001 - orders the chain
-    return await context_getter(state)
-
-
-def _no_root_value(custom_context: Any) -> None:  # noqa: ARG001 - orders the chain
-    return None
-
-
-async def _http_context(custom_context: Any, response: Response, request: Request, root_value: Any) -> Any:  # noqa: ARG001
-    return await _context_getter_http(custom_context, response, request)
-
-
-def websocket_limit(limit: Callable[[], int]) -> Callable[[ASGIApp], ASGIApp]:
-    """ASGI middleware: at most `limit()` open WebSockets per client address, so one client cannot
-    hold every socket of the process; refused at the handshake (HTTP 403)."""
+def websocket_limit(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: at most `settings.ws_connections_per_client` open WebSockets per client
+    address (behind trusted proxies, the forwarded client's, not the proxy's), so one client cannot
+    hold every socket of the process; refused at the handshake (HTTP 403). Settings are read live."""
     open_per_client: Tally[str] = Tally()
     opened = 0
 
@@ -186,8 +99,8 @@ def websocket_limit(limit: Callable[[], int]) -> Callable[[ASGIApp], ASGIApp]:
             if scope["type"] != "websocket":
                 await app(scope, receive, send)
                 return
-            client = (scope.get("client") or ("unknown", 0))[0]
-            if open_per_client[client] >= limit():
+            client = client_address(scope, settings.trusted_proxy_list)
+            if open_per_client[client] >= settings.ws_connections_per_client:
                 await send({"type": "websocket.close", "code": 4429, "reason": "too many connections"})
                 return
             open_per_client[client] += 1
@@ -259,11 +172,12 @@ def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Lite
         route_handlers=[graphql_controller(settings, schema, prepared), healthz, readyz, metrics_endpoint],
         lifespan=[lifespan],
         middleware=[
-            websocket_limit(lambda: settings.ws_connections_per_client),
+            websocket_limit(settings),
             prepared_sends(prepared, MAX_BODY),
         ],
         state=State({}),
         request_max_body_size=MAX_BODY,
+        exception_handlers={LitestarHTTPException: coded_http_error, Exception: coded_http_error},
         debug=False,
     )
 

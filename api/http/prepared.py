@@ -3,12 +3,18 @@
 Strawberry's HTTP view; everything else goes on to them untouched, body replayed.
 
 Only plain JSON requests qualify (Content-Type application/json, an Accept that is absent,
-*/* or application/json, no batching, no extensions); the answer is the view's: status 200,
-application/json, {"data": ...} plus shaped errors.
+*/*, application/json or application/graphql-response+json, no batching, no extensions); the
+answer is the view's: status 200 (a plan always executes: no request errors), the negotiated
+type, {"data": ...} plus shaped errors.
+
+Bodies the general path must judge go there untouched: an integer of 19 or more digits (orjson
+reads one beyond 64 bits as a float, silently: the general path reads it exactly and the JSON
+scalar refuses it) and bodies with more brackets than the depth limit could allow.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +25,10 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from api.graphql.context import Context
 from api.graphql.errors import shape
 from api.graphql.fastpath import PreparedSends
+from api.http.negotiation import MAX_DEPTH, negotiate
 
-PLAIN_ACCEPT = {b"", b"*/*", b"application/json"}
+PLAIN_ACCEPT = {b"", b"*/*", b"application/json", b"application/graphql-response+json"}
+LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 def prepared_sends(prepared: PreparedSends, max_body: int) -> Callable[[ASGIApp], ASGIApp]:
@@ -47,8 +55,9 @@ def prepared_sends(prepared: PreparedSends, max_body: int) -> Callable[[ASGIApp]
             if answer is None:
                 await app(scope, replay, send)
                 return
+            media_type = negotiate(accept.decode("latin-1")).encode()
             await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode()),
+                (b"content-type", media_type), (b"content-length", str(len(answer)).encode()),
             ]})
             await send({"type": "http.response.body", "body": answer})
 
@@ -84,6 +93,8 @@ def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
 
 
 async def _answer(prepared: PreparedSends, scope: Scope, receive: Receive, body: bytes) -> bytes | None:
+    if LONG_NUMBER.search(body) or body.count(b"{") + body.count(b"[") > MAX_DEPTH:
+        return None
     try:
         request = orjson.loads(body)
     except orjson.JSONDecodeError:

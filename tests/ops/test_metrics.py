@@ -43,3 +43,17 @@ async def test_health_and_readiness(api):
     ready = await api.http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_metrics_can_be_protected_with_a_bearer_token(api, settings):
+    assert (await api.http.get("/metrics")).status_code == 200  # unset: open, as before
+    settings.metrics_token = "s3cret-metrics-token"
+    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "s3cret-metrics-token"},
+                    {"authorization": "Basic s3cret-metrics-token"}, {"authorization": "Bearer s3cret"}):
+        refused = await api.http.get("/metrics", headers=headers)
+        assert refused.status_code == 401, headers
+        assert "booper_" not in refused.text
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+    allowed = await api.http.get("/metrics", headers={"authorization": "Bearer s3cret-metrics-token"})
+    assert allowed.status_code == 200
+    assert any(f.name == "booper_pending_deliveries" for f in text_string_to_metric_families(allowed.text))

@@ -60,3 +60,34 @@ async def test_long_lived_connections_leave_the_collectors_sight_and_a_thaw_coll
     finally:
         if frozen and not gc.get_freeze_count():
             gc.freeze()
+
+
+async def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_client(api, settings):
+    """Every client arrives from the proxy's address: counting that would let one client lock all
+    the others out (and counting the header from anyone else would let a client dodge the limit)."""
+    settings.ws_connections_per_client = 2
+    url = api.url.replace("http://", "ws://") + "/graphql"
+
+    def connect(forwarded: str):
+        return websockets.connect(url, subprotocols=["graphql-transport-ws"],
+                                  additional_headers={"x-forwarded-for": forwarded})
+
+    settings.trusted_proxies = "127.0.0.1/32"
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(2):
+            await stack.enter_async_context(connect("203.0.113.7"))
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            await connect("203.0.113.7")  # that client's share is used up...
+        # ...but other clients behind the same proxy still get theirs; a spoofed hop left of the
+        # client's own address changes nothing (the walk stops at the first untrusted hop).
+        other = await stack.enter_async_context(connect("198.51.100.9"))
+        await other.send('{"type": "connection_init"}')
+        assert "connection_ack" in await other.recv()
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            await connect("10.9.9.9, 203.0.113.7")
+    settings.trusted_proxies = ""
+    async with contextlib.AsyncExitStack() as stack:
+        for hop in ("192.0.2.1", "192.0.2.2"):  # untrusted peer: its header is not believed
+            await stack.enter_async_context(connect(hop))
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            await connect("192.0.2.3")
