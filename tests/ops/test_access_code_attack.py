@@ -127,6 +127,19 @@ async def test_a_correct_code_spends_nothing_of_the_budget(api, two_apps, settin
     assert refused["code"] == "RATE_LIMITED"
 
 
+async def test_the_budget_is_a_moving_window_not_a_ban(api, two_apps, settings, limiter):
+    a, _ = two_apps
+    settings.access_code_app_failures = 2
+    settings.access_code_guess_window = 1
+    codes = await _codes(api, a, 1)
+    for i in range(2):
+        assert (await _redeem(api, await f.make_expo_device(api), _not_in(codes, i), a.id))["code"] == "BAD_USER_INPUT"
+    refused = await _redeem(api, await f.make_expo_device(api), codes[0], a.id)
+    assert refused["code"] == "RATE_LIMITED" and refused["retryAfter"] == 1
+    await asyncio.sleep(1.1)
+    assert (await _redeem(api, await f.make_expo_device(api), codes[0], a.id))["code"] == "OK"
+
+
 async def test_an_attack_on_one_app_blocks_only_that_app(api, two_apps, settings, limiter):
     """Many devices from many addresses exhaust A's budget: then every attempt on A, the right
     code included, is RATE_LIMITED with retryAfter (never "wrong code", and the code is not
