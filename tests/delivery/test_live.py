@@ -99,9 +99,15 @@ async def test_a_scheduled_notification_is_live_when_dispatched_not_when_accepte
     assert payload["data"]["notifications"]["status"] == "QUEUED"
 
 
-async def test_unknown_device_token_is_refused(api, sandbox):
-    error = await _refused(api, DEVICE_SUB, {"t": "ExponentPushToken[nobody]"})
-    assert error["extensions"]["code"] == "NOT_FOUND"
+async def test_a_device_stream_needs_the_devices_key(api, sandbox):
+    """A push token is an address: without the device's key (or with another's) nothing streams."""
+    _, _, (device,) = await setup_channel(api)
+    other = await f.make_expo_device(api)
+    for params in ({"deviceKey": None}, {"deviceKey": other["key"]}, {"deviceKey": "dk_not-a-key"}):
+        error = await _refused(api, DEVICE_SUB, {"t": device["token"]}, params)
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    error = await _refused(api, DEVICE_SUB, {"t": "ExponentPushToken[nobody]"}, {"deviceKey": device["key"]})
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_an_app_key_follows_its_apps_notifications(api, sandbox):
@@ -160,7 +166,8 @@ async def test_delivery_events_stream_to_the_owner(api, sandbox):
         while "DELIVERED" not in statuses:
             event = (await next_payload(timeout=3))["data"]["deliveryEvents"]
             assert event["notification"] == {"id": sent["id"]}
-            assert event["device"] == {"id": device["id"], "token": device["token"]}
+            # The owner's app did not register this token itself: it sees the device by id and hint.
+            assert event["device"] == {"id": device["id"], "token": None}
             statuses.append(event["status"])
     assert statuses == ["SENT", "DELIVERED"]
     await wait_status(sent["id"], "COMPLETED")
@@ -230,10 +237,12 @@ async def test_a_websocket_subscriber_gets_what_another_process_publishes(
 
 async def test_a_subscription_with_an_unstorable_device_token_is_refused_cleanly(api):
     query = "subscription($t: String) { notifications(deviceToken: $t) { id } }"
-    async with api.subscribe(query, {"t": "ExponentPushToken[a\u0000b]"}) as next_payload:
+    device = await f.make_expo_device(api)
+    params = {"deviceKey": device["key"]}
+    async with api.subscribe(query, {"t": "ExponentPushToken[a\u0000b]"}, connection_params=params) as next_payload:
         payload = await next_payload(timeout=5)
-    # Not an internal error: the token cannot belong to a registered device.
-    assert [e["extensions"]["code"] for e in payload["errors"]] == ["NOT_FOUND"]
+    # Not an internal error: the token cannot belong to the device whose key came with it.
+    assert [e["extensions"]["code"] for e in payload["errors"]] == ["UNAUTHENTICATED"]
 
 
 async def test_one_event_is_executed_once_per_query_and_access_not_once_per_subscriber(api, sandbox, monkeypatch):
