@@ -89,7 +89,11 @@ class ConnectionPool:
         self.slots.release()
 
     async def _open(self) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(**self._kwargs)
+        connection = aiosqlite.connect(**self._kwargs)
+        # A daemon thread: a pooled connection must not keep the process alive at exit (pytest and
+        # `booper` commands hung after their last line). Every commit is already durable in the WAL.
+        connection._thread.daemon = True
+        await connection
         try:
             connection.row_factory = dict_factory  # type: ignore[assignment]
             await connection.execute("PRAGMA foreign_keys = 1")
