@@ -14,7 +14,8 @@ from api.access import ANONYMOUS, Viewer
 from api.apps.service import viewer_for_key
 from api.errors import Unauthenticated
 from api.runtime import Runtime
-from api.security import API_KEY_PREFIX, decode_jwt
+from api.security import API_KEY_PREFIX
+from api.users.service import user_for_jwt
 
 # On a WebSocket the credentials of connection_init are checked again this often (the API-key
 # cache's TTL): a revoked key or a deleted user stops working on open sockets too.
@@ -104,7 +105,8 @@ class Context(BaseContext, kw_only=True, dict=True):
             if token.startswith(API_KEY_PREFIX):
                 api_key = token
             else:
-                user_id = decode_jwt(token.strip(), self.runtime.secret_key)
+                # Signature, expiry, and the user's token version (deleted users, logOutEverywhere).
+                user_id = await user_for_jwt(token.strip(), self.runtime.secret_key)
                 if user_id is None:
                     return Unauthenticated("invalid or expired token: log in again")
                 return Viewer("user", user_id=user_id, expires_at=_expiry(token.strip()))

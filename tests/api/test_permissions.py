@@ -376,6 +376,11 @@ OPS = [
         (BI, BI, BI, BI, BI, BI, BI, BI),
     ),
     Op("logOutEverywhere", q("mutation { logOutEverywhere }"), (OK, OK, FB, FB, UA, UA, UA, UA)),
+    Op(
+        "deleteAccount",
+        q('mutation { deleteAccount(password: "correct horse") }'),
+        (OK, OK, FB, FB, UA, UA, UA, UA),
+    ),
     Op("webPushPublicKey", q("{ webPushPublicKey }"), (OK, OK, OK, OK, OK, OK, OK, OK)),
     # Live operations: OK means the first event arrives.
     Op(
@@ -458,7 +463,7 @@ def test_the_matrix_covers_every_operation_of_the_contract():
     delivery_issue = {"notification", "deliveries", "sendNotification", "cancelNotification"}
     not_built_yet = {
         # people (#12)
-        "person", "people", "exportPerson", "identifyDevice", "erasePerson", "rotateIdentitySecret", "deleteAccount",
+        "person", "people", "exportPerson", "identifyDevice", "erasePerson", "rotateIdentitySecret",
         # engagement (#13)
         "preferences", "setPreferences", "updateChannel", "markOpened", "updateNotification", "retractNotification",
         # transports (#14)

@@ -170,7 +170,10 @@ async def test_a_revoked_key_stops_working_on_an_open_socket(api):
 async def test_an_expired_login_ends_its_socket_operations(api, runtime):
     """Finding 2: an expired JWT kept working on the socket it opened."""
     w = await make_world(api)
-    short = issue_jwt(int(w.owner.user_id), runtime.secret_key, ttl=2)
+    from api.users.tables import User
+
+    version = (await User.select(User.token_version).where(User.id == int(w.owner.user_id)).first())["token_version"]
+    short = issue_jwt(int(w.owner.user_id), runtime.secret_key, ttl=2, version=version)
     started = time.time()
     async with socket(api.url, {"authorization": f"Bearer {short}"}) as sock:
         stream = await sock.start(APP_STREAM, {"a": w.app.id})
@@ -292,3 +295,15 @@ async def test_a_device_key_stops_working_after_unregister_or_rotation(api, sand
         "mutation($t: String!) { unregisterDevice(deviceToken: $t) }",
     ):
         assert await api.code(query, {"t": token, "c": w.public["id"]}, device_key=old) == "UNAUTHENTICATED"
+
+
+async def test_log_out_everywhere_ends_the_users_open_sockets_and_streams(api):
+    """A JWT ended by logOutEverywhere (or account deletion) stops on sockets it opened, at once."""
+    w = await make_world(api)
+    async with socket(api.url, {"authorization": f"Bearer {w.owner.token}"}) as sock:
+        stream = await sock.start(APP_STREAM, {"a": w.app.id})
+        assert not (await sock.execute("{ me { id } }")).get("errors")
+        await api.ok("mutation { logOutEverywhere }", token=w.owner.token)
+        ended_with(await next_message(sock, stream), "UNAUTHENTICATED")
+        body = await sock.execute("query($a: ID!) { app(id: $a) { name } }", {"a": w.app.id})
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"], body
