@@ -70,7 +70,9 @@ class StreamBroker(RedisStreamBroker):
                     delay = 0.2
                     yield message
             except (*REDIS_GONE, ResponseError) as exc:
-                if isinstance(exc, ResponseError) and "NOGROUP" not in str(exc):
+                # NOGROUP: an empty Redis has no group; UNBLOCKED: the stream was deleted (a
+                # flush) under a blocked read. Any other error is a bug, not a blip.
+                if isinstance(exc, ResponseError) and not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
                     raise
                 log.warning("Redis went away (%s); listening again in %.1fs", exc, delay)
                 await asyncio.sleep(delay)

@@ -22,16 +22,19 @@ def _message(body: bytes) -> BrokerMessage:
     return BrokerMessage(task_id=uuid.uuid4().hex, task_name="t", message=body, labels={})
 
 
-async def _kill_listener_connection(admin: aioredis.Redis) -> None:
-    """What a Redis restart does to the listener's blocked XREADGROUP: its connection drops."""
+async def _wait_blocked(admin: aioredis.Redis) -> list[dict]:
     for _ in range(100):
         blocked = [c for c in await admin.client_list() if c.get("db") == "13" and c.get("cmd") == "xreadgroup"]
         if blocked:
-            for c in blocked:
-                await admin.client_kill_filter(_id=c["id"])
-            return
+            return blocked
         await asyncio.sleep(0.02)
     raise AssertionError("the listener never blocked in XREADGROUP")
+
+
+async def _kill_listener_connection(admin: aioredis.Redis) -> None:
+    """What a Redis restart does to the listener's blocked XREADGROUP: its connection drops."""
+    for c in await _wait_blocked(admin):
+        await admin.client_kill_filter(_id=c["id"])
 
 
 async def test_the_listener_survives_a_dropped_connection_and_an_emptied_redis():
@@ -62,6 +65,14 @@ async def test_the_listener_survives_a_dropped_connection_and_an_emptied_redis()
         await got.ack()  # an ack on the re-created stream works; on a vanished one it must not raise
         await admin.delete(stream)
         await got.ack()
+
+        # 3. A flush under a blocked read: Redis answers it with UNBLOCKED.
+        await admin.xgroup_create(stream, f"{stream}-workers", id="0", mkstream=True)
+        reading = asyncio.ensure_future(anext(listener))
+        await _wait_blocked(admin)
+        await admin.delete(stream)
+        await broker.kick(_message(b"after-flush"))
+        assert (await asyncio.wait_for(reading, 15)).data == b"after-flush"
     finally:
         await listener.aclose()
         await admin.delete(stream)

@@ -111,9 +111,11 @@ class Topology:
     def workers(self) -> list[str]:
         return [k for k, p in self.procs.items() if k.startswith("worker") and p.proc.poll() is None]
 
-    def stop(self) -> None:
+    def stop_processes(self) -> None:
         for p in self.procs.values():
             p.stop()
+
+    def drop_database(self) -> None:
         if self.db_url:
             databases.drop_postgres_database(self.db_url)
 
