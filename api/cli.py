@@ -181,7 +181,8 @@ def worker(workers: int = typer.Option(1, help="Worker processes per queue.")) -
     if not settings.redis_url:
         typer.echo("booper worker needs BOOPER_REDIS_URL; without it, booper serve runs the tasks.", err=True)
         raise typer.Exit(2)
-    base = [sys.executable, "-m", "taskiq", "worker", "--workers", str(workers), "--ack-type", "when_executed"]
+    base = [sys.executable, "-m", "taskiq", "worker", "--workers", str(workers), "--ack-type", "when_executed",
+            "--no-configure-logging"]
     procs = [
         subprocess.Popen([*base, "tasks.broker:broker", "tasks.delivery", "tasks.maintenance"]),
         subprocess.Popen([*base, "tasks.broker:priority_broker", "tasks.delivery"]),
@@ -196,7 +197,8 @@ def scheduler() -> None:
     if not settings.redis_url:
         typer.echo("booper scheduler needs BOOPER_REDIS_URL; without it, booper serve runs the jobs.", err=True)
         raise typer.Exit(2)
-    _wait([subprocess.Popen([sys.executable, "-m", "taskiq", "scheduler", "tasks.scheduler:scheduler"])])
+    _wait([subprocess.Popen([sys.executable, "-m", "taskiq", "scheduler", "tasks.scheduler:scheduler",
+                             "--no-configure-logging"])])
 
 
 @app.command()

@@ -25,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, AsyncBroker, BrokerMessage, InMemoryBroker, TaskiqEvents, TaskiqState
 from taskiq_redis import RedisStreamBroker
 
+from api import logs
 from api.settings import Settings, get_settings
 
 STREAM = "booper"
@@ -115,6 +116,9 @@ class StreamBroker(RedisStreamBroker):
 
 
 settings = get_settings()
+# The worker and scheduler processes log as the API does (JSON lines in production); taskiq is
+# started with --no-configure-logging so that its own plain-text setup never runs.
+logs.configure(settings.production)
 broker = make_broker(settings, STREAM)
 priority_broker = make_broker(settings, PRIORITY_STREAM) if settings.redis_url else broker
 
