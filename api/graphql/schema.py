@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -121,8 +122,12 @@ class BooperSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
         """Log only the unexpected: a refusal with a code (NOT_FOUND, BAD_USER_INPUT...) is the API
         working as designed, not something for the operator's error log."""
+        # A GraphQLError as the cause is graphql-core refusing input (a variable that does not
+        # coerce, an unknown enum value): the caller's mistake, answered with a code.
         unexpected = [
-            e for e in errors if e.original_error is not None and not isinstance(e.original_error, BooperError)
+            e
+            for e in errors
+            if e.original_error is not None and not isinstance(e.original_error, BooperError | GraphQLError)
         ]
         if unexpected:
             # Not Strawberry's logger: it prints the document (push tokens, codes) around the error.
