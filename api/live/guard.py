@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from api.live.hub import ACCESS_PREFIX
@@ -43,27 +43,37 @@ class StreamGuard:
         self.topics = [ACCESS_PREFIX + s for s in scopes]
         self.queue = hub.new_queue()
         self._timer: asyncio.TimerHandle | None = None
+        self._every: list[str] = []
         self.allowed: Any = None
 
     @staticmethod
     def default_ttl() -> float:
         return TTL
 
-    async def events(self, topics: list[str]) -> AsyncIterator[tuple[dict, Any]]:
-        """(event, what the stream may see) for each event of `topics` the caller may still have;
-        raises the check's error, ending the stream, when access is gone."""
+    async def start(self, topics: list[str]) -> None:
+        """Check once, then listen: to `topics` and to the stream's access topics."""
         self.allowed = await self._check()
         self._schedule(self._ttl)
-        try:
-            async for event in self._hub.subscribe([*topics, *self.topics], queue=self.queue):
-                if event is WAKE or event.get("access"):
-                    self.allowed = await self._check()
-                    self._schedule(RECHECK_AFTER if event is not WAKE else self._ttl)
-                    continue
-                yield event, self.allowed
-        finally:
-            if self._timer is not None:
-                self._timer.cancel()
+        self._every = [*topics, *self.topics]
+        self._hub.attach(self._every, self.queue)
+
+    def stop(self) -> None:
+        self._hub.detach(self._every, self.queue)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    async def next_event(self) -> dict:
+        """The next event the caller may still have (self.allowed says what it may see); raises the
+        check's error, ending the stream, when access is gone. A plain coroutine, not a generator
+        around the hub's: a burst to 10,000 subscribers is made of these hops."""
+        queue = self.queue
+        while True:
+            event = await queue.get()
+            if event is WAKE or "access" in event:
+                self.allowed = await self._check()
+                self._schedule(RECHECK_AFTER if event is not WAKE else self._ttl)
+                continue
+            return event
 
     def _schedule(self, delay: float | None) -> None:
         if self._timer is not None:

@@ -147,20 +147,27 @@ class LiveHub:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 
-    async def subscribe(self, topics: Iterable[str], queue: asyncio.Queue | None = None) -> AsyncIterator[dict]:
-        """Events of these topics until the caller stops. A caller may bring its own queue (from
-        new_queue) to put its own wake-ups in between."""
-        queue = queue if queue is not None else self.new_queue()
+    async def subscribe(self, topics: Iterable[str]) -> AsyncIterator[dict]:
+        """Events of these topics until the caller stops."""
+        queue = self.new_queue()
         topics = list(topics)
-        for topic in topics:
-            self._subscribers[topic].add(queue)
+        self.attach(topics, queue)
         try:
             while True:
                 yield await queue.get()
         finally:
-            for topic in topics:
-                subscribers = self._subscribers.get(topic)
-                if subscribers is not None:
-                    subscribers.discard(queue)
-                    if not subscribers:
-                        del self._subscribers[topic]
+            self.detach(topics, queue)
+
+    def attach(self, topics: list[str], queue: asyncio.Queue) -> None:
+        """Events of these topics go to `queue` (from new_queue) until detach: for a reader that
+        puts its own wake-ups in the same queue (api/live/guard.py)."""
+        for topic in topics:
+            self._subscribers[topic].add(queue)
+
+    def detach(self, topics: list[str], queue: asyncio.Queue) -> None:
+        for topic in topics:
+            subscribers = self._subscribers.get(topic)
+            if subscribers is not None:
+                subscribers.discard(queue)
+                if not subscribers:
+                    del self._subscribers[topic]

@@ -197,10 +197,15 @@ class NotificationsSubscription:
             topics = [events.app_notifications_topic(app["id"])]
             guard = StreamGuard(hub, _app_check(info, app["id"]), [f"app:{app['id']}", *_viewer_scopes(viewer, access)],
                                 expires_at=viewer.expires_at)
-        async for event, allowed in guard.events(topics):
-            if allowed is not None and event.get("channel") not in allowed:
-                continue  # unsubscribed (or access withdrawn) since the stream began
-            yield shared_node(event, access, lambda e=event: Notification(row=events.from_event(e), access=access))
+        await guard.start(topics)
+        try:
+            while True:
+                event = await guard.next_event()
+                if guard.allowed is not None and event.get("channel") not in guard.allowed:
+                    continue  # unsubscribed (or access withdrawn) since the stream began
+                yield shared_node(event, access, lambda e=event: Notification(row=events.from_event(e), access=access))
+        finally:
+            guard.stop()
 
     @strawberry.subscription(description="Delivery status changes of an app, for the dashboard's live view.")
     async def delivery_events(self, info: Info, app_id: strawberry.ID) -> AsyncGenerator[Delivery, None]:
@@ -209,8 +214,13 @@ class NotificationsSubscription:
         app, access = await perms.app_admin(info, app_id)
         scopes = [f"app:{app['id']}", *_viewer_scopes(viewer, access)]
         guard = StreamGuard(hub, _app_check(info, app["id"]), scopes, expires_at=viewer.expires_at)
-        async for event, _ in guard.events([events.app_deliveries_topic(app["id"])]):
-            yield shared_node(event, access, lambda e=event: Delivery(row=events.from_event(e), access=access))
+        await guard.start([events.app_deliveries_topic(app["id"])])
+        try:
+            while True:
+                event = await guard.next_event()
+                yield shared_node(event, access, lambda e=event: Delivery(row=events.from_event(e), access=access))
+        finally:
+            guard.stop()
 
 
 def _viewer_scopes(viewer, access: perms.Access) -> list[str]:
