@@ -153,6 +153,16 @@ def inbox_then(query: str):
     return build
 
 
+async def redeem_scoped(api, w, viewer):
+    """The code looked up in its own app only (appId): the same rights as without it."""
+    code = await f.access_code(api, w.app, ["vip"])
+    return (
+        "mutation($c: String!, $t: String!, $a: ID) {"
+        " redeemAccessCode(code: $c, deviceToken: $t, appId: $a) { name } }",
+        {"c": code["code"], "t": needed_token(w, viewer), "a": w.app.id},
+    )
+
+
 def sees_app_a(expected: dict[str, bool]):
     def check(w, viewer, data):
         assert (w.app.id in [a["id"] for a in data["apps"]]) is expected[viewer]
@@ -332,6 +342,7 @@ OPS = [
         (UA, UA, UA, UA, OK, UA, UA, UA),
     ),
     Op("redeemAccessCode", redeem, (UA, UA, UA, UA, OK, UA, UA, UA)),
+    Op("redeemAccessCode.appId", redeem_scoped, (UA, UA, UA, UA, OK, UA, UA, UA)),
     Op(
         "markRead",
         inbox_then("mutation($t: String!, $n: [ID!]!) { markRead(deviceToken: $t, notificationIds: $n) }"),
