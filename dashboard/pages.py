@@ -992,7 +992,7 @@ def access_codes_page() -> rx.Component:
     return app_shell(
         page_header(
             "Access codes",
-            "A 6-digit code lets one device join chosen private channels. Single use.",
+            "A one-time code lets one device join chosen private channels. Single use.",
         ),
         rx.cond(
             AccessCodeState.error != "",

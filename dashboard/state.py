@@ -780,7 +780,12 @@ class AccessCodeState(AppContext):
     @rx.var
     def code_display(self) -> str:
         c = self.code
-        return f"{c[:3]} {c[3:]}" if len(c) == 6 else c
+        # In groups, as people read codes aloud: "123 456", "1234 5678" (BOOPER_ACCESS_CODE_DIGITS).
+        if len(c) % 4 == 0 and len(c) > 6:
+            return " ".join(c[i : i + 4] for i in range(0, len(c), 4))
+        if len(c) % 3 == 0:
+            return " ".join(c[i : i + 3] for i in range(0, len(c), 3))
+        return c
 
     @rx.event
     async def load(self):

@@ -120,7 +120,7 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     page.locator("#identifier").fill("customer-42")
     page.locator("#generate-code").click()
     code_el = page.locator("#access-code")
-    expect(code_el).to_have_text(re.compile(r"^\d{3} \d{3}$"))
+    expect(code_el).to_have_text(re.compile(r"^\d{4} \d{4}$"))  # 8 digits (the default), in two groups
     code = code_el.inner_text().replace(" ", "")
     first = page.locator("#countdown").inner_text()
     page.wait_for_timeout(2200)

@@ -161,11 +161,10 @@ async def test_a_delivery_canceled_while_in_flight_is_not_resurrected_by_its_ret
 
     app, channel, _ = await setup_channel(api)
     sent = await send(api, app, channelId=channel["id"], title="x", sendAt=_in(3600))
-    await Notification.update(
-        {Notification.status: "QUEUED", Notification.fanout_done: True}
-    ).where(Notification.id == int(sent["id"]))
     device = (await Delivery.raw("SELECT id FROM devices"))[0]["id"]
     now = dt.datetime.now(dt.UTC)
+    # The delivery row first, then the fan-out marked done: the other order left a moment in which
+    # the periodic sweep rightly saw a finished fan-out with no deliveries and completed it.
     await Delivery.insert(
         Delivery(
             notification=int(sent["id"]),
@@ -177,6 +176,9 @@ async def test_a_delivery_canceled_while_in_flight_is_not_resurrected_by_its_ret
             updated_at=now,
         )
     )
+    await Notification.update(
+        {Notification.status: "QUEUED", Notification.fanout_done: True}
+    ).where(Notification.id == int(sent["id"]))
     (claimed,) = await ledger.claim([r["id"] for r in await delivery_rows(sent["id"])], now)
     await api.ok(CANCEL, {"n": sent["id"]}, api_key=app.api_key)
     await ledger.apply(runtime, [ledger.Change(claimed, "PENDING", error="http_500")], retry_at=now)
