@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,6 +15,8 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from api.settings import Settings
 from api.sqlite_engine import BoundedSQLiteEngine
+
+log = logging.getLogger("booper.db")
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -63,9 +67,19 @@ async def fetch(sql: str, *args) -> list[dict]:
         return [dict(r) for r in await connection.fetch(sql, *args)]
 
 
+# How long shutdown waits for connections still in use before it closes them anyway.
+CLOSE_GRACE = 5.0
+
+
 async def stop(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.close_connection_pool()
+        # A connection held by work that never returns it (a statement stuck behind a lock, a task
+        # nobody awaits) must not hold the process up forever: after a grace period, terminate.
+        try:
+            await asyncio.wait_for(asyncio.shield(engine.pool.close()), CLOSE_GRACE)
+        except TimeoutError:
+            log.warning("database pool: connections still in use after %.0f s; terminating them", CLOSE_GRACE)
+            engine.pool.terminate()
 
 
 def transaction():
