@@ -68,13 +68,11 @@ async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEAS
     rows go back to the sweep once the lease has run out."""
     if not ids:
         return []
-    where, args = ids_in("id", ids)
-    ts = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
+    where, args = _unleased(ids, now)
     rows = await Delivery.raw(
-        f"UPDATE deliveries SET lease_until = {ts} WHERE {where} AND status = 'PENDING'"
-        f" AND (lease_until IS NULL OR lease_until < {ts})"
+        f"UPDATE deliveries SET lease_until = {_timestamp()} WHERE {where}"
         " RETURNING id, notification, device, attempts, platform, created_at",
-        now + lease, *args, now,
+        now + lease, *args,
     )
     return db.parse_timestamps(rows, "created_at")
 
@@ -83,14 +81,19 @@ async def claimable(ids: Sequence[int], now: dt.datetime) -> list[int]:
     """Of these ids, the rows a sender could claim now (PENDING and not leased)."""
     if not ids:
         return []
-    where, args = ids_in("id", ids)
-    ts = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
-    rows = await Delivery.raw(
-        f"SELECT id FROM deliveries WHERE {where} AND status = 'PENDING'"
-        f" AND (lease_until IS NULL OR lease_until < {ts})",
-        *args, now,
-    )
+    where, args = _unleased(ids, now)
+    rows = await Delivery.raw(f"SELECT id FROM deliveries WHERE {where}", *args)
     return [r["id"] for r in rows]
+
+
+def _timestamp() -> str:
+    return "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
+
+
+def _unleased(ids: Sequence[int], now: dt.datetime) -> tuple[str, list]:
+    """The condition (and its arguments) of rows a sender may claim now: PENDING, not leased."""
+    where, args = ids_in("id", ids)
+    return f"{where} AND status = 'PENDING' AND (lease_until IS NULL OR lease_until < {_timestamp()})", [*args, now]
 
 
 async def apply(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from api.access import ANONYMOUS, Viewer
 from api.apps.service import viewer_for_key
+from api.client_address import client_address
 from api.errors import Unauthenticated
 from api.runtime import Runtime
 from api.security import API_KEY_PREFIX
@@ -68,17 +68,9 @@ class Context(BaseContext, kw_only=True, dict=True):
     @property
     def client_ip(self) -> str:
         conn = self.request or self.websocket
-        peer = (conn.client.host if conn and conn.client else None) or "unknown"
-        trusted = self.runtime.settings.trusted_proxy_list
-        if conn is None or not trusted or not _is_trusted(peer, trusted):
-            return peer
-        # X-Forwarded-For is "client, proxy1, proxy2": walk from the right past
-        # our own proxies; the first untrusted hop is the client.
-        hops = [h.strip() for h in conn.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-        for hop in reversed(hops):
-            if not _is_trusted(hop, trusted):
-                return hop
-        return hops[0] if hops else peer
+        if conn is None:
+            return "unknown"
+        return client_address(conn.scope, self.runtime.settings.trusted_proxy_list)
 
     def _credentials(self) -> tuple[str | None, str | None]:
         if self.websocket is not None:
@@ -123,14 +115,6 @@ def _expiry(token: str) -> float | None:
         return float(jwt.decode(token, options={"verify_signature": False})["exp"])
     except (jwt.PyJWTError, KeyError, TypeError, ValueError):
         return None
-
-
-def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in trusted)
 
 
 async def context_getter(state: State) -> Context:

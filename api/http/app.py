@@ -18,11 +18,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api import logs, metrics
 from api.bootstrap import start_periodic_jobs, start_runtime, stop_runtime
+from api.client_address import client_address
 from api.graphql.fastpath import PreparedSends
 from api.graphql.schema import MAX_ALIASES, MAX_TOKENS, build_schema
 from api.http.graphql import coded_http_error, graphql_controller
 from api.http.prepared import prepared_sends
-from api.http.websocket import client_address
 from api.settings import Settings
 
 MAX_BODY = 256 * 1024

@@ -5,13 +5,11 @@ result (api/live/shared.py). Also the client address a connection counts against
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import GraphQLSyntaxError
 from litestar.exceptions import WebSocketDisconnect
-from litestar.types import Scope
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
@@ -109,25 +107,3 @@ class LiveTransportWSHandler(BaseGraphQLTransportWSHandler):
                 if isinstance(error, dict):
                     error.setdefault("extensions", {}).setdefault("code", "BAD_USER_INPUT")
         await super().send_message(message)
-
-
-def client_address(scope: Scope, trusted: tuple[str, ...]) -> str:
-    """The client's address: the peer, or behind trusted proxies the first untrusted hop of
-    X-Forwarded-For walking from the right (the same rule as api/graphql/context.py's client_ip)."""
-    peer = (scope.get("client") or ("unknown", 0))[0] or "unknown"
-    if not trusted or not _is_trusted(peer, trusted):
-        return peer
-    forwarded = ",".join(v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for")
-    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
-
-
-def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in trusted)

@@ -46,16 +46,17 @@ class StreamGuard:
         self._every: list[str] = []
         self.allowed: Any = None
 
-    @staticmethod
-    def default_ttl() -> float:
-        return TTL
-
     async def start(self, topics: list[str]) -> None:
-        """Check once, then listen: to `topics` and to the stream's access topics."""
-        self.allowed = await self._check()
-        self._schedule(self._ttl)
+        """Listen to `topics` and the stream's access topics, then check: an access change made
+        while the subscription was being set up is already queued, so it is never missed."""
         self._every = [*topics, *self.topics]
         self._hub.attach(self._every, self.queue)
+        try:
+            self.allowed = await self._check()
+        except BaseException:
+            self.stop()
+            raise
+        self._schedule(self._ttl)
 
     def stop(self) -> None:
         self._hub.detach(self._every, self.queue)

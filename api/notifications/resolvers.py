@@ -13,6 +13,7 @@ from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
 from api.ids import parse_id
+from api.live.guard import TTL as GUARD_TTL
 from api.live.guard import StreamGuard
 from api.live.shared import shared_node
 from api.notifications import events, sending, service
@@ -187,7 +188,7 @@ class NotificationsSubscription:
             topics = [events.channel_topic(row["id"])]
             scopes = [f"channel:{row['id']}", *_viewer_scopes(viewer, access)]
             # Anyone may follow a public channel: nothing to expire, only its deletion ends the stream.
-            ttl = None if access.role == "public" else StreamGuard.default_ttl()
+            ttl = None if access.role == "public" else GUARD_TTL
             guard = StreamGuard(hub, _channel_check(info, row["id"]), scopes, ttl=ttl,
                                 expires_at=viewer.expires_at if access.role == "owner" else None)
         else:
