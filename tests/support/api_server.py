@@ -46,7 +46,18 @@ class ApiServer:
         engine = db.current_engine()
         names = [t._meta.tablename for t in reversed(TABLES)]
         if db.is_postgres(engine):
-            await TABLES[0].raw(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+            import asyncpg
+
+            # The periodic jobs (sweep, webhooks) keep running between tests: a TRUNCATE can meet one
+            # of their writes in a deadlock, which PostgreSQL resolves by aborting one side; retry.
+            for attempt in range(5):
+                try:
+                    await TABLES[0].raw(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+                    break
+                except asyncpg.exceptions.DeadlockDetectedError:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.1)
         else:
             for name in names:
                 await TABLES[0].raw(f"DELETE FROM {name}")
