@@ -58,7 +58,7 @@ async def app_channel_by_name(app_id: int, name: str) -> dict | None:
 async def by_name(namespace: int, name: str) -> dict | None:
     """On every send by name: raw SQL, since building the Piccolo query cost more than running it."""
     rows = await Channel.raw(
-        "SELECT id, app, namespace, name, visibility, created_at FROM channels"
+        "SELECT id, app, namespace, name, visibility, created_at, critical, digest_window FROM channels"
         " WHERE namespace = {} AND name = {} LIMIT 1",
         namespace, name,
     )

@@ -4,7 +4,7 @@ A channel lives in its app's namespace; public channels created on first use by
 anonymous callers have no app and share one global namespace (namespace 0).
 """
 
-from piccolo.columns import BigInt, BigSerial, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from api.apps.tables import App
@@ -20,6 +20,9 @@ class Channel(Table, tablename="channels"):
     name = Varchar(length=64)
     visibility = Varchar(length=8, default="PUBLIC")
     created_at = Timestamptz()
+    # Engagement (api/engagement/): bypasses quiet hours, digests and caps; digest window in seconds.
+    critical = Boolean(default=False)
+    digest_window = Integer(null=True, default=None)
 
 
 class ChannelSubscription(Table, tablename="channel_subscriptions"):

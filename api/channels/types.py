@@ -48,6 +48,14 @@ class Channel(RowNode):
     def created_at(self) -> DateTime:
         return self.row["created_at"]
 
+    @strawberry.field(description="Bypasses quiet hours, digests and per-person caps.")
+    def critical(self) -> bool:
+        return bool(self.row.get("critical"))
+
+    @strawberry.field(description="Seconds: further notifications to a device within it go out as one digest.")
+    def digest_window(self) -> int | None:
+        return self.row.get("digest_window")
+
 
 @strawberry.type
 class ChannelSubscription(RowNode):

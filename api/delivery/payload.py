@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from api.engagement import presentation
 from api.providers.expo import build_message
 from api.providers.webpush import topic_from_collapse_key
 
@@ -25,7 +26,7 @@ WEBPUSH_URGENCY = {"DEFAULT": "normal", "NORMAL": "normal", "HIGH": "high"}
 def expo_message(token: str, n: dict[str, Any]) -> dict[str, Any]:
     data = dict(n["data"] or {})  # validated as an object (or absent) at send time
     data.setdefault("notificationId", str(n["id"]))
-    return build_message(
+    message = build_message(
         token,
         title=n["title"],
         body=n["body"],
@@ -35,6 +36,7 @@ def expo_message(token: str, n: dict[str, Any]) -> dict[str, Any]:
         collapse_id=n["collapse_key"],
         sound="default",
     )
+    return presentation.expo_fields(n.get("presentation"), message)
 
 
 def webpush_payload(n: dict[str, Any], channel_name: str) -> bytes:
@@ -45,6 +47,7 @@ def webpush_payload(n: dict[str, Any], channel_name: str) -> bytes:
             "title": n["title"],
             "body": n["body"],
             "data": n["data"],
+            **presentation.web_push_fields(n.get("presentation")),
         }
     )
 

@@ -111,6 +111,14 @@ class Plan:
         return ExecutionResult(data={self.key: data}, errors=None)
 
 
+def _has_input_object(type_: Any) -> bool:
+    """An input field whose value graphql-core leaves as a dict (an input object, or a list of them)."""
+    while hasattr(type_, "of_type"):
+        type_ = type_.of_type
+    definition = getattr(type_, "__strawberry_definition__", None)
+    return definition is not None and definition.is_input
+
+
 class PreparedSends:
     """Plans by document text (None: not this shape), built once per process and document."""
 
@@ -132,12 +140,24 @@ class PreparedSends:
         names = schema.config.name_converter
         input_fields = SendNotificationInput.__strawberry_definition__.fields
         self._input_names = {names.get_graphql_name(f): f.python_name for f in input_fields}
+        # Nested input objects (expo, webPush) arrive as dicts from graphql-core: converted to
+        # their input classes as the general path does; scalars and enums pass as they are.
+        self._nested_inputs = {names.get_graphql_name(f): f.type for f in input_fields if _has_input_object(f.type)}
         self._input_class = SendNotificationInput
         self._leaves = self._leaf_getters(Notification)
         self._plans: OrderedDict[str, Plan | None] = OrderedDict()
 
     def make_input(self, raw: dict[str, Any]) -> Any:
-        return self._input_class(**{self._input_names[k]: v for k, v in raw.items()})
+        nested = self._nested_inputs
+        return self._input_class(**{
+            self._input_names[k]: v if k not in nested or v is None else self._convert(v, nested[k])
+            for k, v in raw.items()
+        })
+
+    def _convert(self, value: Any, type_: Any) -> Any:
+        from strawberry.types.arguments import convert_argument
+
+        return convert_argument(value, type_, self.schema.schema_converter.scalar_registry, self.schema.config)
 
     def _leaf_getters(self, node_type: type) -> dict[str, tuple[Callable, Callable, bool]]:
         """GraphQL name -> (getter, serializer, nullable) for Notification's plain fields: those

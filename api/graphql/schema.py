@@ -22,6 +22,7 @@ from api.access_codes.resolvers import AccessCodesMutation
 from api.apps.resolvers import AppsMutation, AppsQuery
 from api.channels.resolvers import ChannelsMutation, ChannelsQuery
 from api.devices.resolvers import DevicesMutation
+from api.engagement.resolvers import EngagementMutation
 from api.errors import BooperError
 from api.graphql.context import Info
 from api.graphql.cost import QueryCostLimiter
@@ -58,6 +59,7 @@ class Mutation(
     AccessCodesMutation,
     NotificationsMutation,
     WebhooksMutation,
+    EngagementMutation,
 ):
     pass
 

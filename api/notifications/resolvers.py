@@ -8,7 +8,8 @@ import strawberry
 
 from api.channels import service as channels
 from api.channels.resolvers import resolve_channel
-from api.errors import BadUserInput, NotFound, Unauthenticated
+from api.engagement import presentation
+from api.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
@@ -122,10 +123,14 @@ class NotificationsMutation:
                     raise Unauthenticated("private channels take an API key or a dashboard login")
                 raise NotFound("channel not found")
             access = perms.PUBLIC
+        administers = access.role in ("owner", "key")
+        if input.critical and not administers:
+            raise Forbidden("only the channel's app may send critical notifications")
+        shown = presentation.build(input.url, input.image, input.badge, input.expo, input.web_push)
         row, _ = await sending.send(
             info.context.runtime,
             channel=channel,
-            app_id=access.app_id if access.role in ("owner", "key") else None,
+            app_id=access.app_id if administers else None,
             fields={
                 "title": input.title,
                 "body": input.body,
@@ -136,6 +141,8 @@ class NotificationsMutation:
                 "send_at": input.send_at,
                 "idempotency_key": input.idempotency_key,
             },
+            critical=bool(input.critical),
+            presentation=shown,
             client_ip=info.context.client_ip,
             plan=(await perms.viewer(info)).plan if access.role == "key" else None,
         )

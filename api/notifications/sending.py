@@ -58,8 +58,11 @@ async def send(
     fields: dict[str, Any],
     client_ip: str,
     plan: str | None = None,
+    critical: bool = False,
+    presentation: dict | None = None,
 ) -> tuple[dict, bool]:
-    """Returns (notification row, created). `app_id` is set when an app (key/owner) sends."""
+    """Returns (notification row, created). `app_id` is set when an app (key/owner) sends;
+    `presentation` is validated already (api/engagement/presentation.py)."""
     now = dt.datetime.now(dt.UTC)
     validate_fields(now=now, **fields)
     probe = {
@@ -69,6 +72,7 @@ async def send(
         "priority": fields["priority"],
         "ttl": fields["ttl"],
         "collapse_key": fields["collapse_key"],
+        "presentation": presentation,
     }
     if reason := payload.oversize(probe, channel["name"]):
         raise PayloadTooLarge(reason)
@@ -103,6 +107,8 @@ async def send(
         send_at=fields["send_at"],
         idempotency_scope=scope,
         idempotency_key=fields["idempotency_key"],
+        critical=critical,
+        presentation=presentation,
     )
     row, created = await service.accept(new, app_id, quota, now)
     if created:

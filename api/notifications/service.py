@@ -30,6 +30,8 @@ class NewNotification:
     send_at: dt.datetime | None
     idempotency_scope: str | None
     idempotency_key: str | None
+    critical: bool = False
+    presentation: dict | None = None  # api/engagement/presentation.py
 
 
 class _Duplicate(Exception):
@@ -67,6 +69,8 @@ async def accept(
         "kicked_at": None if scheduled else now,
         "idempotency_scope": new.idempotency_scope if new.idempotency_key else None,
         "idempotency_key": new.idempotency_key,
+        "critical": new.critical,
+        "presentation": new.presentation,
     }
     if daily_quota is None:
         # Nothing to enforce: one statement, and the app's count goes through usage.count
@@ -116,9 +120,9 @@ def _channel_must_exist() -> Iterator[None]:
 
 _INSERT_PG = (
     "INSERT INTO notifications (app, channel, title, body, data, priority, collapse_key, ttl, status, send_at,"
-    " created_at, kicked_at, idempotency_scope, idempotency_key, sent_at, completed_at, archived_at,"
-    " fanout_cursor, fanout_done) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-    " NULL, NULL, NULL, 0, false) ON CONFLICT DO NOTHING RETURNING *"
+    " created_at, kicked_at, idempotency_scope, idempotency_key, critical, presentation, sent_at, completed_at,"
+    " archived_at, fanout_cursor, fanout_done) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+    " $14, $15, $16, NULL, NULL, NULL, 0, false) ON CONFLICT DO NOTHING RETURNING *"
 )
 
 
@@ -126,13 +130,14 @@ async def _insert_pg(fields: dict[str, Any]) -> list[dict]:
     """_insert as one prepared statement (the send path's most frequent write)."""
     import orjson
 
-    data = fields["data"]
+    data, shown = fields["data"], fields["presentation"]
     with _channel_must_exist():
         return await db.fetch(
             _INSERT_PG, fields["app"], fields["channel"], fields["title"], fields["body"],
             None if data is None else orjson.dumps(data).decode(), fields["priority"], fields["collapse_key"],
             fields["ttl"], fields["status"], fields["send_at"], fields["created_at"], fields["kicked_at"],
-            fields["idempotency_scope"], fields["idempotency_key"],
+            fields["idempotency_scope"], fields["idempotency_key"], fields["critical"],
+            None if shown is None else orjson.dumps(shown).decode(),
         )
 
 
@@ -167,8 +172,9 @@ def _loaded(row: dict) -> dict:
     """JSON columns come back as text from Piccolo; the API works with the value."""
     import orjson
 
-    if isinstance(row.get("data"), str | bytes):
-        row["data"] = orjson.loads(row["data"])
+    for column in ("data", "presentation"):
+        if isinstance(row.get(column), str | bytes):
+            row[column] = orjson.loads(row[column])
     return row
 
 

@@ -43,6 +43,10 @@ class Notification(Table, tablename="notifications"):
     fanout_cursor = BigInt(default=0)
     fanout_done = Boolean(default=False)
     kicked_at = Timestamptz(null=True, default=None)
+    # Engagement (api/engagement/): bypasses quiet hours, digests and caps; how it is shown and
+    # opened (url, image, badge, Expo and Web Push options; api/engagement/presentation.py).
+    critical = Boolean(default=False)
+    presentation = JSON(null=True, default=None)
 
 
 class Delivery(Table, tablename="deliveries"):
@@ -61,6 +65,7 @@ class Delivery(Table, tablename="deliveries"):
     sent_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    opened_at = Timestamptz(null=True, default=None)  # markOpened, once
 
 
 class ReadMark(Table, tablename="read_marks"):

@@ -8,6 +8,7 @@ from api.channels import service as channels
 from api.channels.types import Channel
 from api.devices import service as devices
 from api.devices.types import Device
+from api.engagement.types import ExpoOptions, ExpoOptionsInput, WebPushOptions, WebPushOptionsInput
 from api.errors import Forbidden
 from api.graphql.context import Info
 from api.graphql.loaders import loader
@@ -35,6 +36,14 @@ class SendNotificationInput:
     app_id: strawberry.ID | None = strawberry.field(
         default=None, description="For dashboard users sending by channel name."
     )
+    critical: bool | None = strawberry.field(
+        default=None, description="Bypasses quiet hours, digests and caps (the app's owner or key only)."
+    )
+    url: str | None = strawberry.field(default=None, description="Opened when the notification is tapped (https).")
+    image: str | None = strawberry.field(default=None, description="An https URL of an image to show.")
+    badge: int | None = strawberry.field(default=None, description="Explicit badge count.")
+    expo: ExpoOptionsInput | None = None
+    web_push: WebPushOptionsInput | None = None
 
 
 @strawberry.type
@@ -83,6 +92,32 @@ class Notification(RowNode):
     @strawberry.field
     def sent_at(self) -> DateTime | None:
         return self.row["sent_at"]
+
+    @strawberry.field(description="Bypasses quiet hours, digests and caps.")
+    def critical(self) -> bool:
+        return bool(self.row.get("critical"))
+
+    @strawberry.field(description="Opened when the notification is tapped.")
+    def url(self) -> str | None:
+        return (self.row.get("presentation") or {}).get("url")
+
+    @strawberry.field
+    def image(self) -> str | None:
+        return (self.row.get("presentation") or {}).get("image")
+
+    @strawberry.field
+    def badge(self) -> int | None:
+        return (self.row.get("presentation") or {}).get("badge")
+
+    @strawberry.field
+    def expo(self) -> ExpoOptions | None:
+        stored = (self.row.get("presentation") or {}).get("expo")
+        return ExpoOptions.from_stored(stored) if stored else None
+
+    @strawberry.field
+    def web_push(self) -> WebPushOptions | None:
+        stored = (self.row.get("presentation") or {}).get("webPush")
+        return WebPushOptions.from_stored(stored) if stored else None
 
     @strawberry.field(description="For the device named by deviceToken in the query, else null.")
     async def read(self, info: Info) -> bool | None:

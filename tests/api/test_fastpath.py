@@ -61,6 +61,13 @@ CASES = [
     ("too large", SEND % "id", {"i": {"channel": "news", "body": "x" * 5000}}),
     ("both channel forms", SEND % "id", {"i": {"channel": "news", "channelId": "1", "title": "T"}}),
     ("bad idempotency key", SEND % "id", {"i": {"channel": "news", "title": "T", "idempotencyKey": "has space"}}),
+    # Nested inputs (engagement's display options) reach the resolver as input objects on both paths.
+    ("rich fields", SEND % "id critical url image badge", {"i": {
+        "channel": "news", "title": "T", "critical": True, "url": "https://example.com/a", "badge": 2,
+        "image": "https://example.com/i.png", "expo": {"sound": "default", "interruptionLevel": "PASSIVE"},
+        "webPush": {"tag": "t", "actions": [{"action": "open", "title": "Open"}]}}}),
+    ("bad rich field", SEND % "id", {"i": {"channel": "news", "title": "T",
+                                            "webPush": {"actions": [{"action": "a", "title": "A"}] * 3}}}),
 ]
 
 

@@ -316,6 +316,19 @@ OPS = [
         q('mutation($a: ID) { createAccessCode(input: {channels: ["vip"], appId: $a}) { code } }', a=app_a),
         (OK, NF, OK, NF, UA, UA, UA, UA),
     ),
+    # engagement (#13)
+    Op(
+        "updateChannel.public",
+        q("mutation($c: ID!) { updateChannel(id: $c, critical: true, digestWindow: 60) { critical } }",
+          c=lambda w, v: w.public["id"]),
+        (OK, FB, OK, FB, UA, UA, UA, UA),
+    ),
+    Op(
+        "updateChannel.private",
+        q("mutation($c: ID!) { updateChannel(id: $c, digestWindow: 60) { digestWindow } }",
+          c=lambda w, v: w.private["id"]),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+    ),
     # The device operations: only the device's own key opens them.
     Op(
         "subscribe.public",
@@ -476,7 +489,7 @@ def test_the_matrix_covers_every_operation_of_the_contract():
         # people (#12)
         "person", "people", "exportPerson", "identifyDevice", "erasePerson", "rotateIdentitySecret",
         # engagement (#13)
-        "preferences", "setPreferences", "updateChannel", "markOpened", "updateNotification", "retractNotification",
+        "preferences", "setPreferences", "markOpened", "updateNotification", "retractNotification",
         # transports (#14)
         "setExpoAccessToken", "setFcmCredentials", "setApnsCredentials",
     }

@@ -1,0 +1,1 @@
+"""Engagement: channel settings, presentation, opens, edits and retractions, preferences."""
