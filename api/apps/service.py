@@ -125,7 +125,7 @@ async def active_devices_of_apps(app_ids: Sequence[int]) -> list[int]:
 
 async def delivery_counts_of_apps(app_ids: Sequence[int]) -> list[dict[str, int]]:
     rows = await Delivery.raw(
-        "SELECT n.app AS app, d.status AS status, COUNT(*) AS n FROM deliveries d"
+        "SELECT n.app AS app, d.status AS status, COUNT(*) AS n, COUNT(d.opened_at) AS opened FROM deliveries d"
         " JOIN notifications n ON n.id = d.notification WHERE n.app IN ("
         + ", ".join("{}" for _ in app_ids)
         + ") GROUP BY n.app, d.status",
@@ -133,7 +133,9 @@ async def delivery_counts_of_apps(app_ids: Sequence[int]) -> list[dict[str, int]
     )
     counts: dict[int, dict[str, int]] = {}
     for r in rows:
-        counts.setdefault(r["app"], {})[r["status"]] = int(r["n"])
+        found = counts.setdefault(r["app"], {})
+        found[r["status"]] = int(r["n"])
+        found["OPENED"] = found.get("OPENED", 0) + int(r["opened"])  # DeliveryCounts.opened
     return [counts.get(i, {}) for i in app_ids]
 
 
@@ -191,6 +193,7 @@ async def delivery_buckets(app_id: int, hours: int) -> list[dict]:
             "sent": 0,
             "delivered": 0,
             "failed": 0,
+            "opened": 0,
         }
         for i in range(hours)
     }
@@ -199,6 +202,14 @@ async def delivery_buckets(app_id: int, hours: int) -> list[dict]:
         key = {"SENT": "sent", "DELIVERED": "delivered", "FAILED": "failed"}.get(r["status"])
         if bucket is not None and key:
             bucket[key] += int(r["n"])
+    # Opens by the hour they happened (markOpened), not by the delivery's last change.
+    for r in await Delivery.raw(
+        f"SELECT {hour.replace('updated_at', 'opened_at')} AS hour, COUNT(*) AS n FROM deliveries d"
+        " JOIN notifications n ON n.id = d.notification WHERE n.app = {} AND d.opened_at >= {} GROUP BY 1",
+        app_id, since,
+    ):
+        if (bucket := buckets.get(r["hour"])) is not None:
+            bucket["opened"] = int(r["n"])
     return list(buckets.values())
 
 

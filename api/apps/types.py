@@ -50,6 +50,7 @@ class DeliveryBucket:
     sent: int
     delivered: int
     failed: int
+    opened: int = strawberry.field(default=0, description="Opens reported in this hour (markOpened).")
 
 
 @strawberry.type
@@ -58,6 +59,12 @@ class AppUsage:
     daily_quota: int | None
     active_devices: int
     deliveries: DeliveryCounts
+
+    @strawberry.field(description="Opened deliveries per delivery that reached a device (sent or delivered); "
+                      "null before any did.")
+    def open_rate(self) -> float | None:
+        reached = self.deliveries.sent + self.deliveries.delivered
+        return self.deliveries.opened / reached if reached else None
 
 
 @strawberry.type

@@ -48,6 +48,8 @@ class DeliveryStatus(Enum):
     SENT = "SENT"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"
+    HELD = "HELD"  # waiting for quiet hours or a digest window to end
+    SKIPPED = "SKIPPED"  # not sent on purpose: muted, read elsewhere, merged into a digest
 
 
 @strawberry.type
@@ -56,12 +58,19 @@ class DeliveryCounts:
     sent: int = 0
     delivered: int = 0
     failed: int = 0
+    held: int = 0
+    skipped: int = 0
+    opened: int = strawberry.field(default=0, description="Deliveries whose device reported an open (markOpened).")
 
     @classmethod
     def from_map(cls, counts: dict[str, int]) -> DeliveryCounts:
+        """Counts by delivery status, and OPENED: deliveries with an open."""
         return cls(
             pending=counts.get("PENDING", 0),
             sent=counts.get("SENT", 0),
             delivered=counts.get("DELIVERED", 0),
             failed=counts.get("FAILED", 0),
+            held=counts.get("HELD", 0),
+            skipped=counts.get("SKIPPED", 0),
+            opened=counts.get("OPENED", 0),
         )

@@ -232,14 +232,15 @@ async def page(
 
 async def delivery_counts(notification_ids: Sequence[int]) -> list[dict[str, int]]:
     rows = await Delivery.raw(
-        "SELECT notification, status, COUNT(*) AS n FROM deliveries WHERE notification IN ("
-        + ", ".join("{}" for _ in notification_ids)
-        + ") GROUP BY notification, status",
+        "SELECT notification, status, COUNT(*) AS n, COUNT(opened_at) AS opened FROM deliveries"
+        " WHERE notification IN (" + ", ".join("{}" for _ in notification_ids) + ") GROUP BY notification, status",
         *notification_ids,
     )
     counts: dict[int, dict[str, int]] = {}
     for r in rows:
-        counts.setdefault(r["notification"], {})[r["status"]] = int(r["n"])
+        found = counts.setdefault(r["notification"], {})
+        found[r["status"]] = int(r["n"])
+        found["OPENED"] = found.get("OPENED", 0) + int(r["opened"])
     return [counts.get(i, {}) for i in notification_ids]
 
 

@@ -165,6 +165,10 @@ class Delivery(RowNode):
     def updated_at(self) -> DateTime:
         return self.row["updated_at"]
 
+    @strawberry.field(description="When the device reported that its user opened it (markOpened).")
+    def opened_at(self) -> DateTime | None:
+        return self.row.get("opened_at")
+
 
 @strawberry.type
 class NotificationConnection:

@@ -30,7 +30,7 @@ log = logging.getLogger("booper.webhooks")
 SEND_WEBHOOKS = "booper.send_webhooks"
 EVENT_TYPES = (
     "notification.sent", "notification.failed", "device.registered", "device.unregistered",
-    "delivery.delivered", "delivery.failed",
+    "delivery.delivered", "delivery.failed", "notification.clicked",
 )
 LEASE = dt.timedelta(seconds=60)
 # Webhook secrets are sealed at rest (api.secrets_at_rest) under this purpose, bound to their app.

@@ -153,6 +153,19 @@ def inbox_then(query: str):
     return build
 
 
+def pushed_then(query: str):
+    """A notification pushed to D (its delivery SENT), then the operation on it."""
+
+    async def build(api, w, viewer):
+        from tests.delivery.helpers import wait_deliveries
+
+        sent = await f.send(api, w.app, channelId=w.public["id"], title="hello")
+        await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=1)
+        return query, {"t": w.device["token"], "n": sent["id"]}
+
+    return build
+
+
 async def redeem_scoped(api, w, viewer):
     """The code looked up in its own app only (appId): the same rights as without it."""
     code = await f.access_code(api, w.app, ["vip"])
@@ -329,6 +342,11 @@ OPS = [
           c=lambda w, v: w.private["id"]),
         (OK, NF, OK, NF, UA, UA, UA, UA),
     ),
+    Op(
+        "markOpened",
+        pushed_then("mutation($t: String!, $n: ID!) { markOpened(deviceToken: $t, notificationId: $n) }"),
+        (UA, UA, UA, UA, OK, UA, UA, UA),
+    ),
     # The device operations: only the device's own key opens them.
     Op(
         "subscribe.public",
@@ -489,7 +507,7 @@ def test_the_matrix_covers_every_operation_of_the_contract():
         # people (#12)
         "person", "people", "exportPerson", "identifyDevice", "erasePerson", "rotateIdentitySecret",
         # engagement (#13)
-        "preferences", "setPreferences", "markOpened", "updateNotification", "retractNotification",
+        "preferences", "setPreferences", "updateNotification", "retractNotification",
         # transports (#14)
         "setExpoAccessToken", "setFcmCredentials", "setApnsCredentials",
     }
