@@ -85,6 +85,13 @@ def dev(
     os.environ.setdefault("BOOPER_PERIODIC_INTERVAL", "1")
     # The sandbox has a webhook receiver on loopback: let dev webhooks reach it.
     os.environ.setdefault("BOOPER_WEBHOOK_ALLOW_PRIVATE", "true")
+    if dashboard and not os.environ.get("BOOPER_PROXY_SECRET"):
+        # The dashboard forwards each browser's address with this secret (the API and the
+        # dashboard both read it from the environment), so throttles count people, not the
+        # dashboard's server. A fresh one per run: nothing to configure or leak in dev.
+        import secrets
+
+        os.environ["BOOPER_PROXY_SECRET"] = secrets.token_urlsafe(32)
     settings = _settings()
 
     import uvicorn

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     access_code_guess_window: int = 24 * 3600
     access_code_create_rate: str = "30/minute"  # createAccessCode per app
     trusted_proxies: str = ""
+    # The dashboard's server sends X-Booper-Proxy: <this> with the browser's X-Forwarded-For; only
+    # then is that header believed from it (booper dev --dashboard generates one).
+    proxy_secret: str | None = None
     max_page_size: int = 100
     # A document's cost (field resolutions, lists counted at their page size) is checked before it
     # runs (api/graphql/cost.py); a request's execution is cancelled after request_timeout seconds.

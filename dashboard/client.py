@@ -42,6 +42,17 @@ def graphql_http_url() -> str:
     return f"{api_url()}/graphql"
 
 
+def forwarding_headers(client_ip: str | None) -> dict[str, str]:
+    """Who the dashboard speaks for: the browser's address in X-Forwarded-For, proved with the
+    secret the API shares with the dashboard (BOOPER_PROXY_SECRET), so the API's throttles count
+    each person, not the dashboard's server. Without the secret the API would ignore the header:
+    nothing is sent."""
+    secret = os.environ.get("BOOPER_PROXY_SECRET", "")
+    if not secret or not client_ip:
+        return {}
+    return {"X-Forwarded-For": client_ip, "X-Booper-Proxy": secret}
+
+
 def graphql_ws_url() -> str:
     base = api_url()
     if base.startswith("https://"):
@@ -80,12 +91,10 @@ ERROR_MESSAGES: dict[str, str] = {
     "CONFLICT": "That already exists.",
     "RATE_LIMITED": "Too many requests right now. Please wait a moment and try again.",
     "QUOTA_EXCEEDED": (
-        "This app has used up its daily notification quota. "
-        "It resets at midnight UTC, or upgrade the plan for more."
+        "This app has used up its daily notification quota. It resets at midnight UTC."
     ),
     "PAYLOAD_TOO_LARGE": (
-        "This notification is too large: push providers accept at most 4 KB. "
-        "Shorten the title, body or data."
+        "This notification is too large: push providers accept at most 4 KB. Shorten the title, body or data."
     ),
     "INTERNAL_SERVER_ERROR": "Something went wrong on the server. Please try again.",
     "NETWORK": "Can't reach the Booper API. Check that it is running and try again.",
@@ -349,14 +358,20 @@ class GraphQLClient:
         url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        client_ip: str | None = None,
     ) -> None:
         self.token = token or None
+        self.client_ip = client_ip
         self.url = url or graphql_http_url()
         self.timeout = timeout
         self._transport = transport
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **forwarding_headers(self.client_ip),
+        }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
@@ -534,9 +549,14 @@ class SubscriptionClient:
     PROTOCOL = "graphql-transport-ws"
 
     def __init__(
-        self, token: str | None, url: str | None = None, connect_timeout: float = 10.0
+        self,
+        token: str | None,
+        url: str | None = None,
+        connect_timeout: float = 10.0,
+        client_ip: str | None = None,
     ) -> None:
         self.token = token
+        self.client_ip = client_ip
         self.url = url or graphql_ws_url()
         self.connect_timeout = connect_timeout
         self._ws: Any = None
@@ -555,7 +575,10 @@ class SubscriptionClient:
         try:
             self._ws = await asyncio.wait_for(
                 websockets.connect(
-                    self.url, subprotocols=[self.PROTOCOL], open_timeout=self.connect_timeout
+                    self.url,
+                    subprotocols=[self.PROTOCOL],
+                    open_timeout=self.connect_timeout,
+                    additional_headers=forwarding_headers(self.client_ip),
                 ),
                 self.connect_timeout + 1,
             )

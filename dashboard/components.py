@@ -334,28 +334,47 @@ def sidebar() -> rx.Component:
     )
 
 
+def not_found(text: str = "That page doesn't exist, or it isn't yours.") -> rx.Component:
+    return empty_state(
+        "compass",
+        "Page not found",
+        text,
+        rx.link(rx.button("Back to your apps"), href="/apps"),
+        id="not-found",
+    )
+
+
 def app_shell(*children: rx.Component, **props) -> rx.Component:
-    """Pages of one app: sidebar navigation plus content."""
+    """Pages of one app: sidebar navigation plus content, or not-found when the URL names an
+    app (channel, notification) the viewer does not own: nothing of it is shown."""
     return rx.box(
         top_bar(),
-        rx.hstack(
-            sidebar(),
-            rx.box(
-                rx.cond(
-                    AppContext.app_error != "",
-                    error_callout(AppContext.app_error, margin_bottom="16px"),
-                ),
-                *children,
-                flex="1",
-                min_width="0",
-            ),
-            spacing="7",
-            align="start",
-            max_width="1360px",
-            margin_x="auto",
-            padding="28px 24px 64px",
-            **props,
+        rx.cond(
+            AppContext.missing,
+            rx.box(not_found(), max_width=CONTENT_WIDTH, margin_x="auto", padding="32px 24px 64px"),
+            _app_frame(*children, **props),
         ),
         min_height="100vh",
         bg=rx.color("gray", 2),
+    )
+
+
+def _app_frame(*children: rx.Component, **props) -> rx.Component:
+    return rx.hstack(
+        sidebar(),
+        rx.box(
+            rx.cond(
+                AppContext.app_error != "",
+                error_callout(AppContext.app_error, margin_bottom="16px"),
+            ),
+            *children,
+            flex="1",
+            min_width="0",
+        ),
+        spacing="7",
+        align="start",
+        max_width="1360px",
+        margin_x="auto",
+        padding="28px 24px 64px",
+        **props,
     )

@@ -21,8 +21,9 @@ from dashboard.state import (
 
 app = rx.App()
 
-# Every page inside an app first checks the session, then loads the app header.
-_APP = [Session.require_auth, AppContext.load_app]
+# Every page forgets the secrets a previous response showed (they are shown once); every page
+# inside an app checks the session, then that the viewer owns the app (not-found otherwise).
+_APP = [Session.require_auth, Session.forget_secrets, AppContext.load_app]
 
 
 def index() -> rx.Component:
@@ -46,7 +47,7 @@ app.add_page(
     pages.apps_page,
     route="/apps",
     title="Apps · Booper",
-    on_load=[Session.require_auth, AppsState.load],
+    on_load=[Session.require_auth, Session.forget_secrets, AppsState.load],
 )
 app.add_page(
     pages.overview_page,

@@ -13,6 +13,7 @@ from dashboard.components import (
     field_error,
     info_callout,
     loading,
+    not_found,
     page_header,
     pager,
     shell,
@@ -596,6 +597,7 @@ def _key_row(key) -> rx.Component:
             text_align="right",
         ),
         align="center",
+        class_name="key-row",
     )
 
 
@@ -1860,11 +1862,4 @@ def live_page() -> rx.Component:
 
 
 def not_found_page() -> rx.Component:
-    return shell(
-        empty_state(
-            "compass",
-            "Page not found",
-            "That page doesn't exist.",
-            rx.link(rx.button("Back to your apps"), href="/apps"),
-        ),
-    )
+    return shell(not_found("That page doesn't exist."))

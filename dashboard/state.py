@@ -4,10 +4,12 @@ state per page. Every API call goes through ``dashboard.client``."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import reflex as rx
 
@@ -19,6 +21,18 @@ LIVE_KEEP = 50
 FINAL_NOTIFICATION = {"COMPLETED", "CANCELED"}
 LOGIN = "/login"
 EXPIRED_MESSAGE = "Your session has expired. Please log in again."
+# Codes that mean "not yours, or not there": the page shows not-found, never the API's words.
+MISSING_CODES = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
+# Background loops (live stream, polling, countdown) hold a generation number; a new number
+# (a new start, a log-out) ends the old loop. Never reused, even after a state reset.
+_generations = itertools.count(1)
+
+
+def _safe_next(path: str | None) -> str:
+    """Where log-in returns to: a path on this site only (no scheme, host or "//")."""
+    if not path or not path.startswith("/") or path.startswith("//") or urlsplit(path).netloc:
+        return "/apps"
+    return path
 
 
 def _s(value: Any, empty: str = "") -> str:
@@ -74,10 +88,12 @@ def _delivery_row(d: dict[str, Any]) -> dict[str, str]:
 
 
 class Session(rx.State):
-    """Who is logged in. The JWT lives in the browser's session storage."""
+    """Who is logged in. The JWT lives in the browser's local storage, so new tabs and reloads
+    keep the session until the JWT expires (checked on every page); log-out in one tab logs
+    out all of them (sync)."""
 
-    token: str = rx.SessionStorage("", name="booper_token")
-    user_email: str = rx.SessionStorage("", name="booper_email")
+    token: str = rx.LocalStorage("", name="booper_token", sync=True)
+    user_email: str = rx.LocalStorage("", name="booper_email", sync=True)
     # A message for the log-in page (expired session, logged out, ...).
     flash: str = ""
 
@@ -88,7 +104,11 @@ class Session(rx.State):
     # -- helpers (underscore: not event handlers) --------------------------
 
     def _client(self) -> GraphQLClient:
-        return GraphQLClient(self.token)
+        return GraphQLClient(self.token, client_ip=self._client_ip())
+
+    def _client_ip(self) -> str:
+        """The browser's address (Reflex's trusted_proxy_hops decides whom it believes)."""
+        return str(self.router.session.client_ip or "")
 
     def _segments(self) -> list[str]:
         path = str(self.router.url.path or "")
@@ -106,7 +126,16 @@ class Session(rx.State):
         self.token = ""
         self.user_email = ""
         self.flash = message
-        return rx.redirect(LOGIN)
+        return [Session.forget_user_data, rx.redirect(LOGIN)]
+
+    async def _forget_user_data(self) -> None:
+        """Every per-user state back to its defaults (apps, pages, live lists, secrets), so
+        nothing of one user is left for the next in this tab."""
+        pending = list(Session.get_substates())
+        while pending:
+            cls = pending.pop()
+            pending.extend(cls.get_substates())
+            (await self.get_state(cls)).reset()
 
     def _handle(self, error: ApiError):
         """Session-level handling: an expired/invalid JWT goes back to log in."""
@@ -119,10 +148,26 @@ class Session(rx.State):
     @rx.event
     def require_auth(self):
         if not self.token:
-            return rx.redirect(LOGIN)
+            asked = str(self.router.url.path or "/apps")
+            return rx.redirect(f"{LOGIN}?next={quote(asked, safe='/')}")
         if forms.jwt_expired(self.token):
             return self._end_session()
         return None
+
+    @rx.event
+    async def forget_user_data(self):
+        await self._forget_user_data()
+
+    @rx.event
+    async def forget_secrets(self):
+        """On every page load (navigation, reload): a secret is shown once, in the response that
+        made it, and never kept in server-side state after that."""
+        apps = await self.get_state(AppsState)
+        apps.created_secret = ""
+        apps.created_app_id = ""
+        keys = await self.get_state(KeysState)
+        keys.new_secret = ""
+        keys.new_prefix = ""
 
     @rx.event
     def redirect_if_logged_in_or_login(self):
@@ -168,7 +213,7 @@ class AuthState(Session):
             return
         self.busy = True
         yield
-        client = GraphQLClient()
+        client = GraphQLClient(client_ip=self._client_ip())
         try:
             result = await (
                 client.sign_up(email, password) if new else client.log_in(email, password)
@@ -183,10 +228,11 @@ class AuthState(Session):
                 self.error = exc.message
             return
         self.busy = False
+        await self._forget_user_data()  # a previous user's pages, even without a log-out
         self.token = result["token"]
         self.user_email = result["user"]["email"]
         self.flash = ""
-        yield rx.redirect("/apps")
+        yield rx.redirect(_safe_next(self.router.url.query_parameters.get("next")))
 
     @rx.event
     async def log_in(self, form: dict):
@@ -331,23 +377,41 @@ class AppContext(Session):
     app_name: str = ""
     app_plan: str = ""
     app_error: str = ""
+    # The URL names an app (or a channel, a notification) the viewer does not own, or none:
+    # the page shows not-found instead of its content.
+    missing: bool = False
+
+    def _mine(self) -> bool:
+        """Page loads go on only for the app load_app just confirmed is the viewer's."""
+        return bool(self.token) and not self.missing and self.app_id == self._route_app_id() != ""
+
+    def _not_mine(self, exc: ApiError) -> bool:
+        if exc.code in MISSING_CODES:
+            self.missing = True
+            self.app_name = ""
+            self.app_plan = ""
+            return True
+        return False
 
     @rx.event
     async def load_app(self):
         app_id = self._route_app_id()
         if not self.token or not app_id:
             return
+        self.missing = False
         if app_id != self.app_id:
+            self.app_id = ""
             self.app_name = ""
             self.app_plan = ""
-        self.app_id = app_id
         self.app_error = ""
         try:
             app = await self._client().app_overview(app_id)
         except ApiError as exc:
-            self.app_error = exc.message
+            if not self._not_mine(exc):
+                self.app_error = exc.message
             yield self._handle(exc)
             return
+        self.app_id = app_id
         self.app_name = app["name"]
         self.app_plan = app.get("plan") or "FREE"
 
@@ -404,7 +468,7 @@ class OverviewState(AppContext):
     @rx.event
     async def load(self):
         app_id = self._route_app_id()
-        if not self.token or not app_id:
+        if not self._mine():
             return
         self.loading = True
         self.error = ""
@@ -437,7 +501,7 @@ class OverviewState(AppContext):
     @rx.event
     async def load_chart(self):
         app_id = self._route_app_id()
-        if not self.token or not app_id:
+        if not self._mine():
             return
         self.chart_loading = True
         self.chart_error = ""
@@ -486,7 +550,7 @@ class KeysState(AppContext):
     @rx.event
     async def load(self):
         app_id = self._route_app_id()
-        if not self.token or not app_id:
+        if not self._mine():
             return
         self.loading = True
         self.error = ""
@@ -564,6 +628,9 @@ class KeysState(AppContext):
             return
         self.revoke_id = ""
         self.revoke_prefix = ""
+        # A revoked key's secret is never shown (nor any secret after a change to the keys).
+        self.new_secret = ""
+        self.new_prefix = ""
         await self._fetch(self._route_app_id())
 
 
@@ -591,7 +658,7 @@ class ChannelsState(AppContext):
     @rx.event
     async def load(self):
         app_id = self._route_app_id()
-        if not self.token or not app_id:
+        if not self._mine():
             return
         self.loading = True
         self.error = ""
@@ -687,19 +754,27 @@ class SubscribersState(AppContext):
     @rx.event
     async def load(self):
         channel_id = self._route_sub_id()
-        if not self.token or not channel_id:
+        if not self._mine() or not channel_id:
             return
         self.loading = True
         self.error = ""
         self.page = 1
         self._cursors = [None]
         yield
+        self.channel_name = ""
+        self.subscriber_count = 0
+        self.rows = []
         try:
             channel = await self._client().channel(channel_id)
         except ApiError as exc:
             self.loading = False
-            self.error = exc.message
+            if not self._not_mine(exc):
+                self.error = exc.message
             yield self._handle(exc)
+            return
+        if (channel.get("app") or {}).get("id") != self.app_id:
+            self.missing = True  # another app's channel (or an anonymous one): not this page's
+            self.loading = False
             return
         self.channel_name = channel["name"]
         self.channel_visibility = channel.get("visibility") or ""
@@ -721,7 +796,9 @@ class SubscribersState(AppContext):
                 "id": s["id"],
                 "platform": (s.get("device") or {}).get("platform") or "—",
                 "token": forms.short_token(
-                    (s.get("device") or {}).get("token"), 48, (s.get("device") or {}).get("tokenHint")
+                    (s.get("device") or {}).get("token"),
+                    48,
+                    (s.get("device") or {}).get("tokenHint"),
                 ),
                 "identifier": (s.get("device") or {}).get("identifier") or "",
                 "active": "yes" if (s.get("device") or {}).get("active", True) else "no",
@@ -790,7 +867,7 @@ class AccessCodeState(AppContext):
     @rx.event
     async def load(self):
         app_id = self._route_app_id()
-        if not self.token or not app_id:
+        if not self._mine():
             return
         self.loading = True
         self.error = ""
@@ -865,7 +942,7 @@ class AccessCodeState(AppContext):
         self.code_identifier = code.get("identifier") or ""
         self.code_channels = ", ".join(c.get("name") or c["id"] for c in code.get("channels") or [])
         self._update_remaining()
-        self._ticker += 1
+        self._ticker = next(_generations)
         yield AccessCodeState.tick
 
     def _update_remaining(self) -> None:
@@ -887,11 +964,11 @@ class AccessCodeState(AppContext):
 
     @rx.event
     def stop(self):
-        self._ticker += 1
+        self._ticker = next(_generations)
 
     @rx.event
     def clear_code(self):
-        self._ticker += 1
+        self._ticker = next(_generations)
         self.code = ""
         self.remaining = 0
 
@@ -922,7 +999,7 @@ class SendState(AppContext):
     @rx.event
     async def load(self):
         app_id = self._route_app_id()
-        if not self.token or not app_id:
+        if not self._mine():
             return
         self.loading = True
         self.load_error = ""
@@ -1040,7 +1117,7 @@ class NotificationsState(AppContext):
 
     @rx.event
     async def load(self):
-        if not self.token or not self._route_app_id():
+        if not self._mine():
             return
         self.page = 1
         self._cursors = [None]
@@ -1112,7 +1189,7 @@ class NotificationDetailState(AppContext):
     @rx.event
     async def load(self):
         nid = self._route_sub_id()
-        if not self.token or not nid:
+        if not self._mine() or not nid:
             return
         if self.n.get("id") != nid:
             self.n = {}
@@ -1125,7 +1202,7 @@ class NotificationDetailState(AppContext):
         if problem is not None:
             yield self._handle(problem)
             return
-        self._watch += 1
+        self._watch = next(_generations)
         yield NotificationDetailState.watch
 
     async def _fetch(self, nid: str) -> ApiError | None:
@@ -1134,8 +1211,13 @@ class NotificationDetailState(AppContext):
             n = await client.notification(nid)
         except ApiError as exc:
             self.loading = False
-            self.error = exc.message
+            if not self._not_mine(exc):
+                self.error = exc.message
             return exc
+        if ((n.get("channel") or {}).get("app") or {}).get("id") != self.app_id:
+            self.missing = True  # another app's notification
+            self.loading = False
+            return ApiError("NOT_FOUND")
         row = _notification_row(n)
         row["collapse_key"] = n.get("collapseKey") or ""
         row["ttl"] = "" if n.get("ttl") is None else f"{n['ttl']} s"
@@ -1181,8 +1263,7 @@ class NotificationDetailState(AppContext):
                         return
                     if self._settled():
                         return
-                    token = self.token
-                client = GraphQLClient(token)
+                    client = self._client()
                 try:
                     n = await client.notification(nid)
                     page = await client.deliveries(nid, 100)
@@ -1210,7 +1291,7 @@ class NotificationDetailState(AppContext):
 
     @rx.event
     def stop(self):
-        self._watch += 1
+        self._watch = next(_generations)
         self.watching = False
 
     @rx.event
@@ -1242,6 +1323,7 @@ class LiveState(AppContext):
     deliveries: list[dict[str, str]] = []
     running: bool = False
     _gen: int = 0
+    _live_app: str = ""  # the app whose events the lists hold
 
     @rx.var
     def connected(self) -> bool:
@@ -1249,20 +1331,21 @@ class LiveState(AppContext):
 
     @rx.event
     def start(self):
-        if not self.token:
+        if not self._mine():
             return None
-        self._gen += 1
+        self._gen = next(_generations)
         self.running = True
         self.status = "connecting"
         self.live_error = ""
-        if self.app_id != self._route_app_id():
+        if self._live_app != self.app_id:
             self.notifications = []
             self.deliveries = []
+            self._live_app = self.app_id
         return LiveState.run
 
     @rx.event
     def stop(self):
-        self._gen += 1
+        self._gen = next(_generations)
         self.running = False
         self.status = "disconnected"
 
@@ -1295,7 +1378,8 @@ class LiveState(AppContext):
         async with self:
             gen = self._gen
             token = self.token
-            app_id = self._route_app_id()
+            app_id = self._live_app
+            client_ip = self._client_ip()
         backoff = 1.0
         while True:
             async with self:
@@ -1303,7 +1387,7 @@ class LiveState(AppContext):
                     return
                 self.status = "connecting"
             try:
-                async with SubscriptionClient(token) as live:
+                async with SubscriptionClient(token, client_ip=client_ip) as live:
                     await live.subscribe("LiveNotifications", {"appId": app_id})
                     await live.subscribe("LiveDeliveries", {"appId": app_id})
                     async with self:

@@ -70,7 +70,9 @@ class Context(BaseContext, kw_only=True, dict=True):
         conn = self.request or self.websocket
         if conn is None:
             return "unknown"
-        return client_address(conn.scope, self.runtime.settings.trusted_proxy_list)
+        return client_address(
+            conn.scope, self.runtime.settings.trusted_proxy_list, self.runtime.settings.proxy_secret
+        )
 
     def _credentials(self) -> tuple[str | None, str | None]:
         if self.websocket is not None:

@@ -99,7 +99,7 @@ def websocket_limit(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
             if scope["type"] != "websocket":
                 await app(scope, receive, send)
                 return
-            client = client_address(scope, settings.trusted_proxy_list)
+            client = client_address(scope, settings.trusted_proxy_list, settings.proxy_secret)
             if open_per_client[client] >= settings.ws_connections_per_client:
                 await send({"type": "websocket.close", "code": 4429, "reason": "too many connections"})
                 return

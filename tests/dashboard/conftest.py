@@ -39,6 +39,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 TOOLS_BIN = ROOT / ".tools" / "node_modules" / ".bin"
 CHROMIUM = Path(os.environ.get("BOOPER_CHROMIUM", "/usr/bin/chromium"))
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+from tests.dashboard.helpers import PROXY_SECRET, next_address  # noqa: E402
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless=new",
@@ -158,6 +160,7 @@ def api_server(tmp_path_factory) -> Iterator[dict[str, str]]:
     port, sandbox_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOPER_")}
     env["BOOPER_DATA_DIR"] = str(tmp_path_factory.mktemp("booper-data"))
+    env["BOOPER_PROXY_SECRET"] = PROXY_SECRET
     env["PYTHONUNBUFFERED"] = "1"
     server = Process(
         "booper dev",
@@ -213,6 +216,10 @@ def dashboard_url(api_server) -> Iterator[str]:
         REFLEX_TELEMETRY_ENABLED="false",
         BOOPER_API_URL=api_server["url"],
         BOOPER_DASHBOARD_PORT=str(port),
+        BOOPER_PROXY_SECRET=PROXY_SECRET,
+        # The tests stand in for a reverse proxy in front of the dashboard: each browser context
+        # says its address in X-Forwarded-For (one hop believed), as nginx would.
+        BOOPER_DASHBOARD_PROXY_HOPS="1",
         PYTHONUNBUFFERED="1",
     )
     registry = _npm_registry()
@@ -270,7 +277,12 @@ _FAILED = pytest.StashKey[bool]()
 
 @pytest.fixture
 def context(browser, request):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+    # Each context is one person at an address of its own (see BOOPER_DASHBOARD_PROXY_HOPS).
+    ctx = browser.new_context(
+        viewport={"width": 1440, "height": 900},
+        device_scale_factor=1,
+        extra_http_headers={"X-Forwarded-For": next_address()},
+    )
     ctx.set_default_timeout(15_000)
     try:
         yield ctx

@@ -15,36 +15,12 @@ import re
 import time
 import uuid
 
-import httpx
 import pytest
 
+from tests.dashboard.helpers import PASSWORD, expect, gql
+from tests.dashboard.helpers import app_path as path_of_app
+
 pytestmark = pytest.mark.browser
-
-expect = pytest.importorskip("playwright.sync_api").expect
-expect.set_options(timeout=15_000)  # the first event waits out the websocket connect
-
-PASSWORD = "correct horse battery"
-
-
-def gql(
-    api: dict,
-    query: str,
-    variables: dict | None = None,
-    token: str | None = None,
-    device_key: str | None = None,
-) -> dict:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if device_key:  # a device's own operations carry the key registerDevice returned
-        headers["X-Device-Key"] = device_key
-    r = httpx.post(
-        api["graphql"],
-        json={"query": query, "variables": variables or {}},
-        headers=headers,
-        timeout=15,
-    )
-    body = r.json()
-    assert not body.get("errors"), body["errors"]
-    return body["data"]
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +35,6 @@ def nav(page, item: str) -> None:
     page.locator(f"#nav-{item}").click()
     suffix = "" if item == "overview" else "/" + {"api-keys": "keys"}.get(item, item)
     expect(page).to_have_url(re.compile(r"/apps/[^/]+" + re.escape(suffix) + r"/?$"))
-
-
-def _app_path(page) -> str:
-    match = re.search(r"/apps/([^/]+)", page.url)
-    assert match, page.url
-    return f"/apps/{match.group(1)}"
 
 
 def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
@@ -100,7 +70,7 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     page.locator(".app-link").first.click()
     expect(page).to_have_url(re.compile(r"/apps/[^/]+/?$"))
     expect(page.locator("#app-name")).to_have_text("E2E Shop")
-    app_path = _app_path(page)
+    app_path = path_of_app(page)
 
     # -- a private channel ----------------------------------------------------
     nav(page, "channels")
@@ -120,7 +90,9 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     page.locator("#identifier").fill("customer-42")
     page.locator("#generate-code").click()
     code_el = page.locator("#access-code")
-    expect(code_el).to_have_text(re.compile(r"^\d{4} \d{4}$"))  # 8 digits (the default), in two groups
+    expect(code_el).to_have_text(
+        re.compile(r"^\d{4} \d{4}$")
+    )  # 8 digits (the default), in two groups
     code = code_el.inner_text().replace(" ", "")
     first = page.locator("#countdown").inner_text()
     page.wait_for_timeout(2200)
@@ -149,16 +121,8 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     expect(page.get_by_text("customer-42")).to_be_visible()
     shot(page, "06-subscribers")
 
-    # -- the live view, in a second tab --------------------------------------
-    # Session storage is per tab: carry the session over, as "duplicate tab" does.
-    session = page.evaluate(
-        "() => JSON.stringify({t: sessionStorage.getItem('booper_token'), e: sessionStorage.getItem('booper_email')})"  # noqa: E501
-    )
+    # -- the live view, in a second tab (the session is in local storage: shared) --
     live = context.new_page()
-    live.add_init_script(
-        f"(() => {{ const s = {session}; sessionStorage.setItem('booper_token', s.t);"
-        " sessionStorage.setItem('booper_email', s.e); })()"
-    )
     live.on("pageerror", lambda exc: errors.append(str(exc)))
     live.goto(f"{dashboard_url}{app_path}/live")
     expect(live.locator("#live-status")).to_have_text("Connected", timeout=20_000)
@@ -212,7 +176,7 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
     expired = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64({'sub': '1', 'exp': 1})}.x"
-    page.evaluate("t => sessionStorage.setItem('booper_token', t)", expired)
+    page.evaluate("t => localStorage.setItem('booper_token', t)", expired)
     page.goto(f"{dashboard_url}{app_path}/notifications")
     expect(page).to_have_url(re.compile(r"/login/?$"))
     expect(page.locator("#flash")).to_contain_text("session has expired")
