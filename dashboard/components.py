@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.state import AppContext, Session
+from dashboard.session import AppContext, Session
 
 CONTENT_WIDTH = "1120px"
 
@@ -58,11 +58,29 @@ def brand() -> rx.Component:
     )
 
 
-def top_bar() -> rx.Component:
+# Under this width (Radix's md, 768 px) the sidebar and the user menu fold behind a button.
+DESKTOP_ONLY = rx.breakpoints(initial="none", md="flex")
+PHONE_ONLY = rx.breakpoints(initial="flex", md="none")
+
+
+def top_bar(in_app: bool = False) -> rx.Component:
     return rx.box(
         rx.hstack(
             brand(),
             rx.spacer(),
+            rx.cond(
+                Session.logged_in,
+                rx.icon_button(
+                    rx.cond(Session.menu_open, rx.icon("x", size=20), rx.icon("menu", size=20)),
+                    variant="soft",
+                    color_scheme="gray",
+                    size="3",
+                    on_click=Session.toggle_menu,
+                    aria_label="Menu",
+                    id="menu-toggle",
+                    display=PHONE_ONLY,
+                ),
+            ),
             rx.cond(
                 Session.logged_in,
                 rx.hstack(
@@ -83,15 +101,17 @@ def top_bar() -> rx.Component:
                     ),
                     align="center",
                     spacing="4",
+                    display=DESKTOP_ONLY,
                 ),
             ),
             align="center",
             width="100%",
             max_width="1360px",
             margin_x="auto",
-            padding_x="24px",
+            padding_x=rx.breakpoints(initial="12px", md="24px"),
             height="56px",
         ),
+        rx.cond(Session.logged_in & Session.menu_open, mobile_menu(in_app)),
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         bg=rx.color("gray", 1),
         position="sticky",
@@ -116,6 +136,7 @@ def page_header(title, subtitle=None, *actions: rx.Component) -> rx.Component:
         align="end",
         width="100%",
         margin_bottom="20px",
+        wrap="wrap",
     )
 
 
@@ -219,6 +240,36 @@ def copy_button(value, label: str = "Copy", **props) -> rx.Component:
     )
 
 
+def secret_callout(secret, on_dismiss, text: str, test_id: str) -> rx.Component:
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("key-round")),
+        rx.vstack(
+            rx.text(text, weight="bold", size="2"),
+            rx.text("Copy it now: it is shown only this once.", size="2"),
+            rx.hstack(
+                rx.code(
+                    secret,
+                    size="3",
+                    variant="outline",
+                    id=test_id,
+                    style={"word-break": "break-all"},
+                ),
+                copy_button(secret),
+                rx.button("Done", variant="ghost", on_click=on_dismiss),
+                align="center",
+                spacing="3",
+                wrap="wrap",
+            ),
+            spacing="2",
+            align="start",
+        ),
+        color_scheme="green",
+        variant="surface",
+        width="100%",
+        margin_bottom="20px",
+    )
+
+
 def field_error(message) -> rx.Component:
     return rx.cond(
         message != "",
@@ -256,7 +307,7 @@ def shell(*children: rx.Component) -> rx.Component:
     """Pages outside an app (the apps list)."""
     return rx.box(
         top_bar(),
-        rx.box(*children, max_width=CONTENT_WIDTH, margin_x="auto", padding="32px 24px 64px"),
+        rx.box(*children, max_width=CONTENT_WIDTH, margin_x="auto", padding=PAGE_PADDING),
         min_height="100vh",
         bg=rx.color("gray", 2),
     )
@@ -273,7 +324,38 @@ NAV = (
 )
 
 
-def nav_link(label: str, icon: str, suffix: str) -> rx.Component:
+PAGE_PADDING = rx.breakpoints(initial="20px 12px 48px", md="32px 24px 64px")
+
+
+def mobile_menu(in_app: bool) -> rx.Component:
+    """The phone menu under the top bar: the app's pages (inside an app), all apps, log-out."""
+    return rx.vstack(
+        rx.text(Session.user_email, size="2", color_scheme="gray"),
+        rx.separator(size="4"),
+        *([nav_link(*item, prefix="menu") for item in NAV] if in_app else []),
+        rx.link(
+            "All apps", href="/apps", on_click=Session.close_menu, size="2", padding="8px 12px"
+        ),
+        rx.button(
+            rx.icon("log-out", size=16),
+            "Log out",
+            variant="soft",
+            color_scheme="gray",
+            width="100%",
+            on_click=Session.log_out,
+            id="logout-menu",
+        ),
+        display=PHONE_ONLY,
+        padding="12px",
+        spacing="1",
+        width="100%",
+        border_top=f"1px solid {rx.color('gray', 5)}",
+        bg=rx.color("gray", 1),
+        id="mobile-menu",
+    )
+
+
+def nav_link(label: str, icon: str, suffix: str, prefix: str = "nav") -> rx.Component:
     href = "/apps/" + AppContext.app_id + suffix
     path = rx.State.router.url.path
     active = rx.cond(suffix == "", path == href, path.startswith(href))  # type: ignore[attr-defined]
@@ -293,7 +375,8 @@ def nav_link(label: str, icon: str, suffix: str) -> rx.Component:
         href=href,
         underline="none",
         width="100%",
-        id=f"nav-{label.lower().replace(' ', '-')}",
+        on_click=Session.close_menu,
+        id=f"{prefix}-{label.lower().replace(' ', '-')}",
     )
 
 
@@ -331,6 +414,7 @@ def sidebar() -> rx.Component:
         align="start",
         position="sticky",
         top="80px",
+        display=DESKTOP_ONLY,
     )
 
 
@@ -348,10 +432,10 @@ def app_shell(*children: rx.Component, **props) -> rx.Component:
     """Pages of one app: sidebar navigation plus content, or not-found when the URL names an
     app (channel, notification) the viewer does not own: nothing of it is shown."""
     return rx.box(
-        top_bar(),
+        top_bar(in_app=True),
         rx.cond(
             AppContext.missing,
-            rx.box(not_found(), max_width=CONTENT_WIDTH, margin_x="auto", padding="32px 24px 64px"),
+            rx.box(not_found(), max_width=CONTENT_WIDTH, margin_x="auto", padding=PAGE_PADDING),
             _app_frame(*children, **props),
         ),
         min_height="100vh",
@@ -371,10 +455,10 @@ def _app_frame(*children: rx.Component, **props) -> rx.Component:
             flex="1",
             min_width="0",
         ),
-        spacing="7",
+        spacing=rx.breakpoints(initial="0", md="7"),
         align="start",
         max_width="1360px",
         margin_x="auto",
-        padding="28px 24px 64px",
+        padding=PAGE_PADDING,
         **props,
     )

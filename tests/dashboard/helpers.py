@@ -96,10 +96,11 @@ def log_in(page, dashboard_url: str, email: str, path: str = "/login") -> None:
 
 
 def log_out(page) -> None:
-    logout = page.locator("#logout")
-    if not logout.is_visible():  # phones: the log-out is in the menu
+    if page.locator("#logout").is_visible():
+        page.locator("#logout").click()
+    else:  # phones: the log-out is in the menu
         page.locator("#menu-toggle").click()
-    logout.click()
+        page.locator("#logout-menu").click()
     expect(page.locator("#flash")).to_contain_text("logged out")
 
 

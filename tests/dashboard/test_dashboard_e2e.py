@@ -153,12 +153,18 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     # ... and in the live view, which was never reloaded.
     expect(live.locator(".live-notification")).to_contain_text("Your order shipped")
     expect(live.locator(".live-delivery-status").first).to_have_text("DELIVERED", timeout=30_000)
+    # The card follows: no QUEUED badge beside "1 delivered" (finding 4).
+    card = live.locator(".live-notification").first
+    expect(card.locator(".live-notification-status")).to_have_text("COMPLETED", timeout=15_000)
+    expect(card.locator(".live-tally")).to_contain_text("1 delivered")
     shot(live, "10-live-delivered")
     live.close()
 
     # -- the list, the overview and the keys ---------------------------------
     nav(page, "notifications")
     expect(page.locator(".notification-link")).to_have_text("Your order shipped")
+    # The delivery numbers say what they count (finding 5), not colours alone.
+    expect(page.locator(".delivery-counts").first).to_contain_text("1 delivered")
     shot(page, "11-notifications")
 
     nav(page, "overview")

@@ -1,0 +1,31 @@
+"""One module per page: its state, its components and its route (``register``)."""
+
+from dashboard.pages import (
+    access_codes,
+    apps,
+    auth,
+    channels,
+    keys,
+    live,
+    not_found,
+    notification_detail,
+    notifications,
+    overview,
+    send,
+    subscribers,
+)
+
+ALL = (
+    auth,
+    apps,
+    overview,
+    send,
+    notifications,
+    notification_detail,
+    live,
+    channels,
+    subscribers,
+    access_codes,
+    keys,
+    not_found,
+)

@@ -1,0 +1,410 @@
+"""One notification and its deliveries, updated while they move."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import reflex as rx
+
+from dashboard.client import ApiError
+from dashboard.components import (
+    app_shell,
+    badge,
+    empty_state,
+    error_callout,
+    loading,
+)
+from dashboard.rows import FINAL_NOTIFICATION, delivery_row, notification_row
+from dashboard.session import (
+    APP_PAGE,
+    AppContext,
+    new_generation,
+)
+
+
+class NotificationDetailState(AppContext):
+    n: dict[str, str] = {}
+    data_text: str = ""
+    loading: bool = True
+    error: str = ""
+    deliveries: list[dict[str, str]] = []
+    deliveries_error: str = ""
+    has_more: bool = False
+    cancel_error: str = ""
+    canceling: bool = False
+    watching: bool = False
+    _watch: int = 0
+
+    @rx.var
+    def can_cancel(self) -> bool:
+        return self.n.get("status", "") == "SCHEDULED"
+
+    @rx.var
+    def is_final(self) -> bool:
+        return self.n.get("status", "") in FINAL_NOTIFICATION
+
+    @rx.event
+    async def load(self):
+        nid = self._route_sub_id()
+        if not self._mine() or not nid:
+            return
+        if self.n.get("id") != nid:
+            self.n = {}
+            self.deliveries = []
+        self.loading = True
+        self.error = ""
+        self.cancel_error = ""
+        yield
+        problem = await self._fetch(nid)
+        if problem is not None:
+            yield self._handle(problem)
+            return
+        self._watch = new_generation()
+        yield NotificationDetailState.watch
+
+    async def _fetch(self, nid: str) -> ApiError | None:
+        client = self._client()
+        try:
+            n = await client.notification(nid)
+        except ApiError as exc:
+            self.loading = False
+            if not self._not_mine(exc):
+                self.error = exc.message
+            return exc
+        if ((n.get("channel") or {}).get("app") or {}).get("id") != self.app_id:
+            self.missing = True  # another app's notification
+            self.loading = False
+            return ApiError("NOT_FOUND")
+        row = notification_row(n)
+        row["collapse_key"] = n.get("collapseKey") or ""
+        row["ttl"] = "" if n.get("ttl") is None else f"{n['ttl']} s"
+        self.n = row
+        data = n.get("data")
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                pass
+        self.data_text = (
+            "" if data in (None, {}, "") else json.dumps(data, indent=2, sort_keys=True)
+        )
+        self.loading = False
+        try:
+            page = await client.deliveries(nid, 100)
+        except ApiError as exc:
+            self.deliveries_error = exc.message
+            return None
+        self.deliveries_error = ""
+        self.deliveries = [delivery_row(d) for d in page["nodes"]]
+        self.has_more = bool((page.get("pageInfo") or {}).get("hasNextPage"))
+        return None
+
+    def _settled(self) -> bool:
+        if self.n.get("status") in FINAL_NOTIFICATION:
+            return True
+        return False
+
+    @rx.event(background=True)
+    async def watch(self):
+        """Poll while the notification is still moving, so the page updates itself."""
+        async with self:
+            ticket = self._watch
+            nid = self._route_sub_id()
+            self.watching = True
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < 15 * 60:
+                await asyncio.sleep(1.5)
+                async with self:
+                    if self._watch != ticket or self._route_sub_id() != nid:
+                        return
+                    if self._settled():
+                        return
+                    client = self._client()
+                try:
+                    n = await client.notification(nid)
+                    page = await client.deliveries(nid, 100)
+                except ApiError as exc:
+                    if exc.unauthenticated:
+                        async with self:
+                            return self._end_session()
+                    continue
+                async with self:
+                    if self._watch != ticket:
+                        return
+                    row = notification_row(n)
+                    row["collapse_key"] = n.get("collapseKey") or ""
+                    row["ttl"] = "" if n.get("ttl") is None else f"{n['ttl']} s"
+                    self.n = row
+                    self.deliveries = [delivery_row(d) for d in page["nodes"]]
+                    self.has_more = bool((page.get("pageInfo") or {}).get("hasNextPage"))
+                    if self._settled():
+                        self.watching = False
+                        return
+        finally:
+            async with self:
+                if self._watch == ticket:
+                    self.watching = False
+
+    @rx.event
+    def stop(self):
+        self._watch = new_generation()
+        self.watching = False
+
+    @rx.event
+    async def cancel(self):
+        nid = self._route_sub_id()
+        self.canceling = True
+        self.cancel_error = ""
+        yield
+        try:
+            await self._client().cancel_notification(nid)
+        except ApiError as exc:
+            self.canceling = False
+            self.cancel_error = exc.message
+            yield self._handle(exc)
+            return
+        self.canceling = False
+        await self._fetch(nid)
+        yield rx.toast.info("Scheduled notification canceled.", duration=3000)
+
+
+def _delivery_row(d) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.vstack(
+                rx.hstack(
+                    rx.badge(d["platform"], variant="outline", size="1"),
+                    rx.code(d["device"], size="1"),
+                    spacing="2",
+                    align="center",
+                ),
+                rx.cond(
+                    d["identifier"] != "", rx.text(d["identifier"], size="1", color_scheme="gray")
+                ),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(badge(d["status"]), class_name="delivery-status"),
+        rx.table.cell(d["attempts"]),
+        rx.table.cell(
+            rx.cond(
+                d["ticket"] != "", rx.code(d["ticket"], size="1"), rx.text("—", color_scheme="gray")
+            )
+        ),
+        rx.table.cell(
+            rx.cond(
+                d["error"] != "",
+                rx.text(d["error"], color_scheme="red", size="2"),
+                rx.text("—", color_scheme="gray"),
+            )
+        ),
+        rx.table.cell(rx.text(d["updated"], size="2")),
+        align="center",
+    )
+
+
+def _detail_field(label: str, value) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(value, size="2", weight="medium"),
+        spacing="0",
+    )
+
+
+def notification_detail_page() -> rx.Component:
+    n = NotificationDetailState.n
+    return app_shell(
+        rx.link(
+            rx.hstack(
+                rx.icon("arrow-left", size=14),
+                rx.text("Notifications", size="2"),
+                align="center",
+                spacing="1",
+            ),
+            href="/apps/" + AppContext.app_id + "/notifications",
+            color_scheme="gray",
+            underline="none",
+        ),
+        rx.cond(
+            NotificationDetailState.error != "",
+            rx.box(error_callout(NotificationDetailState.error), margin_top="16px"),
+            rx.cond(
+                NotificationDetailState.loading & (n.get("id", "") == ""),
+                loading(),
+                rx.vstack(
+                    rx.hstack(
+                        rx.heading(n.get("title", ""), size="7", id="page-title"),
+                        rx.box(badge(n.get("status", "")), id="notification-status"),
+                        rx.cond(
+                            NotificationDetailState.watching,
+                            rx.hstack(
+                                rx.spinner(size="1"),
+                                rx.text("updating live", size="1", color_scheme="gray"),
+                                align="center",
+                                spacing="1",
+                            ),
+                        ),
+                        rx.spacer(),
+                        rx.cond(
+                            NotificationDetailState.can_cancel,
+                            rx.button(
+                                rx.icon("circle-x", size=16),
+                                "Cancel scheduled send",
+                                color_scheme="red",
+                                variant="soft",
+                                on_click=NotificationDetailState.cancel,
+                                loading=NotificationDetailState.canceling,
+                                id="cancel-notification",
+                            ),
+                        ),
+                        align="center",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        NotificationDetailState.cancel_error != "",
+                        error_callout(NotificationDetailState.cancel_error),
+                    ),
+                    rx.card(
+                        rx.vstack(
+                            rx.cond(n.get("body", "") != "", rx.text(n.get("body", ""), size="3")),
+                            rx.grid(
+                                _detail_field("Channel", "#" + n.get("channel", "")),
+                                _detail_field("Priority", n.get("priority", "")),
+                                _detail_field("Created", n.get("created", "")),
+                                _detail_field(
+                                    "Scheduled for",
+                                    rx.cond(n.get("send_at", "") != "", n.get("send_at", ""), "—"),
+                                ),
+                                _detail_field(
+                                    "Sent",
+                                    rx.cond(n.get("sent_at", "") != "", n.get("sent_at", ""), "—"),
+                                ),
+                                _detail_field(
+                                    "Collapse key",
+                                    rx.cond(
+                                        n.get("collapse_key", "") != "",
+                                        n.get("collapse_key", ""),
+                                        "—",
+                                    ),
+                                ),
+                                _detail_field(
+                                    "TTL",
+                                    rx.cond(n.get("ttl", "") != "", n.get("ttl", ""), "default"),
+                                ),
+                                _detail_field("Id", n.get("id", "")),
+                                columns=rx.breakpoints(initial="2", md="4"),
+                                spacing="4",
+                                width="100%",
+                            ),
+                            rx.cond(
+                                NotificationDetailState.data_text != "",
+                                rx.vstack(
+                                    rx.text("Data", size="1", color_scheme="gray"),
+                                    rx.code_block(
+                                        NotificationDetailState.data_text,
+                                        language="json",
+                                        width="100%",
+                                        font_size="13px",
+                                    ),
+                                    spacing="1",
+                                    width="100%",
+                                ),
+                            ),
+                            spacing="4",
+                            width="100%",
+                        ),
+                        width="100%",
+                    ),
+                    rx.grid(
+                        *[
+                            rx.card(
+                                rx.vstack(
+                                    badge(label),
+                                    rx.heading(n.get(key, "0"), size="6"),
+                                    spacing="2",
+                                    id=f"count-{key[2:]}",
+                                ),
+                                width="100%",
+                            )
+                            for label, key in (
+                                ("PENDING", "n_pending"),
+                                ("SENT", "n_sent"),
+                                ("DELIVERED", "n_delivered"),
+                                ("FAILED", "n_failed"),
+                            )
+                        ],
+                        columns=rx.breakpoints(initial="2", sm="4"),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    rx.heading("Deliveries", size="4", margin_top="8px"),
+                    rx.cond(
+                        NotificationDetailState.deliveries_error != "",
+                        error_callout(NotificationDetailState.deliveries_error),
+                    ),
+                    rx.cond(
+                        NotificationDetailState.deliveries.length() > 0,
+                        rx.card(
+                            rx.table.root(
+                                rx.table.header(
+                                    rx.table.row(
+                                        *[
+                                            rx.table.column_header_cell(h)
+                                            for h in (
+                                                "Device",
+                                                "Status",
+                                                "Attempts",
+                                                "Ticket",
+                                                "Error",
+                                                "Updated",
+                                            )
+                                        ]
+                                    )
+                                ),
+                                rx.table.body(
+                                    rx.foreach(NotificationDetailState.deliveries, _delivery_row)
+                                ),
+                                width="100%",
+                            ),
+                            rx.cond(
+                                NotificationDetailState.has_more,
+                                rx.text(
+                                    "Showing the first 100 deliveries.",
+                                    size="1",
+                                    color_scheme="gray",
+                                    padding_top="8px",
+                                ),
+                            ),
+                            width="100%",
+                        ),
+                        empty_state(
+                            "smartphone",
+                            "No deliveries yet",
+                            rx.cond(
+                                n.get("status", "") == "SCHEDULED",
+                                "Deliveries are created when the scheduled time comes.",
+                                "Deliveries appear as the notification fans out to subscribed devices. No subscribers, no deliveries.",  # noqa: E501
+                            ),
+                        ),
+                    ),
+                    spacing="4",
+                    width="100%",
+                    margin_top="16px",
+                ),
+            ),
+        ),
+        on_unmount=NotificationDetailState.stop,
+    )
+
+
+def register(app: rx.App) -> None:
+    app.add_page(
+        notification_detail_page,
+        route="/apps/[aid]/notifications/[nid]",
+        title="Notification · Booper",
+        on_load=[*APP_PAGE, NotificationDetailState.load],
+    )

@@ -1,0 +1,223 @@
+"""One channel's subscribers (the channel must be the app's)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from dashboard import forms
+from dashboard.client import ApiError
+from dashboard.components import (
+    app_shell,
+    badge,
+    empty_state,
+    error_callout,
+    loading,
+    pager,
+)
+from dashboard.session import (
+    APP_PAGE,
+    PAGE_SIZE,
+    AppContext,
+)
+
+
+class SubscribersState(AppContext):
+    channel_name: str = ""
+    channel_visibility: str = ""
+    subscriber_count: int = 0
+    rows: list[dict[str, str]] = []
+    loading: bool = True
+    error: str = ""
+    page: int = 1
+    has_next: bool = False
+    _cursors: list[str | None] = [None]
+    _next_cursor: str | None = None
+
+    @rx.event
+    async def load(self):
+        channel_id = self._route_sub_id()
+        if not self._mine() or not channel_id:
+            return
+        self.loading = True
+        self.error = ""
+        self.page = 1
+        self._cursors = [None]
+        yield
+        self.channel_name = ""
+        self.subscriber_count = 0
+        self.rows = []
+        try:
+            channel = await self._client().channel(channel_id)
+        except ApiError as exc:
+            self.loading = False
+            if not self._not_mine(exc):
+                self.error = exc.message
+            yield self._handle(exc)
+            return
+        if (channel.get("app") or {}).get("id") != self.app_id:
+            self.missing = True  # another app's channel (or an anonymous one): not this page's
+            self.loading = False
+            return
+        self.channel_name = channel["name"]
+        self.channel_visibility = channel.get("visibility") or ""
+        self.subscriber_count = int(channel.get("subscriberCount") or 0)
+        await self._fetch()
+
+    async def _fetch(self) -> None:
+        self.loading = True
+        try:
+            page = await self._client().subscribers(
+                self._route_sub_id(), PAGE_SIZE, self._cursors[-1]
+            )
+        except ApiError as exc:
+            self.loading = False
+            self.error = exc.message
+            return
+        self.rows = [
+            {
+                "id": s["id"],
+                "platform": (s.get("device") or {}).get("platform") or "—",
+                "token": forms.short_token(
+                    (s.get("device") or {}).get("token"),
+                    48,
+                    (s.get("device") or {}).get("tokenHint"),
+                ),
+                "identifier": (s.get("device") or {}).get("identifier") or "",
+                "active": "yes" if (s.get("device") or {}).get("active", True) else "no",
+                "since": forms.format_time(s.get("createdAt")),
+                "last_seen": forms.format_ago((s.get("device") or {}).get("lastSeenAt")),
+            }
+            for s in page["nodes"]
+        ]
+        info = page.get("pageInfo") or {}
+        self.has_next = bool(info.get("hasNextPage"))
+        self._next_cursor = info.get("endCursor")
+        self.loading = False
+
+    @rx.event
+    async def next_page(self):
+        if not self.has_next:
+            return
+        self._cursors.append(self._next_cursor)
+        self.page = len(self._cursors)
+        await self._fetch()
+
+    @rx.event
+    async def prev_page(self):
+        if len(self._cursors) <= 1:
+            return
+        self._cursors.pop()
+        self.page = len(self._cursors)
+        await self._fetch()
+
+
+def _subscriber_row(s) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.badge(s["platform"], variant="outline")),
+        rx.table.cell(rx.code(s["token"], size="1")),
+        rx.table.cell(
+            rx.cond(s["identifier"] != "", s["identifier"], rx.text("—", color_scheme="gray"))
+        ),
+        rx.table.cell(
+            rx.cond(
+                s["active"] == "yes",
+                rx.badge("active", color_scheme="green", variant="soft"),
+                rx.badge("inactive", color_scheme="gray", variant="soft"),
+            )
+        ),
+        rx.table.cell(s["since"]),
+        rx.table.cell(s["last_seen"]),
+        align="center",
+    )
+
+
+def subscribers_page() -> rx.Component:
+    return app_shell(
+        rx.link(
+            rx.hstack(
+                rx.icon("arrow-left", size=14),
+                rx.text("Channels", size="2"),
+                align="center",
+                spacing="1",
+            ),
+            href="/apps/" + AppContext.app_id + "/channels",
+            color_scheme="gray",
+            underline="none",
+        ),
+        rx.hstack(
+            rx.heading("#", SubscribersState.channel_name, size="7", id="page-title"),
+            rx.cond(
+                SubscribersState.channel_visibility != "",
+                badge(SubscribersState.channel_visibility),
+            ),
+            rx.spacer(),
+            rx.text(
+                SubscribersState.subscriber_count,
+                " subscribers",
+                color_scheme="gray",
+                size="2",
+                id="subscriber-total",
+            ),
+            align="center",
+            spacing="3",
+            margin_y="16px",
+            width="100%",
+        ),
+        rx.cond(
+            SubscribersState.error != "",
+            error_callout(SubscribersState.error),
+            rx.cond(
+                SubscribersState.loading & (SubscribersState.rows.length() == 0),
+                loading(),
+                rx.cond(
+                    SubscribersState.rows.length() > 0,
+                    rx.card(
+                        rx.table.root(
+                            rx.table.header(
+                                rx.table.row(
+                                    *[
+                                        rx.table.column_header_cell(h)
+                                        for h in (
+                                            "Platform",
+                                            "Token",
+                                            "Identifier",
+                                            "Device",
+                                            "Subscribed",
+                                            "Last seen",
+                                        )
+                                    ]
+                                )
+                            ),
+                            rx.table.body(rx.foreach(SubscribersState.rows, _subscriber_row)),
+                            width="100%",
+                        ),
+                        pager(
+                            SubscribersState.page,
+                            SubscribersState.has_next,
+                            SubscribersState.prev_page,
+                            SubscribersState.next_page,
+                        ),
+                        width="100%",
+                    ),
+                    empty_state(
+                        "users",
+                        "No subscribers yet",
+                        rx.cond(
+                            SubscribersState.channel_visibility == "PRIVATE",
+                            "Devices join this channel by redeeming an access code.",
+                            "Devices join by subscribing to this channel's name.",
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def register(app: rx.App) -> None:
+    app.add_page(
+        subscribers_page,
+        route="/apps/[aid]/channels/[cid]",
+        title="Subscribers · Booper",
+        on_load=[*APP_PAGE, SubscribersState.load],
+    )

@@ -1,0 +1,203 @@
+"""Who is logged in (the Session state, the JWT in the browser's local storage) and the app
+the URL names (AppContext: every page inside an app checks the viewer owns it)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from urllib.parse import quote, urlsplit
+
+import reflex as rx
+
+from dashboard import forms
+from dashboard.client import ApiError, GraphQLClient
+
+PAGE_SIZE = 20
+LOGIN = "/login"
+EXPIRED_MESSAGE = "Your session has expired. Please log in again."
+# Codes that mean "not yours, or not there": the page shows not-found, never the API's words.
+MISSING_CODES = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
+# Background loops (live stream, polling, countdown) hold a generation number; a new number
+# (a new start, a log-out) ends the old loop. Never reused, even after a state reset.
+_generations = itertools.count(1)
+
+
+def new_generation() -> int:
+    return next(_generations)
+
+
+def safe_next(path: str | None) -> str:
+    """Where log-in returns to: a path on this site only (no scheme, host or "//")."""
+    if not path or not path.startswith("/") or path.startswith("//") or urlsplit(path).netloc:
+        return "/apps"
+    return path
+
+
+# States that show a secret once (an API key's), with the vars that hold it: every page load
+# clears them (shows_secrets registers a state; the session does not import the pages).
+_SECRET_HOLDERS: list[tuple[type[rx.State], tuple[str, ...]]] = []
+
+
+def shows_secrets(*names: str) -> Callable[[type], type]:
+    def register(cls: type) -> type:
+        _SECRET_HOLDERS.append((cls, names))
+        return cls
+
+    return register
+
+
+class Session(rx.State):
+    """Who is logged in. The JWT lives in the browser's local storage, so new tabs and reloads
+    keep the session until the JWT expires (checked on every page); log-out in one tab logs
+    out all of them (sync)."""
+
+    token: str = rx.LocalStorage("", name="booper_token", sync=True)
+    user_email: str = rx.LocalStorage("", name="booper_email", sync=True)
+    # A message for the log-in page (expired session, logged out, ...).
+    flash: str = ""
+    # The phone menu (under 768 px the navigation folds behind a button).
+    menu_open: bool = False
+
+    @rx.var
+    def logged_in(self) -> bool:
+        return bool(self.token)
+
+    # -- helpers (underscore: not event handlers) --------------------------
+
+    def _client(self) -> GraphQLClient:
+        return GraphQLClient(self.token, client_ip=self._client_ip())
+
+    def _client_ip(self) -> str:
+        """The browser's address (Reflex's trusted_proxy_hops decides whom it believes)."""
+        return str(self.router.session.client_ip or "")
+
+    def _segments(self) -> list[str]:
+        path = str(self.router.url.path or "")
+        return [s for s in path.split("/") if s]
+
+    def _route_app_id(self) -> str:
+        seg = self._segments()
+        return seg[1] if len(seg) >= 2 and seg[0] == "apps" else ""
+
+    def _route_sub_id(self) -> str:
+        seg = self._segments()
+        return seg[3] if len(seg) >= 4 and seg[0] == "apps" else ""
+
+    def _end_session(self, message: str = EXPIRED_MESSAGE):
+        self.token = ""
+        self.user_email = ""
+        self.flash = message
+        return [Session.forget_user_data, rx.redirect(LOGIN)]
+
+    async def _forget_user_data(self) -> None:
+        """Every per-user state back to its defaults (apps, pages, live lists, secrets), so
+        nothing of one user is left for the next in this tab."""
+        pending = list(Session.get_substates())
+        while pending:
+            cls = pending.pop()
+            pending.extend(cls.get_substates())
+            (await self.get_state(cls)).reset()
+
+    def _handle(self, error: ApiError):
+        """Session-level handling: an expired/invalid JWT goes back to log in."""
+        if error.unauthenticated:
+            return self._end_session()
+        return None
+
+    # -- events ---------------------------------------------------------------
+
+    @rx.event
+    def require_auth(self):
+        self.menu_open = False  # a page load closes the phone menu
+        if not self.token:
+            asked = str(self.router.url.path or "/apps")
+            return rx.redirect(f"{LOGIN}?next={quote(asked, safe='/')}")
+        if forms.jwt_expired(self.token):
+            return self._end_session()
+        return None
+
+    @rx.event
+    def toggle_menu(self):
+        self.menu_open = not self.menu_open
+
+    @rx.event
+    def close_menu(self):
+        self.menu_open = False
+
+    @rx.event
+    async def forget_user_data(self):
+        await self._forget_user_data()
+
+    @rx.event
+    async def forget_secrets(self):
+        """On every page load (navigation, reload): a secret is shown once, in the response that
+        made it, and never kept in server-side state after that."""
+        for cls, names in _SECRET_HOLDERS:
+            holder = await self.get_state(cls)
+            for name in names:
+                setattr(holder, name, "")
+
+    @rx.event
+    def redirect_if_logged_in_or_login(self):
+        if self.token and not forms.jwt_expired(self.token):
+            return rx.redirect("/apps")
+        return rx.redirect(LOGIN)
+
+    @rx.event
+    def redirect_if_logged_in(self):
+        if self.token and not forms.jwt_expired(self.token):
+            return rx.redirect("/apps")
+        return None
+
+    @rx.event
+    def log_out(self):
+        return self._end_session("You have been logged out.")
+
+
+class AppContext(Session):
+    app_id: str = ""
+    app_name: str = ""
+    app_plan: str = ""
+    app_error: str = ""
+    # The URL names an app (or a channel, a notification) the viewer does not own, or none:
+    # the page shows not-found instead of its content.
+    missing: bool = False
+
+    def _mine(self) -> bool:
+        """Page loads go on only for the app load_app just confirmed is the viewer's."""
+        return bool(self.token) and not self.missing and self.app_id == self._route_app_id() != ""
+
+    def _not_mine(self, exc: ApiError) -> bool:
+        if exc.code in MISSING_CODES:
+            self.missing = True
+            self.app_name = ""
+            self.app_plan = ""
+            return True
+        return False
+
+    @rx.event
+    async def load_app(self):
+        app_id = self._route_app_id()
+        if not self.token or not app_id:
+            return
+        self.missing = False
+        if app_id != self.app_id:
+            self.app_id = ""
+            self.app_name = ""
+            self.app_plan = ""
+        self.app_error = ""
+        try:
+            app = await self._client().app_overview(app_id)
+        except ApiError as exc:
+            if not self._not_mine(exc):
+                self.app_error = exc.message
+            yield self._handle(exc)
+            return
+        self.app_id = app_id
+        self.app_name = app["name"]
+        self.app_plan = app.get("plan") or "FREE"
+
+
+# Every page inside an app: the session, then forget secrets shown before, then the app (owned by
+# the viewer, or the page is not-found).
+APP_PAGE = [Session.require_auth, Session.forget_secrets, AppContext.load_app]
