@@ -270,6 +270,62 @@ def secret_callout(secret, on_dismiss, text: str, test_id: str) -> rx.Component:
     )
 
 
+def confirm_dialog(
+    *title,
+    text: str,
+    confirm: str,
+    on_confirm,
+    on_cancel,
+    open,
+    confirm_id: str,
+    error=None,
+    busy=None,
+    typed=None,
+) -> rx.Component:
+    """A destructive action asked once more. ``typed``: (what to type, what was typed, its
+    setter): the button stays disabled until the typed text matches (deleting an app)."""
+    extra = []
+    ready = True
+    if typed is not None:
+        expected, value, on_type = typed
+        ready = value == expected
+        extra.append(
+            rx.vstack(
+                rx.text("Type ", rx.code(expected), " to confirm.", size="2"),
+                rx.input(value=value, on_change=on_type, width="100%", id=f"{confirm_id}-typed"),
+                spacing="2",
+                margin_top="12px",
+                width="100%",
+            )
+        )
+    if error is not None:
+        extra.append(rx.cond(error != "", error_callout(error, margin_top="12px")))
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(*title),
+            rx.alert_dialog.description(text, size="2"),
+            *extra,
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", color_scheme="gray", on_click=on_cancel)
+                ),
+                rx.button(
+                    confirm,
+                    color_scheme="red",
+                    on_click=on_confirm,
+                    loading=False if busy is None else busy,
+                    disabled=~ready if typed is not None else False,
+                    id=confirm_id,
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+        ),
+        open=open,
+    )
+
+
 def field_error(message) -> rx.Component:
     return rx.cond(
         message != "",

@@ -8,6 +8,7 @@ from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import (
     badge,
+    confirm_dialog,
     empty_state,
     error_callout,
     loading,
@@ -36,6 +37,7 @@ class AppsState(Session):
 
     delete_id: str = ""
     delete_name: str = ""
+    delete_typed: str = ""  # deleting an app takes typing its name
     delete_error: str = ""
     deleting: bool = False
 
@@ -114,7 +116,12 @@ class AppsState(Session):
     def ask_delete(self, app_id: str, name: str):
         self.delete_id = app_id
         self.delete_name = name
+        self.delete_typed = ""
         self.delete_error = ""
+
+    @rx.event
+    def set_delete_typed(self, value: str):
+        self.delete_typed = value
 
     @rx.event
     def cancel_delete(self):
@@ -124,7 +131,7 @@ class AppsState(Session):
 
     @rx.event
     async def confirm_delete(self):
-        if not self.delete_id:
+        if not self.delete_id or self.delete_typed != self.delete_name:
             return
         self.deleting = True
         yield
@@ -245,40 +252,22 @@ def _app_card(app) -> rx.Component:
 
 
 def _delete_app_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete ", AppsState.delete_name, "?"),
-            rx.alert_dialog.description(
-                "This deletes the app with its channels, API keys, notifications and delivery history. "  # noqa: E501
-                "Devices stop receiving its notifications. This cannot be undone.",
-                size="2",
-            ),
-            rx.cond(
-                AppsState.delete_error != "",
-                error_callout(AppsState.delete_error, margin_top="12px"),
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button(
-                        "Cancel",
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=AppsState.cancel_delete,
-                    )
-                ),
-                rx.button(
-                    "Delete app",
-                    color_scheme="red",
-                    on_click=AppsState.confirm_delete,
-                    loading=AppsState.deleting,
-                    id="confirm-delete",
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="16px",
-            ),
+    return confirm_dialog(
+        "Delete ",
+        AppsState.delete_name,
+        "?",
+        text=(
+            "This deletes the app with its channels, API keys, notifications and delivery "
+            "history. Devices stop receiving its notifications. This cannot be undone."
         ),
+        confirm="Delete app",
+        on_confirm=AppsState.confirm_delete,
+        on_cancel=AppsState.cancel_delete,
         open=AppsState.delete_id != "",
+        confirm_id="confirm-delete",
+        error=AppsState.delete_error,
+        busy=AppsState.deleting,
+        typed=(AppsState.delete_name, AppsState.delete_typed, AppsState.set_delete_typed),
     )
 
 

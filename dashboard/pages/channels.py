@@ -9,6 +9,7 @@ from dashboard.client import ApiError
 from dashboard.components import (
     app_shell,
     badge,
+    confirm_dialog,
     empty_state,
     error_callout,
     loading,
@@ -256,38 +257,17 @@ def channels_page() -> rx.Component:
                 ),
             ),
         ),
-        rx.alert_dialog.root(
-            rx.alert_dialog.content(
-                rx.alert_dialog.title("Delete channel ", ChannelsState.delete_name, "?"),
-                rx.alert_dialog.description(
-                    "Its subscriptions and notifications go with it. This cannot be undone.",
-                    size="2",
-                ),
-                rx.cond(
-                    ChannelsState.delete_error != "",
-                    error_callout(ChannelsState.delete_error, margin_top="12px"),
-                ),
-                rx.hstack(
-                    rx.alert_dialog.cancel(
-                        rx.button(
-                            "Cancel",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=ChannelsState.cancel_delete,
-                        )
-                    ),
-                    rx.button(
-                        "Delete channel",
-                        color_scheme="red",
-                        on_click=ChannelsState.confirm_delete,
-                        id="confirm-delete-channel",
-                    ),
-                    justify="end",
-                    spacing="3",
-                    margin_top="16px",
-                ),
-            ),
+        confirm_dialog(
+            "Delete channel ",
+            ChannelsState.delete_name,
+            "?",
+            text="Its subscriptions and notifications go with it. This cannot be undone.",
+            confirm="Delete channel",
+            on_confirm=ChannelsState.confirm_delete,
+            on_cancel=ChannelsState.cancel_delete,
             open=ChannelsState.delete_id != "",
+            confirm_id="confirm-delete-channel",
+            error=ChannelsState.delete_error,
         ),
     )
 

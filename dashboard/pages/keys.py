@@ -8,6 +8,7 @@ from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import (
     app_shell,
+    confirm_dialog,
     empty_state,
     error_callout,
     loading,
@@ -212,34 +213,16 @@ def keys_page() -> rx.Component:
                 ),
             ),
         ),
-        rx.alert_dialog.root(
-            rx.alert_dialog.content(
-                rx.alert_dialog.title("Revoke key ", KeysState.revoke_prefix, "…?"),
-                rx.alert_dialog.description(
-                    "Requests with this key will be refused from now on. This cannot be undone.",
-                    size="2",
-                ),
-                rx.hstack(
-                    rx.alert_dialog.cancel(
-                        rx.button(
-                            "Cancel",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=KeysState.cancel_revoke,
-                        )
-                    ),
-                    rx.button(
-                        "Revoke key",
-                        color_scheme="red",
-                        on_click=KeysState.confirm_revoke,
-                        id="confirm-revoke",
-                    ),
-                    justify="end",
-                    spacing="3",
-                    margin_top="16px",
-                ),
-            ),
+        confirm_dialog(
+            "Revoke key ",
+            KeysState.revoke_prefix,
+            "…?",
+            text="Requests with this key will be refused from now on. This cannot be undone.",
+            confirm="Revoke key",
+            on_confirm=KeysState.confirm_revoke,
+            on_cancel=KeysState.cancel_revoke,
             open=KeysState.revoke_id != "",
+            confirm_id="confirm-revoke",
         ),
     )
 

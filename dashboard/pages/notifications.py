@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
-from dashboard.client import ApiError
 from dashboard.components import (
     app_shell,
     badge,
@@ -14,24 +15,16 @@ from dashboard.components import (
     page_header,
     pager,
 )
+from dashboard.paging import Paged
 from dashboard.rows import notification_row
 from dashboard.session import (
     APP_PAGE,
     EXPIRED_MESSAGE,
-    PAGE_SIZE,
     AppContext,
 )
 
 
-class NotificationsState(AppContext):
-    rows: list[dict[str, str]] = []
-    loading: bool = True
-    error: str = ""
-    page: int = 1
-    has_next: bool = False
-    _cursors: list[str | None] = [None]
-    _next_cursor: str | None = None
-
+class NotificationsState(Paged, AppContext):
     @rx.var
     def has_rows(self) -> bool:
         return len(self.rows) > 0
@@ -40,49 +33,20 @@ class NotificationsState(AppContext):
     async def load(self):
         if not self._mine():
             return
-        self.page = 1
-        self._cursors = [None]
-        self.error = ""
-        self.loading = True
+        self._first_page()
         yield
         await self._fetch()
         if self.error == EXPIRED_MESSAGE:
             yield self._end_session()
 
-    async def _fetch(self) -> None:
-        self.loading = True
-        try:
-            page = await self._client().notifications(
-                self._route_app_id(), PAGE_SIZE, self._cursors[-1]
-            )
-        except ApiError as exc:
-            self.loading = False
-            self.error = exc.message
-            return
-        self.rows = [notification_row(n) for n in page["nodes"]]
-        info = page.get("pageInfo") or {}
-        self.has_next = bool(info.get("hasNextPage"))
-        self._next_cursor = info.get("endCursor")
-        self.loading = False
+    async def _page(self, after: str | None, first: int) -> dict[str, Any]:
+        return await self._client().notifications(self._route_app_id(), first, after)
+
+    def _row(self, node: dict[str, Any]) -> dict[str, str]:
+        return notification_row(node)
 
     @rx.event
     async def refresh(self):
-        await self._fetch()
-
-    @rx.event
-    async def next_page(self):
-        if not self.has_next:
-            return
-        self._cursors.append(self._next_cursor)
-        self.page = len(self._cursors)
-        await self._fetch()
-
-    @rx.event
-    async def prev_page(self):
-        if len(self._cursors) <= 1:
-            return
-        self._cursors.pop()
-        self.page = len(self._cursors)
         await self._fetch()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from dashboard import forms
@@ -14,34 +16,24 @@ from dashboard.components import (
     loading,
     pager,
 )
+from dashboard.paging import Paged
 from dashboard.session import (
     APP_PAGE,
-    PAGE_SIZE,
     AppContext,
 )
 
 
-class SubscribersState(AppContext):
+class SubscribersState(Paged, AppContext):
     channel_name: str = ""
     channel_visibility: str = ""
     subscriber_count: int = 0
-    rows: list[dict[str, str]] = []
-    loading: bool = True
-    error: str = ""
-    page: int = 1
-    has_next: bool = False
-    _cursors: list[str | None] = [None]
-    _next_cursor: str | None = None
 
     @rx.event
     async def load(self):
         channel_id = self._route_sub_id()
         if not self._mine() or not channel_id:
             return
-        self.loading = True
-        self.error = ""
-        self.page = 1
-        self._cursors = [None]
+        self._first_page()
         yield
         self.channel_name = ""
         self.subscriber_count = 0
@@ -63,52 +55,20 @@ class SubscribersState(AppContext):
         self.subscriber_count = int(channel.get("subscriberCount") or 0)
         await self._fetch()
 
-    async def _fetch(self) -> None:
-        self.loading = True
-        try:
-            page = await self._client().subscribers(
-                self._route_sub_id(), PAGE_SIZE, self._cursors[-1]
-            )
-        except ApiError as exc:
-            self.loading = False
-            self.error = exc.message
-            return
-        self.rows = [
-            {
-                "id": s["id"],
-                "platform": (s.get("device") or {}).get("platform") or "—",
-                "token": forms.short_token(
-                    (s.get("device") or {}).get("token"),
-                    48,
-                    (s.get("device") or {}).get("tokenHint"),
-                ),
-                "identifier": (s.get("device") or {}).get("identifier") or "",
-                "active": "yes" if (s.get("device") or {}).get("active", True) else "no",
-                "since": forms.format_time(s.get("createdAt")),
-                "last_seen": forms.format_ago((s.get("device") or {}).get("lastSeenAt")),
-            }
-            for s in page["nodes"]
-        ]
-        info = page.get("pageInfo") or {}
-        self.has_next = bool(info.get("hasNextPage"))
-        self._next_cursor = info.get("endCursor")
-        self.loading = False
+    async def _page(self, after: str | None, first: int) -> dict[str, Any]:
+        return await self._client().subscribers(self._route_sub_id(), first, after)
 
-    @rx.event
-    async def next_page(self):
-        if not self.has_next:
-            return
-        self._cursors.append(self._next_cursor)
-        self.page = len(self._cursors)
-        await self._fetch()
-
-    @rx.event
-    async def prev_page(self):
-        if len(self._cursors) <= 1:
-            return
-        self._cursors.pop()
-        self.page = len(self._cursors)
-        await self._fetch()
+    def _row(self, node: dict[str, Any]) -> dict[str, str]:
+        device = node.get("device") or {}
+        return {
+            "id": node["id"],
+            "platform": device.get("platform") or "—",
+            "token": forms.short_token(device.get("token"), 48, device.get("tokenHint")),
+            "identifier": device.get("identifier") or "",
+            "active": "yes" if device.get("active", True) else "no",
+            "since": forms.format_time(node.get("createdAt")),
+            "last_seen": forms.format_ago(device.get("lastSeenAt")),
+        }
 
 
 def _subscriber_row(s) -> rx.Component:

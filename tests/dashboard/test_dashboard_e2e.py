@@ -198,6 +198,11 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     expect(page.locator(".app-card")).to_have_count(1)
     page.get_by_role("button", name="Delete app").first.click()
     expect(page.get_by_role("alertdialog")).to_contain_text("cannot be undone")
+    # Typed confirmation (finding 5): the button waits for the app's name.
+    expect(page.locator("#confirm-delete")).to_be_disabled()
+    page.locator("#confirm-delete-typed").fill("E2E Sho")
+    expect(page.locator("#confirm-delete")).to_be_disabled()
+    page.locator("#confirm-delete-typed").fill("E2E Shop")
     shot(page, "15-delete-confirm")
     page.locator("#confirm-delete").click()
     expect(page.get_by_text("No apps yet")).to_be_visible()
