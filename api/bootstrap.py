@@ -90,33 +90,3 @@ async def stop_runtime(runtime: Runtime) -> None:
     await usage.stop()
     await db.stop(db.current_engine())
     set_runtime(None)
-
-
-def start_periodic_jobs(runtime: Runtime) -> None:
-    """Embedded default: the sweep and the receipt check run in this process, no scheduler."""
-    from api.delivery import receipts, sweep
-    from api.notifications.retention import apply_retention
-    from api.webhooks import service as webhooks
-
-    async def retention(rt: Runtime) -> None:
-        await apply_retention(rt.settings)
-
-    async def every(interval: float, job, name: str) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await job(runtime)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a failed run is retried next interval
-                log.exception("periodic job %s failed", name)
-
-    interval = runtime.settings.periodic_interval
-    runtime.extras["periodic"] = [
-        asyncio.create_task(every(interval, sweep.sweep, "sweep")),
-        asyncio.create_task(
-            every(max(interval, min(10.0, runtime.settings.receipt_delay)), receipts.check_receipts, "receipts")
-        ),
-        asyncio.create_task(every(3600, retention, "retention")),
-        asyncio.create_task(every(max(interval, 1.0), webhooks.deliver_due, "webhooks")),
-    ]

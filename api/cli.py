@@ -191,8 +191,8 @@ def worker(workers: int = typer.Option(1, help="Worker processes per queue.")) -
     base = [sys.executable, "-m", "taskiq", "worker", "--workers", str(workers), "--ack-type", "when_executed",
             "--no-configure-logging"]
     procs = [
-        subprocess.Popen([*base, "tasks.broker:broker", "tasks.delivery", "tasks.maintenance"]),
-        subprocess.Popen([*base, "tasks.broker:priority_broker", "tasks.delivery"]),
+        subprocess.Popen([*base, "tasks.broker:broker"]),
+        subprocess.Popen([*base, "tasks.broker:priority_broker"]),
     ]
     _wait(procs)
 

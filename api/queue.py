@@ -1,4 +1,5 @@
-"""The doorbell: tasks are kicked by name after commit, carrying ids only.
+"""The doorbell: tasks are kicked by name after commit, carrying ids only (the names and who
+kicks what: api/delivery/pipeline.py).
 
 A failed kick is logged, never raised: the row is already in the ledger and the
 periodic sweep will kick it again, so a Redis hiccup delays a delivery but
@@ -14,10 +15,6 @@ from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
 
 log = logging.getLogger("booper.queue")
-
-FAN_OUT = "booper.fan_out"
-SEND_EXPO = "booper.send_expo"
-SEND_WEBPUSH = "booper.send_webpush"
 
 
 class TaskQueue:

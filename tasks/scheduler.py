@@ -1,10 +1,8 @@
-"""`booper scheduler`: taskiq's scheduler over the label schedules in tasks.delivery."""
+"""`booper scheduler`: taskiq's scheduler over the periodic jobs' label schedules (api/delivery/jobs.py)."""
 
 from taskiq import TaskiqScheduler
 from taskiq.schedule_sources import LabelScheduleSource
 
-import tasks.delivery  # noqa: F401 - registers the tasks and their schedules
-import tasks.maintenance  # noqa: F401
 from tasks.broker import broker
 
 scheduler = TaskiqScheduler(broker=broker, sources=[LabelScheduleSource(broker)])

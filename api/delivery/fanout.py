@@ -3,7 +3,7 @@
 Pages through the channel's subscribers by device id (keyset, never OFFSET, never
 all in memory), inserts each page in one statement with ON CONFLICT DO NOTHING
 (so a re-run creates nothing twice), records its progress, and kicks a send task
-per SEND_BATCH new deliveries.
+per pipeline.SEND_BATCH new deliveries.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ import datetime as dt
 from api import db
 from api.apps.tables import App
 from api.delivery.ledger import refresh_status
+from api.delivery.pipeline import kick_fan_outs, kick_sends
 from api.notifications.tables import Delivery, Notification
-from api.queue import FAN_OUT, SEND_EXPO, SEND_WEBPUSH
 from api.runtime import Runtime
 
 PAGE = 1000
 PAGES_PER_RUN = 20
-# Ids per send task: the task's DB work (claim, load, one ledger UPDATE, status refresh) is
-# amortised over this many deliveries; the Expo sender splits it into requests of 100.
-SEND_BATCH = 1000
 
 
 async def fan_out(runtime: Runtime, notification_id: int) -> int:
@@ -60,7 +57,7 @@ async def fan_out(runtime: Runtime, notification_id: int) -> int:
         await kick_sends(runtime, inserted, priority=priority)
     else:
         if await _page_end(n["channel"], cursor) is not None:
-            await runtime.queue.kick(FAN_OUT, notification_id, priority=priority)
+            await kick_fan_outs(runtime, [notification_id], priority=priority)
             return created
     await Notification.update({Notification.fanout_done: True}).where(Notification.id == notification_id)
     await refresh_status(notification_id)
@@ -120,13 +117,6 @@ async def _insert_page(notification_id: int, channel_id: int, after: int, last: 
         " ON CONFLICT DO NOTHING RETURNING id, platform",
         notification_id, now, now, now, channel_id, after, last, True,
     )
-
-
-async def kick_sends(runtime: Runtime, deliveries: list[dict], *, priority: bool = False) -> None:
-    for platform, task in (("EXPO", SEND_EXPO), ("WEB", SEND_WEBPUSH)):
-        ids = [d["id"] for d in deliveries if d["platform"] == platform]
-        for start in range(0, len(ids), SEND_BATCH):
-            await runtime.queue.kick(task, ids[start : start + SEND_BATCH], priority=priority)
 
 
 async def _is_priority(app_id: int | None) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,12 +32,6 @@ class Change:
     status: str
     error: str | None = None
     ticket_id: str | None = None
-
-
-def backoff(attempts: int, base: float, cap: float, retry_after: float | None) -> float:
-    """Exponential backoff with full jitter; never sooner than the provider's Retry-After."""
-    delay = random.uniform(0, min(cap, base * 2 ** max(attempts - 1, 0)))
-    return max(delay, retry_after or 0.0, base / 4)
 
 
 def change_for(delivery: dict, outcome: Outcome, max_attempts: int) -> Change:

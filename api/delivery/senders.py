@@ -15,8 +15,9 @@ import time
 
 import asyncpg
 
+from api.backoff import backoff
 from api.channels.tables import Channel
-from api.delivery import ledger, payload
+from api.delivery import ledger, payload, pipeline
 from api.delivery.providers import providers
 from api.devices.tables import Device
 from api.notifications import service as notifications
@@ -59,7 +60,7 @@ def _lease(runtime: Runtime) -> dt.timedelta:
 
 
 async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
-    """A task carries up to fanout.SEND_BATCH ids: claimed, loaded and recorded once, sent as
+    """A task carries up to pipeline.SEND_BATCH ids: claimed, loaded and recorded once, sent as
     concurrent requests of Expo's maximum 100 messages each."""
     expo = providers(runtime).expo
     # Only rows another sender has not settled or leased cost pacing: the same ids may sit in
@@ -194,7 +195,7 @@ async def _record(
     retry_at = None
     if retrying:
         attempts = max(c.delivery["attempts"] + 1 for c in retrying)
-        delay = ledger.backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after)
+        delay = backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after)
         retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
     await _apply_within_lease(runtime, changes, deadline, retry_at=retry_at,
                               dead_devices=ledger.dead_devices_of(changes, failures))
@@ -204,13 +205,11 @@ async def _record(
 
 def _schedule_retry(runtime: Runtime, retrying: list[ledger.Change], delay: float) -> None:
     """Best effort in this process; if it dies first, the sweep finds the overdue rows."""
-    from api.delivery.fanout import kick_sends
-
     rows = [{"id": c.delivery["id"], "platform": c.delivery["platform"]} for c in retrying]
 
     async def later() -> None:
         await asyncio.sleep(delay)
-        await kick_sends(runtime, rows)
+        await pipeline.kick_sends(runtime, rows, priority=None)  # BUSINESS apps keep their queue
 
     task = asyncio.get_running_loop().create_task(later())
     _retry_timers.add(task)

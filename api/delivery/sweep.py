@@ -11,12 +11,11 @@ import datetime as dt
 import logging
 
 from api import db
-from api.delivery.fanout import kick_sends
 from api.delivery.ledger import refresh_status
+from api.delivery.pipeline import kick_fan_outs, kick_sends
 from api.notifications import service as notifications
 from api.notifications.sending import dispatch
 from api.notifications.tables import Delivery, Notification
-from api.queue import FAN_OUT
 from api.runtime import Runtime
 
 log = logging.getLogger("booper.sweep")
@@ -54,8 +53,8 @@ async def rekick_stalled(runtime: Runtime) -> tuple[int, int]:
         & (Notification.fanout_done == False)  # noqa: E712 - Piccolo builds SQL from this
         & (Notification.kicked_at < stalled_before)
     ).returning(Notification.id)
-    for r in fanouts:
-        await runtime.queue.kick(FAN_OUT, r["id"])
+    # priority=None: a BUSINESS app's work goes back to the priority queue it came from.
+    await kick_fan_outs(runtime, [r["id"] for r in fanouts], priority=None)
     overdue = await Delivery.select(Delivery.id).where(
         (Delivery.status == "PENDING")
         & (Delivery.next_attempt_at < stalled_before)
@@ -67,7 +66,7 @@ async def rekick_stalled(runtime: Runtime) -> tuple[int, int]:
         deliveries = await Delivery.update({Delivery.next_attempt_at: now}).where(
             Delivery.id.is_in([r["id"] for r in overdue]) & (Delivery.status == "PENDING")
         ).returning(Delivery.id, Delivery.platform)
-        await kick_sends(runtime, deliveries)
+        await kick_sends(runtime, deliveries, priority=None)
     if fanouts or deliveries:
         log.warning("sweep re-kicked %d fan-outs and %d deliveries", len(fanouts), len(deliveries))
     return len(fanouts), len(deliveries)

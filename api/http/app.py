@@ -17,8 +17,10 @@ from litestar.exceptions import HTTPException as LitestarHTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api import logs, metrics
-from api.bootstrap import start_periodic_jobs, start_runtime, stop_runtime
+from api.bootstrap import start_runtime, stop_runtime
+from api.brokers import process_brokers
 from api.client_address import client_address
+from api.delivery.jobs import start_periodic_jobs
 from api.graphql.fastpath import PreparedSends
 from api.graphql.schema import MAX_ALIASES, MAX_TOKENS, build_schema
 from api.http.graphql import coded_http_error, graphql_controller
@@ -134,10 +136,7 @@ async def _thaw_periodically(interval: float) -> None:
 def create_app(settings: Settings, *, embedded_jobs: bool | None = None) -> Litestar:
     """`embedded_jobs`: run the queue's consumers and periodic jobs in this process (the
     default when no Redis is configured: the in-process broker lives here)."""
-    import tasks.delivery  # noqa: F401 - registers the tasks on the brokers
-    import tasks.maintenance  # noqa: F401
-    from tasks.broker import broker, priority_broker
-
+    broker, priority_broker = process_brokers()
     logs.configure(settings.production)
     in_process = embedded_jobs if embedded_jobs is not None else not settings.redis_url
 

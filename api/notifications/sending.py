@@ -11,13 +11,12 @@ from api.apps import plans
 from api.apps.tables import App
 from api.coalesce import Coalescer
 from api.delivery import payload
+from api.delivery.pipeline import kick_fan_outs
 from api.errors import BadUserInput, PayloadTooLarge
 from api.metrics import NOTIFICATIONS_ACCEPTED
 from api.notifications import events, service
-from api.queue import FAN_OUT
 from api.runtime import Runtime
 
-FAN_OUTS_PER_TASK = 8  # = fanout.fan_out_many's concurrency
 MAX_TTL = 28 * 24 * 3600  # the longest any push service keeps a message
 MAX_SCHEDULE_AHEAD = dt.timedelta(days=365)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -129,10 +128,4 @@ async def dispatch(runtime: Runtime, row: dict) -> None:
 
 async def _dispatch_batch(runtime: Runtime, rows: list[dict]) -> None:
     await events.publish_notifications(runtime.live, rows)
-    # The fan-out task takes one id or several (tasks/delivery.py), a few per task: they run
-    # concurrently (fanout.fan_out_many), so a task stays as short as one fan-out run and never
-    # outlives the queue's redelivery timeout.
-    ids = [row["id"] for row in rows]
-    for start in range(0, len(ids), FAN_OUTS_PER_TASK):
-        chunk = ids[start : start + FAN_OUTS_PER_TASK]
-        await runtime.queue.kick(FAN_OUT, chunk if len(chunk) > 1 else chunk[0])
+    await kick_fan_outs(runtime, [row["id"] for row in rows])

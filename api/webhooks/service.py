@@ -21,13 +21,14 @@ import httpx
 import orjson
 
 from api import secrets_at_rest
+from api.backoff import backoff
+from api.delivery import pipeline
 from api.errors import BadUserInput
 from api.runtime import Runtime
 from api.settings import Settings
 from api.webhooks.tables import Webhook, WebhookEvent
 
 log = logging.getLogger("booper.webhooks")
-SEND_WEBHOOKS = "booper.send_webhooks"
 EVENT_TYPES = (
     "notification.sent", "notification.failed", "device.registered", "device.unregistered",
     "delivery.delivered", "delivery.failed", "notification.clicked",
@@ -169,8 +170,7 @@ async def record(events: list[tuple[int | None, str, dict]]) -> set[int]:
 
 async def kick(runtime: Runtime, webhook_ids: set[int]) -> None:
     """After commit: wake the senders of these webhooks."""
-    for webhook_id in webhook_ids:
-        await runtime.queue.kick(SEND_WEBHOOKS, webhook_id)
+    await pipeline.kick_webhooks(runtime, webhook_ids)
 
 
 async def emit(runtime: Runtime, events: list[tuple[int | None, str, dict]]) -> int:
@@ -219,8 +219,6 @@ async def deliver(runtime: Runtime, webhook_id: int, client: httpx.AsyncClient |
                 continue
             attempts = head["attempts"] + 1
             final = attempts >= settings.webhook_max_attempts
-            from api.delivery.ledger import backoff
-
             delay = backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, None)
             await WebhookEvent.update({
                 WebhookEvent.status: "FAILED" if final else "PENDING",
@@ -282,7 +280,7 @@ def _retry_later(runtime: Runtime, webhook_id: int, delay: float) -> None:
 
     async def later() -> None:
         await asyncio.sleep(delay)
-        await runtime.queue.kick(SEND_WEBHOOKS, webhook_id)
+        await pipeline.kick_webhooks(runtime, [webhook_id])
 
     task = asyncio.get_running_loop().create_task(later())
     _timers.add(task)
@@ -295,6 +293,5 @@ async def deliver_due(runtime: Runtime) -> int:
     rows = await WebhookEvent.select(WebhookEvent.webhook).where(
         (WebhookEvent.status == "PENDING") & (WebhookEvent.next_attempt_at <= now)
     ).distinct().limit(500)
-    for r in rows:
-        await runtime.queue.kick(SEND_WEBHOOKS, r["webhook"])
+    await pipeline.kick_webhooks(runtime, [r["webhook"] for r in rows])
     return len(rows)

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from api.delivery import ledger, senders
+from api.delivery.pipeline import send_task
 from api.notifications.tables import Delivery
-from api.queue import SEND_EXPO
 from tests.delivery.helpers import delivery_rows, eventually, send, setup_channel
 from tests.delivery.test_sweep import LostTasks
 
@@ -32,7 +32,7 @@ class DatabaseOutage:
 
 async def _pending_batch(api, runtime, monkeypatch, devices: int) -> tuple[list[dict], list[int]]:
     """A notification's deliveries, PENDING, with their send task held back so the test runs it."""
-    LostTasks(monkeypatch, runtime, SEND_EXPO)
+    LostTasks(monkeypatch, runtime, send_task("EXPO"))
     app, channel, devs = await setup_channel(api, expo=devices)
     sent = await send(api, app, channelId=channel["id"], title="outage")
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from api.delivery import ledger
+from api import backoff as retry_delays
 from tests.delivery.helpers import (
     device_row,
     send,
@@ -138,11 +138,11 @@ async def test_message_rate_exceeded_ticket_is_transient(api, sandbox):
 def test_backoff_grows_exponentially_with_jitter_and_respects_retry_after():
     for attempts in range(1, 8):
         cap = min(10.0, 0.1 * 2 ** (attempts - 1))
-        delays = [ledger.backoff(attempts, 0.1, 10.0, None) for _ in range(200)]
+        delays = [retry_delays.backoff(attempts, 0.1, 10.0, None) for _ in range(200)]
         assert all(0.025 <= d <= cap for d in delays)
         assert max(delays) > cap / 2  # really spread over the window
-    assert min(ledger.backoff(1, 0.1, 10.0, 3.0) for _ in range(50)) >= 3.0
-    assert max(ledger.backoff(30, 0.1, 10.0, None) for _ in range(50)) <= 10.0
+    assert min(retry_delays.backoff(1, 0.1, 10.0, 3.0) for _ in range(50)) >= 3.0
+    assert max(retry_delays.backoff(30, 0.1, 10.0, None) for _ in range(50)) <= 10.0
 
 
 async def test_ttl_zero_is_tried_once_and_never_retried(api, sandbox):

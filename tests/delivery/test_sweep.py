@@ -6,8 +6,8 @@ import datetime as dt
 
 from api import db
 from api.delivery import sweep
+from api.delivery.pipeline import FAN_OUT, send_task
 from api.notifications.tables import Delivery, Notification
-from api.queue import FAN_OUT, SEND_EXPO, SEND_WEBPUSH
 from tests.delivery.helpers import (
     delivery_rows,
     eventually_sync,
@@ -16,6 +16,8 @@ from tests.delivery.helpers import (
     wait_deliveries,
     wait_status,
 )
+
+SEND_EXPO, SEND_WEBPUSH = send_task("EXPO"), send_task("WEB")
 
 
 class LostTasks:

@@ -29,12 +29,12 @@ class ApiServer:
 
     async def settle(self) -> None:
         """Let the in-process queue finish what it is doing (and cancel retry timers)."""
+        from api.brokers import process_brokers
         from api.delivery import senders
-        from tasks.broker import broker
 
         for timer in list(senders._retry_timers):
             timer.cancel()
-        await broker.wait_all()
+        await process_brokers()[0].wait_all()
         from api.notifications import usage
 
         await usage.flush()  # counts of the last test's apps land before its rows go
