@@ -70,7 +70,7 @@ def dev(
     dashboard_port: int = typer.Option(3000, help="Dashboard port."),
 ) -> None:
     """Everything on the embedded default: API, in-process queue, and the sandbox providers
-    standing in for Expo and Web Push, so deliveries complete end to end on this machine.
+    standing in for Expo, Web Push, FCM and APNs, so deliveries complete end to end on this machine.
     With --dashboard, the Reflex dashboard too (scripts/dev turns it on)."""
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     os.environ.setdefault("BOOPER_EXPO_URL", sandbox)
@@ -94,22 +94,40 @@ def dev(
         os.environ["BOOPER_PROXY_SECRET"] = secrets.token_urlsafe(32)
     settings = _settings()
 
+    import socket
+
     import uvicorn
 
     from api.http.app import create_app
+    from api.sandbox import SandboxState
     from api.sandbox.app import create_sandbox_app
+    from api.sandbox.h2 import certificate, serve_native
+
+    # FCM and APNs: the sandbox's HTTP/2 server on the next port, with its own certificate.
+    native = f"https://127.0.0.1:{sandbox_port + 1}"
+    cert_dir = settings.data_dir / "sandbox-tls"
+    if "BOOPER_FCM_URL" not in os.environ and "BOOPER_APNS_URL" not in os.environ:
+        settings.fcm_url = settings.apns_url = settings.apns_development_url = native
+        settings.fcm_token_url = f"{native}/token"
+        settings.provider_ca_file = str(certificate(cert_dir)[0])
+    sandbox_state = SandboxState()
+    native_sock = socket.socket()
+    native_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    native_sock.bind(("127.0.0.1", sandbox_port + 1))
 
     async def both() -> None:
         api_server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                                    log_level="info", ws_max_size=64 * 1024,
                                                    ws_per_message_deflate=settings.ws_compression,
                                                    proxy_headers=False))
-        sandbox_server = uvicorn.Server(uvicorn.Config(create_sandbox_app(), host="127.0.0.1",
+        sandbox_server = uvicorn.Server(uvicorn.Config(create_sandbox_app(sandbox_state), host="127.0.0.1",
                                                        port=sandbox_port, log_level="warning"))
         typer.echo(f"Booper API:       http://127.0.0.1:{port}/graphql")
         typer.echo(f"Sandbox providers: {sandbox}  (messages: {sandbox}/sandbox/messages)")
+        typer.echo(f"Sandbox FCM/APNs:  {native}  (HTTP/2, certificate {cert_dir / 'sandbox-cert.pem'})")
         typer.echo(f"Data directory:   {settings.data_dir}")
-        await asyncio.gather(api_server.serve(), sandbox_server.serve())
+        await asyncio.gather(api_server.serve(), sandbox_server.serve(),
+                             serve_native(sandbox_state, native_sock, cert_dir))
 
     ui = _start_dashboard(port, dashboard_port) if dashboard else None
     try:
@@ -213,12 +231,15 @@ def sandbox(
     port: int = typer.Option(8001),
     host: str = typer.Option("127.0.0.1"),
     latency_ms: float = typer.Option(0.0, help="Artificial latency added to every provider request."),
+    native_port: int = typer.Option(0, help="Also serve FCM v1 and APNs over HTTP/2 with TLS on this port (0: off)."),
 ) -> None:
-    """Run the sandbox providers alone (an Expo-compatible API and a Web Push receiver)."""
+    """Run the sandbox providers alone (Expo-compatible API, Web Push receiver, FCM v1 and APNs)."""
     from api.sandbox.app import serve_sandbox
     from api.sandbox.state import SandboxState
 
-    serve_sandbox(host, port, SandboxState(latency_ms=latency_ms))
+    settings = _settings()
+    serve_sandbox(host, port, SandboxState(latency_ms=latency_ms), native_port=native_port or None,
+                  cert_dir=settings.data_dir / "sandbox-tls")
 
 
 @app.command("set-plan")

@@ -5,7 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from api.access_codes.tables import AccessCode, AccessCodeChannel
-from api.apps.tables import ApiKey, App
+from api.apps.tables import ApiKey, App, AppCredentials
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
@@ -16,6 +16,7 @@ TABLES = [
     User,
     App,
     ApiKey,
+    AppCredentials,
     Device,
     Channel,
     ChannelSubscription,

@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     vapid_subject: str = "mailto:admin@booper.invalid"
     webpush_allowed_origins: str | None = None
     webpush_concurrency: int = 64
+    # Push services that show Declarative Web Push (Safari 18.4+): their subscriptions get the
+    # declarative JSON payload, all others the classic one.
+    webpush_declarative_hosts: str = "web.push.apple.com"
+    # FCM HTTP v1 and APNs: base URLs (the sandbox in tests and benchmarks), requests in flight
+    # per process, and a CA bundle to trust besides the system's (the sandbox's own certificate).
+    fcm_url: str = "https://fcm.googleapis.com"
+    fcm_token_url: str = "https://oauth2.googleapis.com/token"
+    apns_url: str = "https://api.push.apple.com"
+    apns_development_url: str = "https://api.sandbox.push.apple.com"
+    fcm_concurrency: int = 256
+    apns_concurrency: int = 256
+    provider_ca_file: str | None = None
     receipt_delay: float = 900.0
     receipt_expiry: float = 24 * 3600.0
     max_attempts: int = 5

@@ -109,7 +109,7 @@ async def sandbox(sandbox_server: RunningSandbox, api_server: ApiServer) -> Runn
 
 @pytest.fixture(scope="session")
 async def api_server(sandbox_server: RunningSandbox) -> ApiServer:
-    server = await start_api_server(sandbox_server.base_url)
+    server = await start_api_server(sandbox_server.base_url, sandbox_server.native_url, sandbox_server.ca_file)
     yield server
     await server.stop()
 

@@ -145,6 +145,8 @@ async def redeem(code: str, device: dict, secret: str, *, app_id: int | None = N
     )
     if app_id is not None:
         match &= AccessCode.app == app_id
+    if device.get("app") is not None:  # an FCM or APNs device joins only its own app's channels
+        match &= AccessCode.app == device["app"]
     async with db.transaction():
         # The conditional update is the single-use guarantee: of two concurrent
         # redeems, exactly one sees redeemed_at IS NULL.

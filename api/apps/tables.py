@@ -1,6 +1,6 @@
 """Apps (owned by a user, on a plan) and their API keys (only a hash is stored)."""
 
-from piccolo.columns import BigSerial, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigSerial, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from api.users.tables import User
@@ -22,3 +22,20 @@ class ApiKey(Table, tablename="api_keys"):
     created_at = Timestamptz()
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class AppCredentials(Table, tablename="app_credentials"):
+    """An app's own provider credentials (api/apps/credentials.py). Secrets are sealed at rest
+    (api/secrets_at_rest.py); the plain columns are what App.providers may show."""
+
+    id = BigSerial(primary_key=True)
+    app = ForeignKey(App, on_delete=OnDelete.cascade, unique=True, index=True)
+    expo_access_token = Text(null=True, default=None)  # sealed
+    fcm_service_account = Text(null=True, default=None)  # sealed: the key file's JSON
+    fcm_project_id = Varchar(length=128, null=True, default=None)
+    apns_private_key = Text(null=True, default=None)  # sealed: the .p8 PEM
+    apns_key_id = Varchar(length=16, null=True, default=None)
+    apns_team_id = Varchar(length=16, null=True, default=None)
+    apns_topic = Varchar(length=255, null=True, default=None)
+    apns_production = Boolean(null=True, default=None)
+    updated_at = Timestamptz()

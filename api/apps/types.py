@@ -16,6 +16,7 @@ from api.graphql.scalars import DateTime
 from api.graphql.shared import DeliveryCounts, Plan
 
 if TYPE_CHECKING:
+    from api.apps.credentials_api import ProviderSettings
     from api.channels.types import Channel
 
 
@@ -125,6 +126,18 @@ class App(RowNode):
         if not 1 <= hours <= 168:
             raise BadUserInput("hours must be between 1 and 168")
         return [DeliveryBucket(**b) for b in await service.delivery_buckets(self.row["id"], hours)]
+
+    @strawberry.field(description="Which provider credentials the app set (owner only).")
+    async def providers(
+        self, info: Info
+    ) -> Annotated[ProviderSettings, strawberry.lazy("api.apps.credentials_api")]:
+        from api.apps import credentials
+        from api.apps.credentials_api import ProviderSettings
+
+        if not self.access.is_owner:
+            raise Forbidden("only the app's owner sees its provider settings")
+        row = await loader(info, "app_providers", credentials.settings_of_apps).load(self.row["id"])
+        return ProviderSettings(**row)
 
     def _require_admin(self) -> None:
         if not self.access.administers(self.row["id"]):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from api import db, validation
 from api.access import Access
 from api.channels.tables import Channel, ChannelSubscription
-from api.devices.tables import DeviceAccessGrant
+from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import Conflict, Forbidden, NotFound
 from api.live.guard import access_withdrawn
 from api.ttlcache import TtlCache
@@ -124,6 +124,10 @@ async def channels_of_device(device_id: int, app_id: int | None = None) -> list[
 
 async def subscribe(device_id: int, channel: dict) -> dict:
     """Idempotent: subscribing twice returns the first subscription."""
+    device = await Device.select(Device.app).where(Device.id == device_id).first()
+    if device is not None and device["app"] is not None and device["app"] != channel["app"]:
+        # An FCM or APNs token is of one app: another app's credentials cannot send to it.
+        raise Forbidden("this device is registered with another app: it can only join that app's channels")
     if channel["visibility"] == "PRIVATE" and not await DeviceAccessGrant.exists().where(
         (DeviceAccessGrant.device == device_id) & (DeviceAccessGrant.channel == channel["id"])
     ):

@@ -79,8 +79,8 @@ WITH page AS (
     WHERE id = $1 AND EXISTS (SELECT 1 FROM page)
 )
 SELECT (SELECT max(device) FROM page) AS last,
-       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM created WHERE platform = 'EXPO') AS expo,
-       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM created WHERE platform = 'WEB') AS web
+       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM created) AS ids,
+       (SELECT coalesce(array_agg(platform ORDER BY id), '{}') FROM created) AS platforms
 """
 
 
@@ -88,9 +88,9 @@ async def _page_pg(
     notification_id: int, channel_id: int, after: int, now: dt.datetime
 ) -> tuple[int | None, list[dict]]:
     """PostgreSQL: a whole page in one statement, so one round trip and one commit: the page's
-    rows, the notification's progress, and the ids created (as two arrays, not a row each)."""
+    rows, the notification's progress, and the ids created with their platforms (two arrays, not a row each)."""
     (row,) = await db.fetch(_PAGE_PG, notification_id, channel_id, after, now, PAGE)
-    created = [{"id": i, "platform": "EXPO"} for i in row["expo"]] + [{"id": i, "platform": "WEB"} for i in row["web"]]
+    created = [{"id": i, "platform": p} for i, p in zip(row["ids"], row["platforms"], strict=True)]
     return row["last"], created
 
 

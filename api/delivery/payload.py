@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from api.delivery import native_payload
 from api.engagement import presentation
 from api.providers.expo import build_message
 from api.providers.webpush import topic_from_collapse_key
@@ -57,7 +58,7 @@ def webpush_topic(n: dict[str, Any]) -> str | None:
 
 
 def oversize(n: dict[str, Any], channel_name: str) -> str | None:
-    """Why this notification cannot be sent as is, or None when it fits both providers."""
+    """Why this notification cannot be sent as is, or None when it fits every transport."""
     probe = dict(n, id=2**62)
     expo_bytes = len(orjson.dumps(expo_message(_PROBE_TOKEN, probe)))
     if expo_bytes > EXPO_MAX_BYTES:
@@ -65,4 +66,7 @@ def oversize(n: dict[str, Any], channel_name: str) -> str | None:
     web_bytes = len(webpush_payload(probe, channel_name))
     if web_bytes > WEBPUSH_MAX_PLAINTEXT:
         return f"the Web Push payload would be {web_bytes} bytes; the limit is {WEBPUSH_MAX_PLAINTEXT}"
-    return None
+    declarative = len(native_payload.declarative_webpush_payload(probe, channel_name))
+    if declarative > WEBPUSH_MAX_PLAINTEXT:
+        return f"the Web Push payload would be {declarative} bytes; the limit is {WEBPUSH_MAX_PLAINTEXT}"
+    return native_payload.oversize(probe, channel_name, EXPO_MAX_BYTES)

@@ -43,6 +43,8 @@ TRANSPORTS: dict[str, Transport] = {
     for t in (
         Transport("EXPO", "booper.send_expo", "api.delivery.senders:send_expo"),
         Transport("WEB", "booper.send_webpush", "api.delivery.senders:send_webpush"),
+        Transport("FCM", "booper.send_fcm", "api.delivery.native_senders:send_fcm"),
+        Transport("APNS", "booper.send_apns", "api.delivery.native_senders:send_apns"),
     )
 }
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from functools import lru_cache
 
+from api.providers.apns import ApnsClient
 from api.providers.expo import ExpoClient
+from api.providers.fcm import FcmClient
 from api.providers.vapid import VapidSigner, generate_vapid_private_key
 from api.providers.webpush import WebPushSender
 from api.runtime import Runtime
@@ -16,10 +19,12 @@ from api.settings import Settings
 class Providers:
     expo: ExpoClient
     webpush: WebPushSender
+    fcm: FcmClient
+    apns: ApnsClient
 
     async def close(self) -> None:
-        await self.expo.close()
-        await self.webpush.close()
+        for client in (self.expo, self.webpush, self.fcm, self.apns):
+            await client.close()
 
 
 def vapid_private_key(settings: Settings) -> str:
@@ -49,6 +54,15 @@ def vapid_public_key(settings: Settings) -> str:
     return _signer(vapid_private_key(settings), settings.vapid_subject).public_key_b64url
 
 
+def _verify(settings: Settings) -> ssl.SSLContext | bool:
+    """The system's CAs, plus BOOPER_PROVIDER_CA_FILE when set (the sandbox's certificate)."""
+    if not settings.provider_ca_file:
+        return True
+    context = ssl.create_default_context()
+    context.load_verify_locations(settings.provider_ca_file)
+    return context
+
+
 def providers(runtime: Runtime) -> Providers:
     existing = runtime.extras.get("providers")
     if existing is None:
@@ -63,5 +77,9 @@ def providers(runtime: Runtime) -> Providers:
                 timeout=s.provider_timeout,
                 concurrency=s.webpush_concurrency,
             ),
+            fcm=FcmClient(s.fcm_url, s.fcm_token_url, timeout=s.provider_timeout, concurrency=s.fcm_concurrency,
+                          verify=_verify(s)),
+            apns=ApnsClient(s.apns_url, s.apns_development_url, timeout=s.provider_timeout,
+                            concurrency=s.apns_concurrency, verify=_verify(s)),
         )
     return existing

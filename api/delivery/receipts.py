@@ -14,10 +14,11 @@ import datetime as dt
 import logging
 
 from api import metrics
+from api.apps import credentials
 from api.delivery import ledger
 from api.delivery.providers import providers
-from api.notifications.tables import Delivery
-from api.providers.failures import PermanentDeviceFailure, ProviderFailure
+from api.notifications.tables import Delivery, Notification
+from api.providers.failures import Outcome, PermanentDeviceFailure, ProviderFailure
 from api.runtime import Runtime
 
 log = logging.getLogger("booper.receipts")
@@ -43,7 +44,7 @@ async def check_receipts(runtime: Runtime) -> int:
             return settled
         after_id = rows[-1]["id"]
         try:
-            receipts = await providers(runtime).expo.get_receipts([r["ticket_id"] for r in rows])
+            receipts = await _receipts(runtime, rows)
         except ProviderFailure as failure:
             log.warning("receipts unavailable (%s); next run tries again", failure.code)
             return settled
@@ -64,3 +65,19 @@ async def check_receipts(runtime: Runtime) -> int:
         settled += len(changes)
         for c in changes:
             metrics.RECEIPTS_CHECKED.labels(outcome=c.status).inc()
+
+
+async def _receipts(runtime: Runtime, rows: list[dict]) -> dict[str, Outcome]:
+    """Asked with the access token each ticket was sent with: the app's own, else the server's."""
+    apps = {r["id"]: r["app"] for r in await Notification.select(Notification.id, Notification.app).where(
+        Notification.id.is_in(list({r["notification"] for r in rows})))}
+    creds = await credentials.credentials_of_apps({a for a in apps.values() if a}, runtime.secret_key)
+    by_token: dict[str | None, list[str]] = {}
+    for r in rows:
+        app_creds = creds.get(apps.get(r["notification"]))
+        by_token.setdefault(app_creds.expo_access_token if app_creds else None, []).append(r["ticket_id"])
+    receipts: dict[str, Outcome] = {}
+    for token, ticket_ids in by_token.items():
+        receipts.update(await providers(runtime).expo.get_receipts(ticket_ids, access_token=token))
+    return receipts
+

@@ -1,4 +1,4 @@
-"""Send tasks: claim a batch of PENDING deliveries, hand them to Expo or Web Push, record outcomes.
+"""Send tasks: claim a batch of PENDING deliveries, hand them to their provider, record outcomes.
 
 The claim's lease, not the queue, decides who sends a row: any number of tasks may carry the
 same ids (a re-kick, a redelivered message, a retry timer), and only the lease holder sends.
@@ -12,17 +12,19 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from api.apps import credentials
 from api.backoff import backoff
 from api.channels.tables import Channel
-from api.delivery import ledger, payload, pipeline
+from api.delivery import ledger, native_payload, payload, pipeline
 from api.delivery.providers import providers
 from api.devices.tables import Device
 from api.notifications import service as notifications
 from api.providers.expo import MAX_MESSAGES_PER_REQUEST
-from api.providers.failures import ProviderFailure, TransientFailure
+from api.providers.failures import Outcome, ProviderFailure, TransientFailure
 from api.runtime import Runtime
 
 log = logging.getLogger("booper.delivery")
@@ -34,7 +36,7 @@ DATABASE_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.Op
 
 async def _load(claimed: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
     where, args = ledger.ids_in("id", list({d["device"] for d in claimed}))
-    rows = await Device.raw(f"SELECT id, token, active, p256dh, auth FROM devices WHERE {where}", *args)
+    rows = await Device.raw(f"SELECT id, token, active, p256dh, auth, app FROM devices WHERE {where}", *args)
     devices = {r["id"]: r for r in rows}
     notes = [n for n in await notifications.get_many(list({d["notification"] for d in claimed})) if n]
     return devices, {n["id"]: n for n in notes}
@@ -83,19 +85,73 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
         await ledger.apply(runtime, changes, retry_at=None)
         return
     step = MAX_MESSAGES_PER_REQUEST
+    # Requests per access token: an app's own (setExpoAccessToken), else the server's (None).
+    creds = await credentials.credentials_of_apps({n["app"] for n in notes.values() if n["app"]}, runtime.secret_key)
+    by_token: dict[str | None, list[dict]] = {}
+    for d in ready:
+        app_creds = creds.get(notes[d["notification"]]["app"])
+        by_token.setdefault(app_creds.expo_access_token if app_creds else None, []).append(d)
+    ready = [d for group in by_token.values() for d in group]  # outcomes come back in this order
 
-    async def request(chunk: list[dict]) -> list:
+    async def request(chunk: list[dict], access_token: str | None) -> list:
         messages = [payload.expo_message(devices[d["device"]]["token"], notes[d["notification"]]) for d in chunk]
         try:
-            return await expo.send(messages, paced=True)
+            return await expo.send(messages, paced=True, access_token=access_token)
         except ProviderFailure as failure:  # the whole request failed: same verdict for each
             return [failure] * len(chunk)
 
-    results = await asyncio.gather(*(request(ready[i : i + step]) for i in range(0, len(ready), step)))
+    results = await asyncio.gather(*(
+        request(group[i : i + step], token) for token, group in by_token.items() for i in range(0, len(group), step)
+    ))
     await _record(runtime, changes, ready, [o for chunk in results for o in chunk], lease_deadline)
 
 
 async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
+    sender = providers(runtime).webpush
+    declarative_hosts = runtime.settings.webpush_declarative_hosts
+
+    async def prepare(devices: dict[int, dict], notes: dict[int, dict]) -> SendOne:
+        channel_names = {
+            r["id"]: r["name"]
+            for r in await Channel.select(Channel.id, Channel.name).where(
+                Channel.id.is_in(list({n["channel"] for n in notes.values()}) or [0])
+            )
+        }
+        # Per notification, not per device: payloads (classic, and declarative for Safari's push
+        # service), TTL, urgency and topic; the sender encrypts per device.
+        per_note = {
+            nid: (
+                payload.webpush_payload(n, channel_names.get(n["channel"], "")),
+                native_payload.declarative_webpush_payload(n, channel_names.get(n["channel"], "")),
+                n["ttl"] if n["ttl"] is not None else 2419200,
+                payload.WEBPUSH_URGENCY[n["priority"]],
+                payload.webpush_topic(n),
+            )
+            for nid, n in notes.items()
+        }
+
+        async def send_one(d: dict, device: dict, n: dict) -> Outcome:
+            classic, declarative, ttl, urgency, topic = per_note[d["notification"]]
+            body = declarative if native_payload.takes_declarative(device["token"], declarative_hosts) else classic
+            return await sender.send(
+                device["token"], device["p256dh"], device["auth"], body, ttl=ttl, urgency=urgency, topic=topic
+            )
+
+        return send_one
+
+    await send_individually(runtime, delivery_ids, sender.concurrency, prepare)
+
+
+SendOne = Callable[[dict, dict, dict], Awaitable[Outcome | ProviderFailure]]
+
+
+async def send_individually(
+    runtime: Runtime, delivery_ids: list[int], concurrency: int,
+    prepare: Callable[[dict[int, dict], dict[int, dict]], Awaitable[SendOne]],
+) -> None:
+    """For providers that take one message per request (Web Push, FCM, APNs): claim the batch,
+    load its devices and notifications once, `prepare` what is shared (payloads per notification,
+    credentials per app), send each with `concurrency` requests in flight, record in one write."""
     now = dt.datetime.now(dt.UTC)
     lease_deadline = _lease_deadline(runtime)
     claimed = await ledger.claim(delivery_ids, now, _lease(runtime))
@@ -103,38 +159,18 @@ async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
         return
     devices, notes = await _load(claimed)
     changes, ready = _split(claimed, devices, notes, now)
-    channel_names = {
-        r["id"]: r["name"]
-        for r in await Channel.select(Channel.id, Channel.name).where(
-            Channel.id.is_in(list({n["channel"] for n in notes.values()}) or [0])
-        )
-    }
-    sender = providers(runtime).webpush
-    # Per notification, not per device: payload, TTL, urgency and topic (the sender encrypts per device).
-    per_note = {
-        nid: (
-            payload.webpush_payload(n, channel_names.get(n["channel"], "")),
-            n["ttl"] if n["ttl"] is not None else 2419200,
-            payload.WEBPUSH_URGENCY[n["priority"]],
-            payload.webpush_topic(n),
-        )
-        for nid, n in notes.items()
-    }
+    send_one = await prepare(devices, notes) if ready else None
     outcomes: list = [None] * len(ready)
     pending = iter(enumerate(ready))
 
     async def runner() -> None:
         for i, d in pending:
-            device = devices[d["device"]]
-            body, ttl, urgency, topic = per_note[d["notification"]]
-            outcomes[i] = await sender.send(
-                device["token"], device["p256dh"], device["auth"], body, ttl=ttl, urgency=urgency, topic=topic
-            )
+            outcomes[i] = await send_one(d, devices[d["device"]], notes[d["notification"]])
 
     # As many runners as the sender has slots, each taking the next delivery, keep the slots full;
     # a task per delivery (1,000 a batch) cost about 7 us each in task switches and semaphore waits.
-    await asyncio.gather(*(runner() for _ in range(min(sender.concurrency, len(ready)))))
-    await _record(runtime, changes, ready, list(outcomes), lease_deadline)
+    await asyncio.gather(*(runner() for _ in range(min(concurrency, len(ready)))))
+    await _record(runtime, changes, ready, outcomes, lease_deadline)
 
 
 def _split(claimed, devices, notes, now) -> tuple[list[ledger.Change], list[dict]]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
+from api.apps.tables import App
 from api.devices import service, verification
 from api.devices.types import Device, DeviceRegistration, RegisterDeviceInput
-from api.errors import BadUserInput, Conflict
+from api.errors import BadUserInput, Conflict, NotFound
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.shared import Platform
+from api.ids import parse_id
 
 TAKEN = (
     "this push token is already registered: present its device key (X-Device-Key), or prove you hold "
@@ -19,12 +21,30 @@ TAKEN = (
 
 def _validated(platform: Platform, token: str, keys, settings) -> tuple[str, str | None, str | None]:
     token = token.strip()
+    if platform in (Platform.FCM, Platform.APNS):
+        return service.validate_native_token(platform.value, token), None, None
     if platform is Platform.EXPO:
         service.validate_expo_token(token)
         return token, None, None
     p256dh, auth = (keys.p256dh.strip(), keys.auth.strip()) if keys else (None, None)
     service.validate_web_subscription(token, p256dh, auth, settings.webpush_origins)
     return token, p256dh, auth
+
+
+async def _token_app(input: RegisterDeviceInput) -> int | None:
+    """FCM and APNs tokens are of one app (its Firebase project, its bundle): appId names it. Anyone
+    may name any app, as anyone may register an Expo token: it grants nothing but that app's
+    public channels, and its credentials are only ever used to send that app's notifications."""
+    if input.platform not in (Platform.FCM, Platform.APNS):
+        if input.app_id is not None:
+            raise BadUserInput("appId is for FCM and APNS devices only")
+        return None
+    if input.app_id is None:
+        raise BadUserInput(f"{input.platform.value} devices need appId: the app the token is of")
+    app_id = parse_id(input.app_id, "app")
+    if not await App.exists().where(App.id == app_id):
+        raise NotFound("app not found")
+    return app_id
 
 
 def _registration(row: dict, key: str) -> DeviceRegistration:
@@ -46,12 +66,14 @@ class DevicesMutation:
             message="too many device registrations from this address; wait before trying again",
         )
         token, p256dh, auth = _validated(input.platform, input.token, input.web_push_keys, settings)
+        app = await _token_app(input)
         viewer = await perms.viewer(info)
         try:
             row, key = await service.register(
                 input.platform.value, token, p256dh, auth,
                 presented_key=info.context.device_key(),
                 supplier_app=viewer.app_id if viewer.kind == "key" else None,
+                app=app,
             )
         except service.TokenTaken:
             raise Conflict(TAKEN) from None

@@ -17,6 +17,21 @@ EXPO_TOKEN = re.compile(r"^Expo(nent)?PushToken\[[A-Za-z0-9_\-:.=+/]{1,200}\]$")
 MAX_ENDPOINT = 2048
 
 
+FCM_TOKEN = re.compile(r"^[A-Za-z0-9_\-:.]{20,1024}$")
+APNS_TOKEN = re.compile(r"^[0-9a-fA-F]{64,200}$")
+
+
+def validate_native_token(platform: str, token: str) -> str:
+    """FCM registration tokens (base64url-ish with ':') and APNs device tokens (hex; stored lower-case)."""
+    if platform == "APNS":
+        if not APNS_TOKEN.match(token):
+            raise BadUserInput("not an APNs device token: expected 64 or more hexadecimal characters")
+        return token.lower()
+    if not FCM_TOKEN.match(token):
+        raise BadUserInput("not an FCM registration token")
+    return token
+
+
 def validate_expo_token(token: str) -> str:
     if not EXPO_TOKEN.match(token):
         raise BadUserInput("not an Expo push token: expected ExponentPushToken[...] or ExpoPushToken[...]")
@@ -96,6 +111,7 @@ async def register(
     *,
     presented_key: str | None = None,
     supplier_app: int | None = None,
+    app: int | None = None,
 ) -> tuple[dict, str]:
     """Create the device, or refresh it, and return it with its device key.
 
@@ -112,7 +128,8 @@ async def register(
             rows = (
                 await Device.insert(
                     Device(
-                        platform=platform, token=token, p256dh=p256dh, auth=auth, last_seen_at=now, key_hash=key_hash
+                        platform=platform, token=token, p256dh=p256dh, auth=auth, last_seen_at=now, key_hash=key_hash,
+                        app=app,
                     )
                 )
                 .on_conflict(target=(Device.token, Device.platform), action="DO NOTHING")
@@ -128,6 +145,8 @@ async def register(
         )
         if existing["active"] and not (proven_by_key or proven_by_app):
             raise TokenTaken()
+        if existing["app"] != app:  # an FCM or APNs token never moves to another app's project
+            raise BadUserInput("this token is registered with another app")
         if proven_by_key:
             secret, key_hash = presented_key, existing["key_hash"]  # type: ignore[assignment]
         else:

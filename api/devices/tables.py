@@ -35,6 +35,9 @@ class Device(Table, tablename="devices"):
     verification_hash = Varchar(length=64, null=True, default=None)
     verification_expires_at = Timestamptz(null=True, default=None)
     verification_attempts = Integer(default=0)
+    # FCM and APNs tokens belong to one app's Firebase project or bundle: sent with that app's
+    # credentials, subscribed to that app's channels only. None for Expo and Web Push.
+    app = ForeignKey(App, on_delete=OnDelete.cascade, null=True, default=None, index=True)
 
 
 class DeviceSupplier(Table, tablename="device_suppliers"):

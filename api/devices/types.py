@@ -22,8 +22,12 @@ class WebPushKeys:
 @strawberry.input
 class RegisterDeviceInput:
     platform: Platform
-    token: str = strawberry.field(description="Expo push token, or the Web Push endpoint.")
+    token: str = strawberry.field(description="Expo push token, Web Push endpoint, FCM registration token or APNs "
+                                  "device token (hex).")
     web_push_keys: WebPushKeys | None = strawberry.field(default=None, description="Required for WEB.")
+    app_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Required for FCM and APNS devices: the app whose project or bundle the token is of."
+    )
 
 
 @strawberry.type

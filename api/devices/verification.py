@@ -66,6 +66,10 @@ async def _push(runtime: Runtime, device: dict, message: dict) -> None:
         expo_message = build_message(device["token"], data=message, priority="high", ttl=VERIFICATION_TTL)
         outcomes = await clients.expo.send([expo_message])
         outcome = outcomes[0] if outcomes else None
+    elif device["platform"] in ("FCM", "APNS"):
+        from api.delivery.native_senders import push_data
+
+        outcome = await push_data(runtime, device, message, VERIFICATION_TTL)
     else:
         outcome = await clients.webpush.send(
             device["token"], device["p256dh"], device["auth"], orjson.dumps(message),

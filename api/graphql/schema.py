@@ -19,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from api import logs
 from api.access_codes.resolvers import AccessCodesMutation
+from api.apps.credentials_api import CredentialsMutation
 from api.apps.resolvers import AppsMutation, AppsQuery
 from api.channels.resolvers import ChannelsMutation, ChannelsQuery
 from api.devices.resolvers import DevicesMutation
@@ -60,6 +61,7 @@ class Mutation(
     NotificationsMutation,
     WebhooksMutation,
     EngagementMutation,
+    CredentialsMutation,
 ):
     pass
 

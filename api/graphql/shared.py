@@ -11,6 +11,8 @@ import strawberry
 class Platform(Enum):
     EXPO = "EXPO"
     WEB = "WEB"
+    FCM = "FCM"
+    APNS = "APNS"
 
 
 @strawberry.enum

@@ -107,9 +107,11 @@ class ExpoClient:
         if self._owns_client:
             await self._client.aclose()
 
-    async def send(self, messages: Sequence[PushMessage | dict[str, Any]], *, paced: bool = False) -> list[Outcome]:
+    async def send(self, messages: Sequence[PushMessage | dict[str, Any]], *, paced: bool = False,
+                   access_token: str | None = None) -> list[Outcome]:
         """Send up to 100 messages; one Outcome per message, in order. `paced`: the caller has
         already taken these messages from `pacer` (so it can wait before it leases them).
+        `access_token`: the sending app's own, instead of the client's default.
 
         A message whose token is malformed gets a PermanentDeviceFailure
         outcome without being sent. Failures of the whole request (network,
@@ -129,7 +131,7 @@ class ExpoClient:
         if payloads:
             if not paced:
                 await self.pacer.acquire(len(payloads))
-            body = await self._post("/--/api/v2/push/send", payloads)
+            body = await self._post("/--/api/v2/push/send", payloads, access_token)
             tickets = body.get("data")
             if not isinstance(tickets, list) or len(tickets) != len(payloads):
                 raise TransientFailure("invalid_response", "ticket count does not match messages")
@@ -137,13 +139,13 @@ class ExpoClient:
                 outcomes[index] = _ticket_outcome(ticket)
         return outcomes  # type: ignore[return-value]  # every slot is filled above
 
-    async def get_receipts(self, ticket_ids: Sequence[str]) -> dict[str, Outcome]:
+    async def get_receipts(self, ticket_ids: Sequence[str], access_token: str | None = None) -> dict[str, Outcome]:
         """Receipts for up to 1,000 ticket ids; ids Expo has no receipt for yet are absent."""
         if len(ticket_ids) > MAX_RECEIPT_IDS_PER_REQUEST:
             raise ValueError(f"Expo takes at most {MAX_RECEIPT_IDS_PER_REQUEST} receipt ids")
         if not ticket_ids:
             return {}
-        body = await self._post("/--/api/v2/push/getReceipts", {"ids": list(ticket_ids)})
+        body = await self._post("/--/api/v2/push/getReceipts", {"ids": list(ticket_ids)}, access_token)
         receipts = body.get("data")
         if not isinstance(receipts, dict):
             raise TransientFailure("invalid_response", "receipts response has no data object")
@@ -158,12 +160,15 @@ class ExpoClient:
                 outcomes[ticket_id] = Outcome(ok=False, ticket_id=ticket_id, failure=failure)
         return outcomes
 
-    async def _post(self, path: str, document: Any) -> dict[str, Any]:
+    async def _post(self, path: str, document: Any, access_token: str | None = None) -> dict[str, Any]:
+        headers = self._headers
+        if access_token is not None:  # the sending app's own token
+            headers = {**headers, "authorization": f"Bearer {access_token}"}
         try:
             response = await self._client.post(
                 self.base_url + path,
                 content=orjson.dumps(document),
-                headers=self._headers,
+                headers=headers,
                 timeout=self._timeout,
             )
         except httpx.TimeoutException as exc:

@@ -111,3 +111,47 @@ def failure_from_expo_error(code: str, message: str) -> ProviderFailure:
     if code in _TRANSIENT_ERRORS:
         return TransientFailure(code, message)
     return TransientFailure(code or "unknown_error", message)
+
+
+class CredentialsFailure(PermanentMessageFailure):
+    """The app's provider credentials were refused (FCM SENDER_ID_MISMATCH or
+    THIRD_PARTY_AUTH_ERROR, APNs 403): the app's configuration, never the device's fault."""
+
+
+_FCM_DEVICE = {"UNREGISTERED", "INVALID_ARGUMENT"}
+_FCM_TRANSIENT = {"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"}
+_FCM_CREDENTIALS = {"SENDER_ID_MISMATCH", "THIRD_PARTY_AUTH_ERROR"}
+
+
+def failure_from_fcm_error(
+    status: int, error_code: str | None, message: str, retry_after: str | None
+) -> ProviderFailure:
+    """Classify an FCM HTTP v1 error (`error.details[].errorCode`, else the HTTP status).
+
+    INVALID_ARGUMENT names a bad token here: the message itself is built by Booper and
+    checked against the size budget before it is sent, so what is left to be invalid is the
+    registration token (FCM documents both causes under this code)."""
+    wait = parse_retry_after(retry_after)
+    if error_code in _FCM_DEVICE:
+        return PermanentDeviceFailure(error_code, message)
+    if error_code in _FCM_TRANSIENT:
+        return TransientFailure(error_code, message, wait)
+    if error_code in _FCM_CREDENTIALS or status in (401, 403):
+        return CredentialsFailure(error_code or f"http_{status}", message)
+    return failure_from_http_status(status, retry_after, device_scoped=False, message=message)
+
+
+_APNS_DEVICE = {"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic"}
+
+
+def failure_from_apns(status: int, reason: str | None, retry_after: str | None) -> ProviderFailure:
+    """Classify an APNs answer: 410 Unregistered and 400 BadDeviceToken mean the token is dead;
+    403 is the provider token or key (the app's credentials); 429 and 5xx are transient."""
+    code = reason or f"http_{status}"
+    if status == 410 or reason in _APNS_DEVICE:
+        return PermanentDeviceFailure(code)
+    if status == 403:
+        return CredentialsFailure(code)
+    if status == 429 or status >= 500:
+        return TransientFailure(code, "", parse_retry_after(retry_after))
+    return PermanentMessageFailure(code)

@@ -1,11 +1,14 @@
 """The sandbox providers as one Litestar app, and a function that serves it under uvicorn."""
 
+from pathlib import Path
+
 import uvicorn
 from litestar import Litestar
 from litestar.types import Receive, Scope, Send
 
 from api.sandbox.control import control_routes
 from api.sandbox.expo import expo_routes
+from api.sandbox.h2 import start_native_server
 from api.sandbox.state import SandboxState
 from api.sandbox.webhooks import webhook_routes
 from api.sandbox.webpush import PushService, webpush_routes
@@ -45,8 +48,15 @@ def serve_sandbox(
     port: int = 8787,
     state: SandboxState | None = None,
     log_level: str = "warning",
+    native_port: int | None = None,
+    cert_dir: Path | None = None,
 ) -> None:
-    """Run the sandbox in the foreground until interrupted (`python -m api.sandbox`)."""
+    """Run the sandbox in the foreground until interrupted (`python -m api.sandbox`). With
+    `native_port`, FCM v1 and APNs are served there too, over HTTP/2 with TLS (api/sandbox/h2.py)."""
+    state = state if state is not None else SandboxState()
+    if native_port is not None:
+        native = start_native_server(state, host, native_port, cert_dir)
+        print(f"sandbox FCM/APNs (HTTP/2): {native.url}  certificate: {native.ca_file}", flush=True)
     uvicorn.run(
         create_sandbox_app(state),
         host=host,

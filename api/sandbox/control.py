@@ -46,4 +46,18 @@ def control_routes(state: SandboxState) -> list[HTTPRouteHandler]:
     async def clear_faults() -> None:
         state.faults.rules.clear()
 
-    return [list_messages, reset_messages, stats, list_faults, add_faults, clear_faults]
+    @post("/sandbox/fcm/service-accounts", status_code=201)
+    async def issue_service_account(request: Request) -> Response:
+        """A Firebase service account key file for {"project_id", "token_uri"} (FCM over HTTP/2)."""
+        raw = orjson.loads(await request.body() or b"{}")
+        project = str(raw.get("project_id") or "sandbox-project")
+        return json_response(state.native.issue_service_account(project, str(raw.get("token_uri", ""))), 201)
+
+    @post("/sandbox/apns/keys", status_code=201)
+    async def issue_apns_key(request: Request) -> Response:
+        """An APNs .p8 key (key id, team id, PEM) for {"team_id"}."""
+        raw = orjson.loads(await request.body() or b"{}")
+        return json_response(state.native.issue_apns_key(str(raw.get("team_id") or "SANDBOXTMX")), 201)
+
+    return [list_messages, reset_messages, stats, list_faults, add_faults, clear_faults, issue_service_account,
+            issue_apns_key]

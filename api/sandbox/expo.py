@@ -77,8 +77,8 @@ def expo_routes(state: SandboxState) -> list[HTTPRouteHandler]:
                 accepted += 1
                 if fault is None:
                     state.add_receipt(ticket_id, _OK_RECEIPT)
-                    record = {"provider": "expo", "to": token, "ticket_id": ticket_id,
-                              "message": message, "received_at": time.time()}
+                    record = {"provider": "expo", "to": token, "ticket_id": ticket_id, "message": message,
+                              "authorization": request.headers.get("authorization"), "received_at": time.time()}
                     state.store(record)
                 else:  # accepted now, undeliverable later: only its receipt tells
                     code = fault.partition(":")[2]

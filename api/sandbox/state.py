@@ -7,12 +7,20 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from api.sandbox.native_keys import NativeKeys
+
 EXPO_TICKET_FAULTS = frozenset(
     {"DeviceNotRegistered", "MessageTooBig", "MessageRateExceeded", "InvalidCredentials",
      "MismatchSenderId"}
 )
 RECEIPT_FAULTS = frozenset(f"receipt:{code}" for code in EXPO_TICKET_FAULTS)
-PROVIDERS = frozenset({"expo", "expo_receipts", "webpush", "webhook"})
+# Per-message faults of the HTTP/2 providers: an FCM errorCode, an APNs reason.
+FCM_MESSAGE_FAULTS = frozenset({"UNREGISTERED", "INVALID_ARGUMENT", "QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL",
+                                "SENDER_ID_MISMATCH", "THIRD_PARTY_AUTH_ERROR"})
+APNS_MESSAGE_FAULTS = frozenset({"Unregistered", "BadDeviceToken", "TooManyRequests", "InternalServerError",
+                                 "ServiceUnavailable", "InvalidProviderToken"})
+MESSAGE_FAULTS = {"expo": EXPO_TICKET_FAULTS | RECEIPT_FAULTS, "fcm": FCM_MESSAGE_FAULTS, "apns": APNS_MESSAGE_FAULTS}
+PROVIDERS = frozenset({"expo", "expo_receipts", "webpush", "webhook", "fcm", "fcm_token", "apns"})
 
 
 def is_request_fault(fault: str) -> bool:
@@ -51,8 +59,8 @@ class FaultRule:
         )
         if rule.provider not in PROVIDERS:
             raise ValueError(f"provider must be one of {sorted(PROVIDERS)}")
-        per_message = rule.fault in EXPO_TICKET_FAULTS or rule.fault in RECEIPT_FAULTS
-        if not is_request_fault(rule.fault) and not (per_message and rule.provider == "expo"):
+        per_message = rule.fault in MESSAGE_FAULTS.get(rule.provider, ())
+        if not is_request_fault(rule.fault) and not per_message:
             raise ValueError(f"fault {rule.fault!r} is not known for provider {rule.provider!r}")
         if rule.times is not None and (not isinstance(rule.times, int) or rule.times < 1):
             raise ValueError("times must be a positive integer or null")
@@ -103,10 +111,10 @@ class FaultBook:
                 return rule
         return None
 
-    def for_message(self, key: str) -> str | None:
-        """A per-message Expo fault (ticket or receipt error) for one token, if any."""
+    def for_message(self, key: str, provider: str = "expo") -> str | None:
+        """A per-message fault for one token, if any (Expo: a ticket or receipt error)."""
         for rule in self.rules:
-            if rule.provider == "expo" and not is_request_fault(rule.fault) and (
+            if rule.provider == provider and not is_request_fault(rule.fault) and (
                 rule.match == "*" or rule.match in key
             ) and rule.fires():
                 return self._take(rule)
@@ -136,8 +144,11 @@ class SandboxState:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     faults: FaultBook = field(default_factory=FaultBook)
     counters: dict[str, int] = field(default_factory=dict)
+    native: NativeKeys = field(default_factory=NativeKeys)  # FCM service accounts, APNs keys
     in_flight: int = 0
     peak_in_flight: int = 0
+    native_in_flight: int = 0  # the HTTP/2 server's (FCM, APNs), counted apart
+    native_peak_in_flight: int = 0
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -158,6 +169,7 @@ class SandboxState:
         self.messages.clear()
         self.counters.clear()
         self.peak_in_flight = self.in_flight
+        self.native_peak_in_flight = self.native_in_flight
 
     def stats(self) -> dict[str, Any]:
         """Counters grouped by kind: {"requests": {"expo": n, ...}, "messages": {...}, ...}."""
@@ -172,5 +184,7 @@ class SandboxState:
             faults_applied=self.faults.applied,
             in_flight=self.in_flight,
             peak_in_flight=self.peak_in_flight,
+            native_in_flight=self.native_in_flight,
+            native_peak_in_flight=self.native_peak_in_flight,
         )
         return grouped

@@ -6,9 +6,12 @@ machine starts its services, and pushes counted per (notification, device) as th
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,20 +86,25 @@ class Topology:
     sandbox: str = ""
     db_url: str = ""
 
-    def start(self, extra_env: dict[str, str], workers: int = 2) -> None:
+    def start(self, extra_env: dict[str, str], workers: int = 2, *, latency_ms: int = 300) -> None:
         self.db_url = databases.create_postgres_database()
         redis.Redis.from_url(self.redis_url).flushdb()
-        port, sandbox_port = free_port(), free_port()
+        port, sandbox_port, native_port = free_port(), free_port(), free_port()
         self.sandbox = f"http://127.0.0.1:{sandbox_port}"
+        native = f"https://127.0.0.1:{native_port}"  # FCM and APNs over HTTP/2
         self.url = f"http://127.0.0.1:{port}/graphql"
         self.env = {
             "BOOPER_DATABASE_URL": self.db_url, "BOOPER_REDIS_URL": self.redis_url,
             "BOOPER_DATA_DIR": str(self.tmp / "data"), "BOOPER_SECRET_KEY": "chaos-secret-key-not-for-production-0000",
             "BOOPER_EXPO_URL": self.sandbox, "BOOPER_WEBPUSH_ALLOWED_ORIGINS": self.sandbox,
+            "BOOPER_FCM_URL": native, "BOOPER_FCM_TOKEN_URL": f"{native}/token", "BOOPER_APNS_URL": native,
+            "BOOPER_APNS_DEVELOPMENT_URL": native,
+            "BOOPER_PROVIDER_CA_FILE": str(self.tmp / "data" / "sandbox-tls" / "sandbox-cert.pem"),
             "BOOPER_APP_RATE": "1000/second", **extra_env,
         }
-        self.procs["sandbox"] = Process("sandbox", booper("sandbox", "--port", str(sandbox_port), "--latency-ms", "300"),
-                                        self.env, self.tmp)
+        self.procs["sandbox"] = Process(
+            "sandbox", booper("sandbox", "--port", str(sandbox_port), "--latency-ms", str(latency_ms),
+                              "--native-port", str(native_port)), self.env, self.tmp)
         self.procs["sandbox"].wait_http(f"{self.sandbox}/sandbox/stats")
         self.procs["serve"] = Process("serve", booper("serve", "--port", str(port)), self.env, self.tmp)
         self.procs["serve"].wait_http(f"http://127.0.0.1:{port}/healthz")
@@ -133,7 +141,7 @@ class Topology:
     def pushes(self) -> Counter:
         """How many times the provider double accepted each (notification id, token)."""
         got = httpx.get(f"{self.sandbox}/sandbox/messages", timeout=60).json()
-        return Counter((int(m["message"]["data"]["notificationId"]), m["to"]) for m in got if m["provider"] == "expo")
+        return Counter((pushed_notification(m), m["to"]) for m in got)
 
     async def sql(self, query: str, *args):
         conn = await asyncpg.connect(self.db_url, timeout=5)
@@ -144,6 +152,31 @@ class Topology:
 
     def query(self, query: str, *args) -> list:
         return asyncio.run(self.sql(query, *args))
+
+
+@contextmanager
+def running_topology(tmp: Path, redis_url: str, env: dict[str, str], *, services_restarted: bool = False,
+                     **start) -> Iterator[Topology]:
+    """A started topology, stopped and its database dropped afterwards (and the machine's services
+    started again first, for tests that stop them)."""
+    topo = Topology(tmp=tmp, redis_url=redis_url)
+    try:
+        topo.start(env, **start)
+        yield topo
+    finally:
+        try:
+            topo.stop_processes()
+        finally:
+            if services_restarted:
+                ensure_services()
+            topo.drop_database()
+
+
+def pushed_notification(message: dict) -> int:
+    """The notification id a provider double received, whatever the transport."""
+    if message["provider"] == "webpush":
+        return int(json.loads(message["payload"])["id"])
+    return int(message["message"]["data"]["notificationId"])
 
 
 def seed_devices(topo: Topology, app_id: int, channel: str, count: int) -> list[str]:

@@ -42,16 +42,8 @@ SEND = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id 
 
 @pytest.fixture
 def topology(tmp_path):
-    topo = chaos.Topology(tmp=tmp_path, redis_url=REDIS_URL)
-    try:
-        topo.start(ENV)
+    with chaos.running_topology(tmp_path, REDIS_URL, ENV, services_restarted=True) as topo:
         yield topo
-    finally:
-        try:
-            topo.stop_processes()
-        finally:
-            chaos.ensure_services()
-            topo.drop_database()
 
 
 def _send(topo: chaos.Topology, key: str, title: str, timeout: float = 20) -> dict:

@@ -74,11 +74,15 @@ class ApiServer:
         await asyncio.wait_for(self.task, 10)
 
 
-async def start_api_server(sandbox_url: str) -> ApiServer:
+async def start_api_server(sandbox_url: str, native_url: str | None = None, ca_file: str | None = None) -> ApiServer:
     from api.http.app import create_app
 
     settings = get_settings()
     settings.expo_url = sandbox_url
+    if native_url:  # FCM and APNs: the sandbox's HTTP/2 server
+        settings.fcm_url = settings.apns_url = settings.apns_development_url = native_url
+        settings.fcm_token_url = f"{native_url}/token"
+        settings.provider_ca_file = ca_file
     settings.webpush_allowed_origins = ",".join([*DEFAULT_WEBPUSH_ORIGINS, sandbox_url])
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",

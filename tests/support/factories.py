@@ -104,3 +104,45 @@ async def send(api: GraphQLClient, app: AppHandle | None, **fields) -> dict:
         api_key=app.api_key if app else None,
     )
     return data["sendNotification"]
+
+
+def fcm_token() -> str:
+    return f"fcm-{next(_seq)}:APA91b" + "x" * 120
+
+
+def apns_token() -> str:
+    return f"{next(_seq):064x}"
+
+
+async def make_native_device(api: GraphQLClient, app: AppHandle, platform: str, *, token: str | None = None) -> dict:
+    """An FCM or APNS device registered with its app (RegisterDeviceInput.appId)."""
+    token = token or (fcm_token() if platform == "FCM" else apns_token())
+    data = await api.ok(
+        "mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { device { id token active platform }"
+        " deviceKey } }",
+        {"i": {"platform": platform, "token": token, "appId": app.id}},
+    )
+    return {**data["registerDevice"]["device"], "key": data["registerDevice"]["deviceKey"]}
+
+
+async def set_fcm(api: GraphQLClient, app: AppHandle, service_account: dict) -> dict:
+    import json
+
+    data = await api.ok(
+        "mutation($a: ID!, $i: FcmCredentialsInput) { setFcmCredentials(appId: $a, input: $i) {"
+        " providers { fcmProjectId } } }",
+        {"a": app.id, "i": {"serviceAccountJson": json.dumps(service_account)}}, token=app.owner.token,
+    )
+    return data["setFcmCredentials"]["providers"]
+
+
+async def set_apns(api: GraphQLClient, app: AppHandle, key: dict, *, topic: str = "com.example.app",
+                   production: bool = False) -> dict:
+    data = await api.ok(
+        "mutation($a: ID!, $i: ApnsCredentialsInput) { setApnsCredentials(appId: $a, input: $i) {"
+        " providers { apnsKeyId apnsTopic } } }",
+        {"a": app.id, "i": {"keyId": key["key_id"], "teamId": key["team_id"], "privateKey": key["private_key"],
+                            "topic": topic, "production": production}},
+        token=app.owner.token,
+    )
+    return data["setApnsCredentials"]["providers"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import uvicorn
 
 from api.sandbox import SandboxState, create_sandbox_app
+from api.sandbox.h2 import NativeServer, start_native_server
 
 
 @dataclass
@@ -20,6 +21,23 @@ class RunningSandbox:
     control: httpx.Client  # a blocking client for /sandbox endpoints
     server: uvicorn.Server
     thread: threading.Thread
+    native: NativeServer = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def native_url(self) -> str:
+        """FCM v1 and APNs over HTTP/2 with TLS (the certificate: ca_file)."""
+        return self.native.url
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.native.ca_file)
+
+    def issue_service_account(self, project_id: str) -> dict:
+        """A Firebase service account key file whose key the sandbox's token endpoint knows."""
+        return self.state.native.issue_service_account(project_id, token_uri=f"{self.native_url}/token")
+
+    def issue_apns_key(self, team_id: str) -> dict:
+        return self.state.native.issue_apns_key(team_id)
 
     def faults(self, *rules: dict) -> None:
         self.control.post("/sandbox/faults", json=list(rules)).raise_for_status()
@@ -48,6 +66,7 @@ class RunningSandbox:
         self.control.close()
         self.server.should_exit = True
         self.thread.join(timeout=5)
+        self.native.stop()
 
 
 def start_sandbox(state: SandboxState | None = None) -> RunningSandbox:
@@ -72,7 +91,7 @@ def start_sandbox(state: SandboxState | None = None) -> RunningSandbox:
         if time.monotonic() > deadline:
             raise RuntimeError("sandbox server did not start")
         time.sleep(0.02)
-    return RunningSandbox(base_url, state, control, server, thread)
+    return RunningSandbox(base_url, state, control, server, thread, start_native_server(state))
 
 
 def free_port() -> int:

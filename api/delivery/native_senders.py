@@ -1,0 +1,86 @@
+"""FCM and APNs send tasks: one message per request, many in flight over HTTP/2, sent with the
+credentials of the app the device was registered with (RegisterDeviceInput.appId)."""
+
+from __future__ import annotations
+
+import time
+
+from api.apps import credentials
+from api.delivery import native_payload
+from api.delivery.providers import providers
+from api.delivery.senders import SendOne, send_individually
+from api.providers.apns import SigningKey
+from api.providers.failures import CredentialsFailure, Outcome
+from api.providers.fcm import ServiceAccount
+from api.runtime import Runtime
+
+NO_CREDENTIALS = "CredentialsMissing"
+UNREADABLE = "CredentialsUnreadable"
+
+
+async def _credentials_of(runtime: Runtime, devices: dict[int, dict]) -> dict[int, credentials.AppProviderCredentials]:
+    apps = {d["app"] for d in devices.values() if d["app"] is not None}
+    return await credentials.credentials_of_apps(apps, runtime.secret_key)
+
+
+def _missing(creds: credentials.AppProviderCredentials | None, what: str) -> Outcome:
+    """The app set no (readable) credentials for this transport: its configuration, not the device."""
+    if creds is not None and creds.unreadable:
+        return Outcome(ok=False, failure=CredentialsFailure(
+            UNREADABLE, "sealed under another secret key: set the app's credentials again"))
+    return Outcome(ok=False, failure=CredentialsFailure(NO_CREDENTIALS, f"the app has no {what} credentials"))
+
+
+async def send_fcm(runtime: Runtime, delivery_ids: list[int]) -> None:
+    client = providers(runtime).fcm
+
+    async def prepare(devices: dict[int, dict], notes: dict[int, dict]) -> SendOne:
+        creds = await _credentials_of(runtime, devices)
+
+        async def send_one(d: dict, device: dict, n: dict) -> Outcome:
+            app_creds = creds.get(device["app"])
+            if app_creds is None or app_creds.fcm is None:
+                return _missing(app_creds, "FCM")
+            account = ServiceAccount(app_creds.fcm.project_id, app_creds.fcm.client_email, app_creds.fcm.private_key)
+            return await client.send(account, native_payload.fcm_message(device["token"], n))
+
+        return send_one
+
+    await send_individually(runtime, delivery_ids, client.concurrency, prepare)
+
+
+async def send_apns(runtime: Runtime, delivery_ids: list[int]) -> None:
+    client = providers(runtime).apns
+
+    async def prepare(devices: dict[int, dict], notes: dict[int, dict]) -> SendOne:
+        creds = await _credentials_of(runtime, devices)
+        now = time.time()
+
+        async def send_one(d: dict, device: dict, n: dict) -> Outcome:
+            app_creds = creds.get(device["app"])
+            if app_creds is None or app_creds.apns is None:
+                return _missing(app_creds, "APNs")
+            key = app_creds.apns
+            request = native_payload.apns_request(device["token"], n, key.topic, now=now)
+            return await client.send(SigningKey(key.key_id, key.team_id, key.private_key), key.production, request)
+
+        return send_one
+
+    await send_individually(runtime, delivery_ids, client.concurrency, prepare)
+
+
+async def push_data(runtime: Runtime, device: dict, data: dict, ttl: int) -> Outcome:
+    """One data-only push outside any notification (device verification codes)."""
+    creds = (await _credentials_of(runtime, {device["id"]: device})).get(device["app"])
+    n = {"id": 0, "title": None, "body": None, "data": data, "priority": "HIGH", "ttl": ttl, "collapse_key": None}
+    clients = providers(runtime)
+    if device["platform"] == "FCM":
+        if creds is None or creds.fcm is None:
+            return _missing(creds, "FCM")
+        account = ServiceAccount(creds.fcm.project_id, creds.fcm.client_email, creds.fcm.private_key)
+        return await clients.fcm.send(account, native_payload.fcm_message(device["token"], n))
+    if creds is None or creds.apns is None:
+        return _missing(creds, "APNs")
+    key = creds.apns
+    request = native_payload.apns_request(device["token"], n, key.topic)
+    return await clients.apns.send(SigningKey(key.key_id, key.team_id, key.private_key), key.production, request)

@@ -1,0 +1,103 @@
+"""Sandbox APNs: POST /3/device/{token} over HTTP/2 only, checking the provider token (ES256, key id,
+team, age, how often it changes), the headers and the 4 KB payload, with per-token faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from api.sandbox.asgi import answer, header, read_body
+from api.sandbox.native_keys import JwtRefused
+from api.sandbox.state import SandboxState
+
+PREFIX = "/3/device/"
+MAX_PAYLOAD = 4096
+_FAULT_STATUS = {"Unregistered": 410, "BadDeviceToken": 400, "TooManyRequests": 429, "InternalServerError": 500,
+                 "ServiceUnavailable": 503, "InvalidProviderToken": 403}
+_TOKEN_STATUS = {"InvalidProviderToken": 403, "ExpiredProviderToken": 403, "TooManyProviderTokenUpdates": 429}
+
+
+def serves(path: str) -> bool:
+    return path.startswith(PREFIX)
+
+
+def _apns_id() -> bytes:
+    return str(uuid.uuid4()).upper().encode()
+
+
+async def _refuse(send: Any, status: int, reason: str, extra: list | None = None) -> None:
+    body: dict[str, Any] = {"reason": reason}
+    if status == 410:
+        body["timestamp"] = int(time.time() * 1000)
+    await answer(send, status, body, [(b"apns-id", _apns_id()), *(extra or [])])
+
+
+def _bad_headers(scope: dict, payload: bytes) -> str | None:
+    """APNs' reason for headers or a payload it would refuse, if any."""
+    push_type = header(scope, b"apns-push-type")
+    if push_type not in ("alert", "background", "voip", "complication", "fileprovider", "mdm", "liveactivity"):
+        return "InvalidPushType"
+    if not header(scope, b"apns-topic"):
+        return "MissingTopic"
+    priority = header(scope, b"apns-priority")
+    if priority not in (None, "10", "5", "1") or (push_type == "background" and priority == "10"):
+        return "BadPriority"
+    expiration = header(scope, b"apns-expiration")
+    if expiration is not None and not expiration.isdigit():
+        return "BadExpirationDate"
+    collapse = header(scope, b"apns-collapse-id")
+    if collapse is not None and len(collapse.encode()) > 64:
+        return "BadCollapseId"
+    if len(payload) > MAX_PAYLOAD:
+        return "PayloadTooLarge"
+    try:
+        if not isinstance(orjson.loads(payload).get("aps"), dict):
+            return "PayloadEmpty"
+    except (orjson.JSONDecodeError, AttributeError):
+        return "BadMessageId"
+    return None
+
+
+async def handle(scope: dict, receive: Any, send: Any, state: SandboxState) -> None:
+    payload = await read_body(receive)
+    state.count("requests.apns")
+    token = scope["path"][len(PREFIX):]
+    if scope.get("http_version") != "2":
+        await _refuse(send, 400, "BadRequest: HTTP/2 only")  # real APNs does not speak HTTP/1.1 at all
+        return
+    authorization = header(scope, b"authorization") or ""
+    try:
+        team = state.native.check_provider_token(authorization.removeprefix("bearer "))
+    except JwtRefused as refused:
+        state.count("rejected.apns")
+        await _refuse(send, _TOKEN_STATUS[refused.reason], refused.reason)
+        return
+    rule = state.faults.for_request("apns", [token])
+    if rule is not None:
+        if rule.fault == "timeout":
+            await asyncio.sleep(rule.seconds if rule.seconds is not None else state.timeout_fault_seconds)
+        status = 503 if rule.fault == "timeout" else int(rule.fault[5:])
+        extra = [(b"retry-after", f"{rule.retry_after:g}".encode())] if status in (429, 503) else []
+        await _refuse(send, status, f"sandbox fault: {rule.fault}", extra)
+        return
+    fault = state.faults.for_message(token, "apns") if state.faults else None
+    reason = fault or _bad_headers(scope, payload) or (None if _is_hex(token) else "BadDeviceToken")
+    if reason is not None:
+        state.count("rejected.apns")
+        await _refuse(send, _FAULT_STATUS.get(reason, 400), reason)
+        return
+    headers = {k.decode(): v.decode() for k, v in scope["headers"] if k.startswith(b"apns-")}
+    state.store({"provider": "apns", "to": token, "team": team, "headers": headers,
+                 "message": orjson.loads(payload), "http_version": scope.get("http_version"),
+                 "received_at": time.time()})
+    state.count("messages.apns")
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"apns-id", _apns_id())]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _is_hex(token: str) -> bool:
+    return len(token) >= 64 and all(c in "0123456789abcdefABCDEF" for c in token)
