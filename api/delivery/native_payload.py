@@ -95,7 +95,9 @@ def declarative_webpush_payload(n: dict[str, Any], channel_name: str) -> bytes:
 
 def oversize(probe: dict[str, Any], channel_name: str, limit: int) -> str | None:
     """Why the FCM, APNs or declarative payload of this notification would exceed `limit` bytes."""
-    fcm = len(orjson.dumps({"message": fcm_message(_PROBE_FCM_TOKEN, probe)}))
+    message = fcm_message(_PROBE_FCM_TOKEN, probe)
+    # FCM's 4 KB is the message's content (notification and data), not the token or options.
+    fcm = len(orjson.dumps({k: message[k] for k in ("notification", "data") if k in message}))
     if fcm > limit:
         return f"the FCM payload would be {fcm} bytes; the limit is {limit}"
     apns = len(apns_request(_PROBE_APNS_TOKEN, probe, "topic").payload)
