@@ -6,7 +6,8 @@ import reflex as rx
 from dashboard import pages
 from dashboard.session import Session
 
-app = rx.App()
+# The favicon (assets/favicon.svg): a tab among many says which one is Booper.
+app = rx.App(head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")])
 
 
 def index() -> rx.Component:

@@ -193,13 +193,14 @@ def check_send_form(form: SendForm, now: datetime | None = None) -> SendCheck:
     elif send_at:
         check.payload["sendAt"] = send_at
     if not check.errors:
-        size = len(
-            json.dumps({k: check.payload.get(k) for k in ("title", "body", "data")}).encode()
-        )
+        parts = {k: check.payload.get(k) for k in ("title", "body", "data")}
+        size = len(json.dumps(parts).encode())
         if size > MAX_PAYLOAD_BYTES:
-            check.errors["data"] = (
+            # Under the field that takes the most room: the one to shorten.
+            biggest = max(parts, key=lambda k: len(json.dumps(parts[k]).encode()))
+            check.errors[biggest] = (
                 f"Title, body and data come to {size} bytes; push providers accept at most "
-                f"{MAX_PAYLOAD_BYTES}."
+                f"{MAX_PAYLOAD_BYTES}. Shorten this one."
             )
     return check
 

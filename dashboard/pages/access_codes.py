@@ -79,6 +79,10 @@ class AccessCodeState(AppContext):
         ids = {c["id"] for c in self.private_channels}
         self.selected = [s for s in self.selected if s in ids]
         self.loading = False
+        if self.code:  # back on the page: the countdown goes on (leaving stopped its loop)
+            self._update_remaining()
+            self._ticker = new_generation()
+            yield AccessCodeState.tick
 
     @rx.event
     def toggle(self, channel_id: str, checked: bool):

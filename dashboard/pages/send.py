@@ -122,7 +122,7 @@ class SendState(AppContext):
         self.errors = check.errors
         self.error = ""
         if not check.ok:
-            self.error = "Please fix the highlighted fields."
+            self.error = "Please fix the fields marked below."
             return
         self.sending = True
         yield
@@ -226,7 +226,9 @@ def send_page() -> rx.Component:
                                         placeholder="Your order has shipped",
                                         width="100%",
                                         id="send-title",
+                                        on_focus=SendState.clear_error("title"),
                                     ),
+                                    err.get("title", ""),
                                 ),
                                 _labeled(
                                     "Body",

@@ -98,6 +98,13 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     page.wait_for_timeout(2200)
     assert page.locator("#countdown").inner_text() != first, "the expiry countdown does not move"
     shot(page, "05-access-code")
+    # Away and back: the countdown goes on (finding 4: it froze).
+    nav(page, "channels")
+    nav(page, "access-codes")
+    expect(code_el).to_have_text(re.compile(r"^\d{4} \d{4}$"))
+    again = page.locator("#countdown").inner_text()
+    page.wait_for_timeout(2200)
+    assert page.locator("#countdown").inner_text() != again, "the countdown froze after navigation"
 
     # -- a device redeems it through the API (as the mobile app would) --------
     device_token = f"ExponentPushToken[e2e-{uuid.uuid4().hex[:12]}]"

@@ -154,7 +154,11 @@ def test_send_form_needs_something_to_say():
 
 def test_send_form_refuses_oversized_payload_before_the_api_does():
     check = forms.check_send_form(forms.SendForm(channel_id="c", body="x" * 5000), now=NOW)
-    assert "at most 4096" in check.errors["data"]
+    # Under the field to shorten (finding 5: it was under Data, with nothing highlighted).
+    assert set(check.errors) == {"body"}
+    assert "at most 4096" in check.errors["body"]
+    big_data = forms.SendForm(channel_id="c", title="hi", data=json.dumps({"x": "y" * 5000}))
+    assert set(forms.check_send_form(big_data, now=NOW).errors) == {"data"}
 
 
 def _jwt(claims: dict) -> str:

@@ -81,6 +81,8 @@ def test_every_page_fits_and_is_captured(
         page.goto(f"{dashboard_url}/login")
         expect(page.locator("#email")).to_be_visible()
         assert _overflow(page) <= 0, "the log-in page scrolls sideways"
+        icon = page.locator("link[rel=icon]").first.get_attribute("href")
+        assert page.request.get(f"{dashboard_url}{icon}").ok, f"no favicon at {icon}"
         shot(page, f"{size}-login")
         log_in(page, dashboard_url, filled_app["email"])
         expect(page.locator(".app-card")).to_have_count(1)
