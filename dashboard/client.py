@@ -427,6 +427,16 @@ class GraphQLClient:
     async def me(self) -> User | None:
         return (await self.execute("Me"))["me"]
 
+    async def change_password(self, current: str, new: str) -> AuthPayload:
+        variables = {"current": current, "new": new}
+        return (await self.execute("ChangePassword", variables))["changePassword"]
+
+    async def log_out_everywhere(self) -> bool:
+        return bool((await self.execute("LogOutEverywhere"))["logOutEverywhere"])
+
+    async def delete_account(self, password: str) -> bool:
+        return bool((await self.execute("DeleteAccount", {"password": password}))["deleteAccount"])
+
     # -- apps ---------------------------------------------------------------
 
     async def apps(self) -> list[App]:
@@ -434,6 +444,12 @@ class GraphQLClient:
 
     async def create_app(self, name: str) -> CreateAppPayload:
         return (await self.execute("CreateApp", {"name": name}))["createApp"]
+
+    async def rename_app(self, app_id: str, name: str) -> App:
+        return (await self.execute("RenameApp", {"id": app_id, "name": name}))["renameApp"]
+
+    async def web_push_public_key(self) -> str:
+        return (await self.execute("WebPushPublicKey"))["webPushPublicKey"]
 
     async def delete_app(self, app_id: str) -> bool:
         return bool((await self.execute("DeleteApp", {"id": app_id}))["deleteApp"])

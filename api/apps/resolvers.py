@@ -57,6 +57,11 @@ class AppsMutation:
             api_key=CreatedApiKey(api_key=ApiKey.from_row(key), secret=secret),
         )
 
+    @strawberry.mutation(description="Rename an app (owner only).")
+    async def rename_app(self, info: Info, id: strawberry.ID, name: str) -> App:
+        row, access = await perms.app_admin(info, id, owner_only=True)
+        return App(row=await service.rename_app(row["id"], name), access=access)
+
     @strawberry.mutation(description="Delete an app and everything in it (owner only).")
     async def delete_app(self, info: Info, id: strawberry.ID) -> bool:
         row, _ = await perms.app_admin(info, id, owner_only=True)

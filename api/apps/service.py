@@ -51,6 +51,15 @@ async def revoke_api_key(key_id: int, owner_id: int) -> dict:
     return key
 
 
+async def rename_app(app_id: int, name: str) -> dict:
+    name = validation.display_name(name, "app name")
+    rows = await App.update({App.name: name}).where(App.id == app_id).returning(*App.all_columns())
+    if not rows:
+        raise NotFound("app not found")
+    keycache.forget()  # cached key lookups carry the app's row
+    return rows[0]
+
+
 async def delete_app(app_id: int) -> None:
     # Foreign keys cascade: keys, channels, subscriptions, grants, codes, notifications, deliveries.
     await App.delete().where(App.id == app_id)

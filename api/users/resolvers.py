@@ -1,4 +1,4 @@
-"""Query.me, Mutation.signUp / logIn / logOutEverywhere / deleteAccount."""
+"""Query.me, Mutation.signUp / logIn / logOutEverywhere / changePassword / deleteAccount."""
 
 from __future__ import annotations
 
@@ -58,16 +58,30 @@ class UsersMutation:
         return await service.log_out_everywhere(await perms.require_user(info))
 
     @strawberry.mutation(
+        description="A new password for the signed-in user (the current one is checked). Every"
+        " earlier JWT stops working, as with logOutEverywhere; the payload's token replaces the"
+        " caller's."
+    )
+    async def change_password(self, info: Info, current: str, new: str) -> AuthPayload:
+        user_id = await _password_checked_user(info, "change-password")
+        return _payload(info, await service.change_password(user_id, current, new))
+
+    @strawberry.mutation(
         description="Delete the signed-in user's account and their apps, with everything in them."
     )
     async def delete_account(self, info: Info, password: str) -> bool:
-        user_id = await perms.require_user(info)
-        # A stolen JWT must not become a fast password oracle: throttled like logIn, per address
-        # and per account, before the password is checked.
-        await _throttle(info, "delete-account")
-        await info.context.runtime.limiter.hit(
-            info.context.runtime.settings.auth_rate, "delete-account-user", str(user_id),
-            message="too many attempts for this account; wait before trying again",
-        )
+        user_id = await _password_checked_user(info, "delete-account")
         await service.delete_account(user_id, password)
         return True
+
+
+async def _password_checked_user(info: Info, action: str) -> int:
+    """The signed-in user, for an operation that checks their password. A stolen JWT must not
+    become a fast password oracle: throttled like logIn, per address and per account, first."""
+    user_id = await perms.require_user(info)
+    await _throttle(info, action)
+    await info.context.runtime.limiter.hit(
+        info.context.runtime.settings.auth_rate, f"{action}-user", str(user_id),
+        message="too many attempts for this account; wait before trying again",
+    )
+    return user_id

@@ -2,6 +2,7 @@
 
 from dashboard.pages import (
     access_codes,
+    account,
     apps,
     auth,
     channels,
@@ -12,6 +13,7 @@ from dashboard.pages import (
     notifications,
     overview,
     send,
+    settings,
     subscribers,
 )
 
@@ -27,5 +29,7 @@ ALL = (
     subscribers,
     access_codes,
     keys,
+    settings,
+    account,
     not_found,
 )

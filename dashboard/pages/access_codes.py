@@ -11,13 +11,13 @@ import reflex as rx
 from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import (
-    app_shell,
     copy_button,
     empty_state,
     error_callout,
     loading,
     page_header,
 )
+from dashboard.layout import app_shell
 from dashboard.session import (
     APP_PAGE,
     AppContext,

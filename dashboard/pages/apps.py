@@ -14,8 +14,8 @@ from dashboard.components import (
     loading,
     page_header,
     secret_callout,
-    shell,
 )
+from dashboard.layout import shell
 from dashboard.session import (
     Session,
     shows_secrets,

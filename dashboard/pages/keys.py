@@ -7,7 +7,6 @@ import reflex as rx
 from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import (
-    app_shell,
     confirm_dialog,
     empty_state,
     error_callout,
@@ -15,6 +14,7 @@ from dashboard.components import (
     page_header,
     secret_callout,
 )
+from dashboard.layout import app_shell
 from dashboard.session import (
     APP_PAGE,
     EXPIRED_MESSAGE,

@@ -11,12 +11,12 @@ import reflex as rx
 
 from dashboard.client import ApiError, GraphQLClient, SubscriptionClient
 from dashboard.components import (
-    app_shell,
     badge,
     empty_state,
     error_callout,
     page_header,
 )
+from dashboard.layout import app_shell
 from dashboard.rows import delivery_row, notification_row
 from dashboard.session import (
     APP_PAGE,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from dashboard.components import (
-    not_found,
-    shell,
-)
+from dashboard.components import not_found
+from dashboard.layout import shell
 
 
 def not_found_page() -> rx.Component:

@@ -10,12 +10,12 @@ import reflex as rx
 
 from dashboard.client import ApiError
 from dashboard.components import (
-    app_shell,
     badge,
     empty_state,
     error_callout,
     loading,
 )
+from dashboard.layout import app_shell
 from dashboard.rows import FINAL_NOTIFICATION, delivery_row, notification_row
 from dashboard.session import (
     APP_PAGE,

@@ -7,7 +7,6 @@ from typing import Any
 import reflex as rx
 
 from dashboard.components import (
-    app_shell,
     badge,
     empty_state,
     error_callout,
@@ -15,6 +14,7 @@ from dashboard.components import (
     page_header,
     pager,
 )
+from dashboard.layout import app_shell
 from dashboard.paging import Paged
 from dashboard.rows import notification_row
 from dashboard.session import (

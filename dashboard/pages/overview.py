@@ -9,13 +9,13 @@ import reflex as rx
 from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import (
-    app_shell,
     badge,
     error_callout,
     loading,
     page_header,
     stat_card,
 )
+from dashboard.layout import app_shell
 from dashboard.session import (
     APP_PAGE,
     AppContext,

@@ -9,13 +9,13 @@ import reflex as rx
 from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import (
-    app_shell,
     badge,
     empty_state,
     error_callout,
     loading,
     pager,
 )
+from dashboard.layout import app_shell
 from dashboard.paging import Paged
 from dashboard.session import (
     APP_PAGE,

@@ -303,6 +303,11 @@ OPS = [
     Op("createApp", q('mutation { createApp(name: "new") { app { id } } }'), (OK, OK, FB, FB, UA, UA, UA, UA)),
     Op("deleteApp", q("mutation($a: ID!) { deleteApp(id: $a) }", a=app_a), (OK, NF, FB, FB, UA, UA, UA, UA)),
     Op(
+        "renameApp",
+        q('mutation($a: ID!) { renameApp(id: $a, name: "Renamed") { name } }', a=app_a),
+        (OK, NF, FB, FB, UA, UA, UA, UA),
+    ),
+    Op(
         "createApiKey",
         q("mutation($a: ID!) { createApiKey(appId: $a) { secret } }", a=app_a),
         (OK, NF, FB, FB, UA, UA, UA, UA),
@@ -464,6 +469,11 @@ OPS = [
         (BI, BI, BI, BI, BI, BI, BI, BI),
     ),
     Op("logOutEverywhere", q("mutation { logOutEverywhere }"), (OK, OK, FB, FB, UA, UA, UA, UA)),
+    Op(
+        "changePassword",
+        q('mutation { changePassword(current: "correct horse", new: "a new horse battery") { token } }'),
+        (OK, OK, FB, FB, UA, UA, UA, UA),
+    ),
     Op(
         "deleteAccount",
         q('mutation { deleteAccount(password: "correct horse") }'),

@@ -59,6 +59,8 @@ def _pages(app: dict) -> list[tuple[str, str]]:
         ("subscribers", f"{base}/channels/{app['channel']}"),
         ("access-codes", f"{base}/access-codes"),
         ("api-keys", f"{base}/keys"),
+        ("settings", f"{base}/settings"),
+        ("account", "/account"),
         ("not-found", "/apps/999999999"),
     ]
 
