@@ -474,6 +474,29 @@ class GraphQLClient:
     async def revoke_api_key(self, key_id: str) -> ApiKey:
         return (await self.execute("RevokeApiKey", {"id": key_id}))["revokeApiKey"]
 
+    # -- webhooks -----------------------------------------------------------
+
+    async def webhook(self, app_id: str, events: int = 20) -> dict[str, Any] | None:
+        return (await self.execute("Webhook", {"appId": app_id, "first": events}))["webhook"]
+
+    async def webhook_secret(self, app_id: str) -> str:
+        hook = self._found((await self.execute("WebhookSecret", {"appId": app_id}))["webhook"])
+        return hook["secret"]
+
+    async def set_webhook(self, app_id: str, url: str) -> dict[str, Any]:
+        return (await self.execute("SetWebhook", {"appId": app_id, "url": url}))["setWebhook"]
+
+    async def delete_webhook(self, app_id: str) -> bool:
+        return bool((await self.execute("DeleteWebhook", {"appId": app_id}))["deleteWebhook"])
+
+    async def rotate_webhook_secret(self, app_id: str) -> str:
+        data = await self.execute("RotateWebhookSecret", {"appId": app_id})
+        return data["rotateWebhookSecret"]["secret"]
+
+    async def redeliver_webhook_event(self, event_id: str) -> dict[str, Any]:
+        data = await self.execute("RedeliverWebhookEvent", {"id": event_id})
+        return data["redeliverWebhookEvent"]
+
     # -- channels -----------------------------------------------------------
 
     async def channels(self, app_id: str) -> list[Channel]:

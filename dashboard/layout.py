@@ -116,6 +116,7 @@ NAV = (
     ("Channels", "hash", "/channels"),
     ("Access codes", "key-round", "/access-codes"),
     ("API keys", "key", "/keys"),
+    ("Webhooks", "webhook", "/webhooks"),
     ("Settings", "settings", "/settings"),
 )
 

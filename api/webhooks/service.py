@@ -23,7 +23,7 @@ import orjson
 from api import secrets_at_rest
 from api.backoff import backoff
 from api.delivery import pipeline
-from api.errors import BadUserInput
+from api.errors import BadUserInput, NotFound
 from api.runtime import Runtime
 from api.settings import Settings
 from api.webhooks.tables import Webhook, WebhookEvent
@@ -129,6 +129,40 @@ async def set_webhook(app_id: int, url: str, settings: Settings) -> dict:
         target=Webhook.app, action="DO UPDATE", values=[(Webhook.url, url), (Webhook.secret, secret)]
     ).returning(*Webhook.all_columns())
     return rows[0]
+
+
+async def rotate_secret(app_id: int, settings: Settings) -> dict:
+    """A new signing secret for the app's webhook (the URL stays); the old one stops at once."""
+    secret = seal_secret(app_id, "whsec_" + secrets.token_urlsafe(32), settings.resolved_secret_key)
+    rows = await Webhook.update({Webhook.secret: secret}).where(Webhook.app == app_id).returning(
+        *Webhook.all_columns()
+    )
+    if not rows:
+        raise NotFound("this app has no webhook")
+    return rows[0]
+
+
+async def redeliver(event_id: int, owner_id: int) -> tuple[dict, int]:
+    """A FAILED event of one of the owner's webhooks goes back in line, with fresh attempts.
+    (the event's row, its webhook's id)."""
+    hook_ids = [r["id"] for r in await Webhook.select(Webhook.id).where(Webhook.app.owner == owner_id)]
+    if not hook_ids:
+        raise NotFound("webhook event not found")
+    rows = await WebhookEvent.update(
+        {WebhookEvent.status: "PENDING", WebhookEvent.attempts: 0,
+         WebhookEvent.next_attempt_at: dt.datetime.now(dt.UTC)}
+    ).where(
+        (WebhookEvent.id == event_id) & (WebhookEvent.status == "FAILED")
+        & WebhookEvent.webhook.is_in(hook_ids)
+    ).returning(*WebhookEvent.all_columns())
+    if rows:
+        return rows[0], rows[0]["webhook"]
+    owned = await WebhookEvent.select(WebhookEvent.status).where(
+        (WebhookEvent.id == event_id) & WebhookEvent.webhook.is_in(hook_ids)
+    ).first()
+    if owned is None:
+        raise NotFound("webhook event not found")
+    raise BadUserInput(f"only a FAILED event can be redelivered (this one is {owned['status']})")
 
 
 async def get_webhook(app_id: int) -> dict | None:

@@ -15,6 +15,7 @@ from dashboard.pages import (
     send,
     settings,
     subscribers,
+    webhooks,
 )
 
 ALL = (
@@ -29,6 +30,7 @@ ALL = (
     subscribers,
     access_codes,
     keys,
+    webhooks,
     settings,
     account,
     not_found,

@@ -153,6 +153,32 @@ def revoke(api, w, viewer):
     return build()
 
 
+async def _webhook(api, w: World) -> str:
+    data = await api.ok(
+        'mutation($a: ID!) { setWebhook(appId: $a, url: "https://hooks.example.com/m") { id } }',
+        {"a": w.app.id},
+        token=w.owner.token,
+    )
+    return data["setWebhook"]["id"]
+
+
+async def rotate_webhook(api, w, viewer):
+    await _webhook(api, w)
+    return "mutation($a: ID!) { rotateWebhookSecret(appId: $a) { url } }", {"a": w.app.id}
+
+
+async def redeliver_event(api, w, viewer):
+    import datetime as dt
+
+    from api.webhooks.tables import WebhookEvent
+
+    hook = await _webhook(api, w)
+    event = WebhookEvent(webhook=int(hook), event_type="delivery.failed", payload="{}", status="FAILED",
+                         attempts=8, created_at=dt.datetime.now(dt.UTC))
+    row = (await WebhookEvent.insert(event).returning(WebhookEvent.id))[0]
+    return "mutation($e: ID!) { redeliverWebhookEvent(id: $e) { status } }", {"e": f"evt_{row['id']}"}
+
+
 async def redeem(api, w, viewer):
     code = await f.access_code(api, w.app, ["vip"])
     return (
@@ -302,6 +328,8 @@ OPS = [
     ),
     Op("createApp", q('mutation { createApp(name: "new") { app { id } } }'), (OK, OK, FB, FB, UA, UA, UA, UA)),
     Op("deleteApp", q("mutation($a: ID!) { deleteApp(id: $a) }", a=app_a), (OK, NF, FB, FB, UA, UA, UA, UA)),
+    Op("rotateWebhookSecret", rotate_webhook, (OK, NF, FB, FB, UA, UA, UA, UA)),
+    Op("redeliverWebhookEvent", redeliver_event, (OK, NF, FB, FB, UA, UA, UA, UA)),
     Op(
         "renameApp",
         q('mutation($a: ID!) { renameApp(id: $a, name: "Renamed") { name } }', a=app_a),

@@ -60,6 +60,7 @@ def _pages(app: dict) -> list[tuple[str, str]]:
         ("access-codes", f"{base}/access-codes"),
         ("api-keys", f"{base}/keys"),
         ("settings", f"{base}/settings"),
+        ("webhooks", f"{base}/webhooks"),
         ("account", "/account"),
         ("not-found", "/apps/999999999"),
     ]
