@@ -9,7 +9,7 @@ from typing import Any
 
 import reflex as rx
 
-from dashboard.client import ApiError, GraphQLClient, SubscriptionClient
+from dashboard.client import ApiError, GraphQLClient
 from dashboard.components import (
     badge,
     empty_state,
@@ -17,6 +17,7 @@ from dashboard.components import (
     page_header,
 )
 from dashboard.layout import app_shell
+from dashboard.live_client import SubscriptionClient
 from dashboard.rows import delivery_row, notification_row
 from dashboard.session import (
     APP_PAGE,

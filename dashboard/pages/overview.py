@@ -213,6 +213,75 @@ def _chart() -> rx.Component:
     )
 
 
+def _step(done, number: str, title: str, text: str, label: str, suffix: str) -> rx.Component:
+    return rx.hstack(
+        rx.center(
+            rx.cond(done, rx.icon("check", size=14), rx.text(number, size="2", weight="bold")),
+            width="28px",
+            height="28px",
+            min_width="28px",
+            border_radius="999px",
+            bg=rx.cond(done, rx.color("green", 4), rx.color("iris", 4)),
+            color=rx.cond(done, rx.color("green", 11), rx.color("iris", 11)),
+        ),
+        rx.vstack(
+            rx.text(title, weight="medium", size="2"),
+            rx.text(text, size="2", color_scheme="gray"),
+            spacing="0",
+            flex="1",
+        ),
+        rx.cond(
+            done,
+            rx.fragment(),
+            rx.link(
+                rx.button(label, size="1", variant="soft"),
+                href="/apps/" + AppContext.app_id + suffix,
+            ),
+        ),
+        align="center",
+        spacing="3",
+        width="100%",
+        wrap="wrap",
+    )
+
+
+def _first_run_guide() -> rx.Component:
+    """On an app that has not sent yet: the three steps to a first notification."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Get started", size="4"),
+            _step(
+                OverviewState.channel_count > 0,
+                "1",
+                "Create a channel",
+                "Devices subscribe to channels; you send to a channel.",
+                "Channels",
+                "/channels",
+            ),
+            _step(
+                OverviewState.active_devices > 0,
+                "2",
+                "Register a device",
+                "From an Expo app or a browser: the code is ready in Settings.",
+                "Settings",
+                "/settings",
+            ),
+            _step(
+                OverviewState.total_deliveries > 0,
+                "3",
+                "Send a notification",
+                "From here, or from your server with an API key.",
+                "Send",
+                "/send",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="first-run-guide",
+    )
+
+
 def overview_page() -> rx.Component:
     return app_shell(
         page_header("Overview", "Usage today, devices and how deliveries turned out."),
@@ -223,6 +292,7 @@ def overview_page() -> rx.Component:
                 OverviewState.loading,
                 loading(),
                 rx.vstack(
+                    rx.cond(OverviewState.total_deliveries == 0, _first_run_guide()),
                     rx.grid(
                         rx.card(
                             rx.vstack(

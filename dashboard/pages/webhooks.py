@@ -232,45 +232,52 @@ def webhooks_page() -> rx.Component:
             loading(),
             rx.vstack(
                 rx.card(
-                    rx.form(
-                        rx.vstack(
-                            rx.text("Endpoint URL", size="2", weight="medium"),
-                            rx.hstack(
-                                rx.input(
-                                    name="url",
-                                    default_value=WebhooksState.url,
-                                    key=WebhooksState.url,
-                                    placeholder="https://example.com/booper-events",
-                                    id="webhook-url",
-                                    flex="1",
-                                    min_width="200px",
+                    rx.vstack(
+                        # Only the URL is in the form: a button inside it would submit it (and a
+                        # submit sets the webhook again, with a new secret).
+                        rx.form(
+                            rx.vstack(
+                                rx.text("Endpoint URL", size="2", weight="medium"),
+                                rx.hstack(
+                                    rx.input(
+                                        name="url",
+                                        default_value=WebhooksState.url,
+                                        key=WebhooksState.url,
+                                        placeholder="https://example.com/booper-events",
+                                        id="webhook-url",
+                                        flex="1",
+                                        min_width="200px",
+                                    ),
+                                    rx.button(
+                                        "Save",
+                                        type="submit",
+                                        loading=WebhooksState.saving,
+                                        id="save-webhook",
+                                    ),
+                                    width="100%",
+                                    wrap="wrap",
                                 ),
-                                rx.button(
-                                    "Save",
-                                    type="submit",
-                                    loading=WebhooksState.saving,
-                                    id="save-webhook",
-                                ),
+                                field_error(WebhooksState.form_error),
+                                spacing="3",
                                 width="100%",
-                                wrap="wrap",
                             ),
-                            field_error(WebhooksState.form_error),
-                            rx.cond(WebhooksState.url != "", _secret()),
-                            rx.cond(
-                                WebhooksState.url != "",
-                                rx.button(
-                                    "Remove webhook",
-                                    size="1",
-                                    variant="ghost",
-                                    color_scheme="red",
-                                    on_click=WebhooksState.ask("delete"),
-                                ),
-                            ),
-                            spacing="3",
+                            on_submit=WebhooksState.save,
+                            reset_on_submit=False,
                             width="100%",
                         ),
-                        on_submit=WebhooksState.save,
-                        reset_on_submit=False,
+                        rx.cond(WebhooksState.url != "", _secret()),
+                        rx.cond(
+                            WebhooksState.url != "",
+                            rx.button(
+                                "Remove webhook",
+                                size="1",
+                                variant="ghost",
+                                color_scheme="red",
+                                on_click=WebhooksState.ask("delete"),
+                            ),
+                        ),
+                        spacing="3",
+                        width="100%",
                     ),
                     width="100%",
                 ),

@@ -8,13 +8,8 @@ import json
 import httpx
 import pytest
 
-from dashboard.client import (
-    ApiError,
-    GraphQLClient,
-    SubscriptionClient,
-    describe_error,
-    graphql_ws_url,
-)
+from dashboard.client import ApiError, GraphQLClient, describe_error, graphql_ws_url
+from dashboard.live_client import SubscriptionClient
 
 
 @pytest.mark.parametrize(

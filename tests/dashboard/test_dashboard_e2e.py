@@ -70,6 +70,8 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     page.locator(".app-link").first.click()
     expect(page).to_have_url(re.compile(r"/apps/[^/]+/?$"))
     expect(page.locator("#app-name")).to_have_text("E2E Shop")
+    # A new app shows the first-run guide: channel, device, send.
+    expect(page.locator("#first-run-guide")).to_contain_text("Create a channel")
     app_path = path_of_app(page)
 
     # -- a private channel ----------------------------------------------------
@@ -177,6 +179,7 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     nav(page, "overview")
     expect(page.locator("#quota-text")).to_contain_text("1 /")
     expect(page.locator("#delivery-chart")).to_be_visible()
+    expect(page.locator("#first-run-guide")).to_have_count(0)  # it has sent: no guide
     shot(page, "12-overview")
 
     nav(page, "api-keys")
