@@ -34,8 +34,10 @@ class NativeKeys:
     fcm_accounts: dict[str, tuple[Any, str]] = field(default_factory=dict)  # client_email -> (public key, project)
     access_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> (project, expires)
     apns_keys: dict[str, tuple[Any, str]] = field(default_factory=dict)  # key id -> (public key, team id)
-    # key id -> (the provider token in use, its iat, when it was first seen): one per 20 minutes
-    provider_tokens: dict[str, tuple[str, int, float]] = field(default_factory=dict)
+    # (key id, connection) -> (the provider token in use on it, its iat, when it was first seen):
+    # a connection may switch tokens once per 20 minutes; separate connections (processes) may
+    # each bring their own token, as APNs allows.
+    provider_tokens: dict[tuple[str, Any], tuple[str, int, float]] = field(default_factory=dict)
     token_exchanges: int = 0
     clock: Any = time.time  # tests move it
 
@@ -82,7 +84,7 @@ class NativeKeys:
         entry = self.access_tokens.get(access_token)
         return entry[0] if entry and entry[1] > self.clock() else None
 
-    def check_provider_token(self, token: str) -> str:
+    def check_provider_token(self, token: str, connection: Any = None) -> str:
         """The team id of a valid APNs provider token; JwtRefused with APNs' reason otherwise."""
         try:
             header = jwt.get_unverified_header(token)
@@ -96,9 +98,9 @@ class NativeKeys:
         now = self.clock()
         if now - int(claims.get("iat", 0)) > PROVIDER_TOKEN_MAX_AGE:
             raise JwtRefused("ExpiredProviderToken")
-        current = self.provider_tokens.get(header["kid"])
+        current = self.provider_tokens.get((header["kid"], connection))
         if current is None or current[0] != token:
             if current is not None and now - current[2] < PROVIDER_TOKEN_MIN_INTERVAL:
                 raise JwtRefused("TooManyProviderTokenUpdates")
-            self.provider_tokens[header["kid"]] = (token, int(claims["iat"]), now)
+            self.provider_tokens[header["kid"], connection] = (token, int(claims["iat"]), now)
         return team

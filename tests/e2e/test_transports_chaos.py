@@ -65,7 +65,7 @@ def _seed(topo: chaos.Topology, app_id: int) -> list[str]:
             channel = await conn.fetchval("SELECT id FROM channels WHERE app = $1 AND name = 'news'", app_id)
             rows = await conn.fetch(
                 "INSERT INTO devices (platform, token, app, active, created_at)"
-                " SELECT 'EXPO', 'ExponentPushToken[mixed-' || g || ']', NULL, true, now() FROM generate_series(1, $1) g"
+                " SELECT 'EXPO', 'ExponentPushToken[mixed-' || g || ']', NULL::bigint, true, now() FROM generate_series(1, $1) g"
                 " UNION ALL SELECT 'FCM', 'fcm-mixed-' || g || ':APA91b', $2, true, now() FROM generate_series(1, $1) g"
                 " UNION ALL SELECT 'APNS', lpad(to_hex(g), 64, '0'), $2, true, now() FROM generate_series(1, $1) g"
                 " RETURNING id, token", PER_PLATFORM, app_id)
@@ -128,7 +128,10 @@ def test_a_worker_killed_mid_fan_out_over_every_transport_loses_nothing(topology
     topo.start_worker("worker1")
     _wait(topo, "every delivery settled", lambda: _rows(topo, ids, "status <> 'PENDING'") == total, 180)
 
-    assert _rows(topo, ids, "status = 'DELIVERED' OR status = 'SENT'") == total
+    outcomes = topo.query("SELECT d.platform, x.status, x.error, count(*) AS n FROM deliveries x"
+                          " JOIN devices d ON d.id = x.device WHERE x.notification = ANY($1::bigint[])"
+                          " GROUP BY 1, 2, 3 ORDER BY 1", ids)
+    assert _rows(topo, ids, "status = 'DELIVERED' OR status = 'SENT'") == total, [dict(r) for r in outcomes]
     pushes = topo.pushes()
     counts = [pushes.get((nid, address), 0) for nid in ids for address in addresses]
     lost = sum(1 for c in counts if c == 0)
