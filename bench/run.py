@@ -21,6 +21,8 @@ SCENARIOS = {
     "S2": "s2_expo",
     "S3": "s3_webpush",
     "S4": "s4_live",
+    "S7": "s7_fcm",
+    "S8": "s8_apns",
 }
 
 

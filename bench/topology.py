@@ -129,9 +129,11 @@ class Topology:
         self.tmp = Path(tempfile.mkdtemp(prefix="booper-bench-"))
         self.db_name = f"booper_bench_{uuid.uuid4().hex[:10]}"
         self.db_url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{self.db_name}"
-        self.port, self.sandbox_port = free_port(), free_port()
+        self.port, self.sandbox_port, self.native_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}/graphql"
         self.sandbox = f"http://127.0.0.1:{self.sandbox_port}"
+        self.native = f"https://127.0.0.1:{self.native_port}"  # the sandbox's FCM and APNs (HTTP/2)
+        self.ca_file = self.tmp / "data" / "sandbox-tls" / "sandbox-cert.pem"
         self.procs: dict[str, Process] = {}
         self.env = {
             "BOOPER_DATABASE_URL": self.db_url,
@@ -141,6 +143,11 @@ class Topology:
             "BOOPER_PRODUCTION": "true",  # no access log, no GraphiQL: as deployed
             "BOOPER_EXPO_URL": self.sandbox,
             "BOOPER_WEBPUSH_ALLOWED_ORIGINS": self.sandbox,
+            "BOOPER_FCM_URL": self.native,
+            "BOOPER_FCM_TOKEN_URL": f"{self.native}/token",
+            "BOOPER_APNS_URL": self.native,
+            "BOOPER_APNS_DEVELOPMENT_URL": self.native,
+            "BOOPER_PROVIDER_CA_FILE": str(self.ca_file),
             # The bench measures the service, not the limits: lift rate limits and Expo pacing.
             "BOOPER_APP_RATE": UNLIMITED,
             "BOOPER_ANONYMOUS_IP_RATE": UNLIMITED,
@@ -158,7 +165,7 @@ class Topology:
 
         redis.Redis.from_url(REDIS_URL).flushdb()
         asyncio.run(_admin(f'CREATE DATABASE "{self.db_name}"'))
-        self.start("sandbox", "sandbox", "--port", str(self.sandbox_port))
+        self.start("sandbox", "sandbox", "--port", str(self.sandbox_port), "--native-port", str(self.native_port))
         self.procs["sandbox"].wait_http(f"{self.sandbox}/sandbox/stats")
         self.start("serve", "serve", "--port", str(self.port))
         self.procs["serve"].wait_http(f"http://127.0.0.1:{self.port}/healthz")
@@ -256,7 +263,7 @@ class Gql:
 SEND = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id status } }"
 
 
-def setup_app(topo: Topology, channels: list[str]) -> tuple[int, str]:
+def setup_app(topo: Topology, channels: list[str]) -> tuple[int, str, str]:
     """A user, an app on plan BUSINESS (no quota, priority queue), its API key and channels."""
     gql = Gql(topo.url)
     email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
@@ -275,7 +282,7 @@ def setup_app(topo: Topology, channels: list[str]) -> tuple[int, str]:
             {"a": str(app_id), "n": name},
             auth=key,
         )
-    return app_id, key
+    return app_id, key, jwt
 
 
 def channel_id(topo: Topology, app_id: int, name: str) -> int:
@@ -287,7 +294,7 @@ class Ctx:
 
     def __init__(self, topo: Topology, quick: bool) -> None:
         self.topo, self.quick = topo, quick
-        self.app_id, self.key = setup_app(topo, [])
+        self.app_id, self.key, self.owner_jwt = setup_app(topo, [])
         self.gql = Gql(topo.url, self.key)
 
     def channel(self, name: str) -> int:

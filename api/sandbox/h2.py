@@ -94,6 +94,9 @@ async def serve_native(state: SandboxState, sock: socket.socket, cert_dir: Path,
     config.accesslog = None
     config.errorlog = None
     config.h2_max_concurrent_streams = 1000
+    # hypercorn ends a connection after 1,000 requests by default (GOAWAY), failing the streams
+    # in flight on it; APNs and FCM keep a connection for hours.
+    config.keep_alive_max_requests = 2**31
     config.graceful_timeout = 1
     config.bind = [f"fd://{sock.fileno()}"]
     await serve(NativeProviders(state), config, shutdown_trigger=(shutdown or asyncio.Event()).wait)
