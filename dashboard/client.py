@@ -221,6 +221,20 @@ class GraphQLClient:
     async def revoke_api_key(self, key_id: str) -> ApiKey:
         return (await self.execute("RevokeApiKey", {"id": key_id}))["revokeApiKey"]
 
+    # -- push providers (the app's own credentials) --------------------------
+
+    async def providers(self, app_id: str) -> dict[str, Any]:
+        return self._found((await self.execute("Providers", {"id": app_id}))["app"])["providers"]
+
+    async def set_provider(self, kind: str, app_id: str, value: Any) -> None:
+        """kind: "expo" (value: a token), "fcm" or "apns" (value: the input); None removes."""
+        name, arg = {
+            "expo": ("SetExpoAccessToken", "token"),
+            "fcm": ("SetFcmCredentials", "input"),
+            "apns": ("SetApnsCredentials", "input"),
+        }[kind]
+        await self.execute(name, {"appId": app_id, arg: value})
+
     # -- webhooks -----------------------------------------------------------
 
     async def webhook(self, app_id: str, events: int = 20) -> dict[str, Any] | None:

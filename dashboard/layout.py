@@ -117,6 +117,7 @@ NAV = (
     ("Access codes", "key-round", "/access-codes"),
     ("API keys", "key", "/keys"),
     ("Webhooks", "webhook", "/webhooks"),
+    ("Providers", "cloud", "/providers"),
     ("Settings", "settings", "/settings"),
 )
 
