@@ -69,7 +69,7 @@ def run_fan_out(ctx: Ctx, scenario: str, platform: str, naive: dict, naive_label
     seed(ctx, cid, platform, n)
     httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
     try:
-        got = fan_out(ctx, scenario.lower(), n, "DELIVERED", timeout=max(60, n / 200))
+        got = fan_out(ctx, scenario.lower(), n, "DELIVERED", timeout=max(180, n / 50))
     except RuntimeError as exc:  # say where the deliveries are, and why
         outcomes = ctx.topo.sql("SELECT status, error, count(*) AS n FROM deliveries WHERE notification ="
                                 " (SELECT max(id) FROM notifications) GROUP BY 1, 2")
