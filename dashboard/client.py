@@ -221,6 +221,29 @@ class GraphQLClient:
     async def revoke_api_key(self, key_id: str) -> ApiKey:
         return (await self.execute("RevokeApiKey", {"id": key_id}))["revokeApiKey"]
 
+    # -- devices ------------------------------------------------------------
+
+    async def devices(
+        self,
+        app_id: str,
+        first: int = 20,
+        after: str | None = None,
+        search: str | None = None,
+        active: bool | None = None,
+    ) -> dict[str, Any]:
+        variables = {
+            "appId": app_id,
+            "first": first,
+            "after": after,
+            "search": search or None,
+            "active": active,
+        }
+        return (await self.execute("Devices", variables))["devices"]
+
+    async def delete_subscription(self, subscription_id: str) -> bool:
+        data = await self.execute("DeleteSubscription", {"id": subscription_id})
+        return bool(data["deleteSubscription"])
+
     # -- push providers (the app's own credentials) --------------------------
 
     async def providers(self, app_id: str) -> dict[str, Any]:

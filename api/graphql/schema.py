@@ -22,6 +22,7 @@ from api.access_codes.resolvers import AccessCodesMutation
 from api.apps.credentials_api import CredentialsMutation
 from api.apps.resolvers import AppsMutation, AppsQuery
 from api.channels.resolvers import ChannelsMutation, ChannelsQuery
+from api.devices.app_devices import AppDevicesQuery
 from api.devices.resolvers import DevicesMutation
 from api.engagement.resolvers import EngagementMutation
 from api.errors import BooperError
@@ -47,7 +48,8 @@ class WebPushQuery:
 
 
 @strawberry.type
-class Query(UsersQuery, AppsQuery, ChannelsQuery, NotificationsQuery, WebPushQuery, WebhooksQuery):
+class Query(UsersQuery, AppsQuery, ChannelsQuery, NotificationsQuery, WebPushQuery, WebhooksQuery,
+            AppDevicesQuery):
     pass
 
 

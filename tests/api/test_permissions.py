@@ -328,6 +328,11 @@ OPS = [
     ),
     Op("createApp", q('mutation { createApp(name: "new") { app { id } } }'), (OK, OK, FB, FB, UA, UA, UA, UA)),
     Op("deleteApp", q("mutation($a: ID!) { deleteApp(id: $a) }", a=app_a), (OK, NF, FB, FB, UA, UA, UA, UA)),
+    Op(
+        "devices",
+        q("query($a: ID!) { devices(appId: $a) { nodes { device { id } subscriptions { id } } } }", a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+    ),
     Op("rotateWebhookSecret", rotate_webhook, (OK, NF, FB, FB, UA, UA, UA, UA)),
     Op("redeliverWebhookEvent", redeliver_event, (OK, NF, FB, FB, UA, UA, UA, UA)),
     Op(

@@ -61,6 +61,7 @@ def _pages(app: dict) -> list[tuple[str, str]]:
         ("api-keys", f"{base}/keys"),
         ("settings", f"{base}/settings"),
         ("webhooks", f"{base}/webhooks"),
+        ("devices", f"{base}/devices"),
         ("providers", f"{base}/providers"),
         ("account", "/account"),
         ("not-found", "/apps/999999999"),

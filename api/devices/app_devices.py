@@ -1,0 +1,112 @@
+"""Query.devices: an app's devices (those subscribed to any of its channels) for its owner or
+its key, newest first, with their subscriptions to the app's channels. Filters are plain
+optional arguments, so more (people, platforms) can join without breaking callers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import strawberry
+
+from api.channels.tables import Channel as ChannelTable
+from api.channels.tables import ChannelSubscription as SubscriptionTable
+from api.channels.types import ChannelSubscription
+from api.devices.tables import Device as DeviceTable
+from api.devices.tables import DeviceAccessGrant
+from api.devices.types import Device
+from api.graphql import permissions as perms
+from api.graphql.context import Info
+from api.graphql.pagination import Page, PageInfo, decode_cursor, page_size
+
+MAX_SEARCH = 256
+WILDCARDS = set("%_\\")
+
+
+@strawberry.type
+class AppDevice:
+    device: Device
+    subscriptions: list[ChannelSubscription] = strawberry.field(
+        description="The device's subscriptions to this app's channels (deleteSubscription removes one)."
+    )
+
+
+@strawberry.type
+class AppDeviceConnection:
+    nodes: list[AppDevice]
+    page_info: PageInfo
+
+
+async def devices_page(
+    app_id: int, first: int, before_id: int | None, search: str | None, active: bool | None
+) -> list[dict]:
+    app_channels = ChannelTable.select(ChannelTable.id).where(ChannelTable.app == app_id)
+    subscribed = SubscriptionTable.select(SubscriptionTable.device).where(
+        SubscriptionTable.channel.is_in(app_channels)
+    )
+    query = DeviceTable.select().where(DeviceTable.id.is_in(subscribed))
+    if active is not None:
+        query = query.where(DeviceTable.active == active)
+    term = (search or "").strip()[:MAX_SEARCH]
+    if term:
+        # The identifier this app's access code gave (exact), or the end of the token (a hint
+        # as the dashboard shows it); a term with LIKE wildcards matches identifiers only.
+        match = DeviceTable.id.is_in(
+            DeviceAccessGrant.select(DeviceAccessGrant.device).where(
+                (DeviceAccessGrant.app == app_id) & (DeviceAccessGrant.identifier == term)
+            )
+        )
+        if not WILDCARDS & set(term):
+            match = match | DeviceTable.token.like(f"%{term}")
+        query = query.where(match)
+    if before_id is not None:
+        query = query.where(DeviceTable.id < before_id)
+    return await query.order_by(DeviceTable.id, ascending=False).limit(first + 1)
+
+
+async def subscriptions_in_app(app_id: int, device_ids: list[int]) -> dict[int, list[dict]]:
+    """One query for the whole page: each device's subscriptions to this app's channels."""
+    if not device_ids:
+        return {}
+    rows = await SubscriptionTable.select().where(
+        SubscriptionTable.device.is_in(device_ids)
+        & SubscriptionTable.channel.is_in(
+            ChannelTable.select(ChannelTable.id).where(ChannelTable.app == app_id)
+        )
+    ).order_by(SubscriptionTable.id)
+    found: dict[int, list[dict]] = defaultdict(list)
+    for r in rows:
+        found[r["device"]].append(r)
+    return found
+
+
+@strawberry.type
+class AppDevicesQuery:
+    @strawberry.field(
+        description="An app's devices (subscribed to any of its channels), newest first (owner or"
+        " the app's key). search: the identifier its access code gave, or the end of the token."
+        " active: only live (true) or dead (false) devices."
+    )
+    async def devices(
+        self,
+        info: Info,
+        app_id: strawberry.ID,
+        search: str | None = None,
+        active: bool | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> AppDeviceConnection:
+        size = page_size(first, info.context.runtime.settings.max_page_size)
+        before = decode_cursor(after)
+        app, access = await perms.app_admin(info, app_id)
+        page = Page(await devices_page(app["id"], size, before, search, active), size)
+        subs = await subscriptions_in_app(app["id"], [r["id"] for r in page.rows])
+        return AppDeviceConnection(
+            nodes=[
+                AppDevice(
+                    device=Device(row=r, access=access),
+                    subscriptions=[ChannelSubscription(row=s, access=access) for s in subs[r["id"]]],
+                )
+                for r in page.rows
+            ],
+            page_info=page.page_info,
+        )

@@ -1,0 +1,210 @@
+"""An app's devices: search by the identifier an access code gave or the end of the token,
+live or dead, their channels, and removing a device from a channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from dashboard import forms
+from dashboard.client import ApiError
+from dashboard.components import badge, empty_state, error_callout, loading, page_header, pager
+from dashboard.layout import app_shell
+from dashboard.paging import Paged
+from dashboard.session import APP_PAGE, AppContext
+
+STATES = {"all": None, "active": True, "dead": False}
+
+
+class DevicesState(Paged, AppContext):
+    search: str = ""
+    state: str = "all"  # all | active | dead
+    # Each device's channels on this page (rows are flat strings): device id -> [{sub, name}].
+    device_channels: dict[str, list[dict[str, str]]] = {}
+
+    @rx.event
+    async def load(self):
+        if not self._mine():
+            return
+        self._first_page()
+        yield
+        await self._fetch()
+
+    async def _page(self, after: str | None, first: int) -> dict[str, Any]:
+        page = await self._client().devices(
+            self._route_app_id(), first, after, self.search.strip(), STATES.get(self.state)
+        )
+        self.device_channels = {
+            (n.get("device") or {}).get("id", ""): [
+                {"sub": s["id"], "name": (s.get("channel") or {}).get("name") or ""}
+                for s in n.get("subscriptions") or []
+            ]
+            for n in page["nodes"]
+        }
+        return page
+
+    def _row(self, node: dict[str, Any]) -> dict[str, str]:
+        device = node.get("device") or {}
+        return {
+            "id": device.get("id") or "",
+            "platform": device.get("platform") or "",
+            "token": forms.short_token(device.get("token"), 40, device.get("tokenHint")),
+            "identifier": device.get("identifier") or "",
+            "active": "live" if device.get("active") else "dead",
+            "since": forms.format_time(device.get("createdAt")),
+            "last_seen": forms.format_ago(device.get("lastSeenAt")),
+        }
+
+    @rx.event
+    async def apply(self, form: dict):
+        self.search = str(form.get("search") or "")[:256]
+        self._first_page()
+        await self._fetch()
+
+    @rx.event
+    async def set_state(self, value: str):
+        self.state = value if value in STATES else "all"
+        self._first_page()
+        await self._fetch()
+
+    @rx.event
+    async def unsubscribe(self, subscription_id: str):
+        try:
+            await self._client().delete_subscription(subscription_id)
+        except ApiError as exc:
+            self.error = exc.message
+            yield self._handle(exc)
+            return
+        await self._fetch()
+        yield rx.toast.info("Removed from the channel.", duration=3000)
+
+
+def _channel(ch) -> rx.Component:
+    return rx.badge(
+        "#",
+        ch["name"],
+        rx.icon_button(
+            rx.icon("x", size=10),
+            size="1",
+            variant="ghost",
+            on_click=DevicesState.unsubscribe(ch["sub"]),
+            aria_label="Remove from the channel",
+            class_name="remove-from-channel",
+        ),
+        variant="soft",
+        class_name="device-channel",
+    )
+
+
+def _device(d) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.badge(d["platform"], variant="outline")),
+        rx.table.cell(rx.code(d["token"], size="1")),
+        rx.table.cell(d["identifier"], class_name="device-identifier"),
+        rx.table.cell(
+            rx.badge(
+                d["active"],
+                color_scheme=rx.cond(d["active"] == "live", "green", "gray"),
+                variant="soft",
+            )
+        ),
+        rx.table.cell(
+            rx.hstack(
+                rx.foreach(DevicesState.device_channels[d["id"]], _channel),
+                wrap="wrap",
+                spacing="1",
+            )
+        ),
+        rx.table.cell(rx.text(d["last_seen"], size="1")),
+        class_name="device-row",
+        align="center",
+    )
+
+
+def devices_page() -> rx.Component:
+    return app_shell(
+        page_header("Devices", "Every device subscribed to one of this app's channels."),
+        rx.hstack(
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="search",
+                        placeholder="Identifier or the end of a token",
+                        id="device-search",
+                        min_width="220px",
+                    ),
+                    rx.button("Search", type="submit", variant="soft", id="device-search-go"),
+                    spacing="2",
+                ),
+                on_submit=DevicesState.apply,
+                reset_on_submit=False,
+            ),
+            rx.select(
+                ["all", "active", "dead"],
+                value=DevicesState.state,
+                on_change=DevicesState.set_state,
+                id="device-state",
+            ),
+            wrap="wrap",
+            spacing="3",
+            margin_bottom="16px",
+        ),
+        rx.cond(
+            DevicesState.error != "",
+            error_callout(DevicesState.error),
+            rx.cond(
+                DevicesState.loading & (DevicesState.rows.length() == 0),
+                loading(),
+                rx.cond(
+                    DevicesState.rows.length() > 0,
+                    rx.card(
+                        rx.table.root(
+                            rx.table.header(
+                                rx.table.row(
+                                    *[
+                                        rx.table.column_header_cell(h)
+                                        for h in (
+                                            "Platform",
+                                            "Token",
+                                            "Identifier",
+                                            "State",
+                                            "Channels",
+                                            "Last seen",
+                                        )
+                                    ]
+                                )
+                            ),
+                            rx.table.body(rx.foreach(DevicesState.rows, _device)),
+                            width="100%",
+                        ),
+                        pager(
+                            DevicesState.page,
+                            DevicesState.has_next,
+                            DevicesState.prev_page,
+                            DevicesState.next_page,
+                        ),
+                        width="100%",
+                    ),
+                    empty_state(
+                        "smartphone",
+                        "No devices",
+                        "Devices show up here once they subscribe to one of this app's channels "
+                        "(see Settings for the registration code).",
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def register(app: rx.App) -> None:
+    app.add_page(
+        devices_page,
+        route="/apps/[aid]/devices",
+        title="Devices · Booper",
+        on_load=[*APP_PAGE, DevicesState.load],
+    )
+
+
+badge  # noqa: B018 - re-exported look for rows (keeps the import list stable)
