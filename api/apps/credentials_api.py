@@ -40,20 +40,24 @@ class ApnsCredentialsInput:
 @strawberry.type
 class CredentialsMutation:
     @strawberry.mutation(description="The app's own Expo access token; null removes it (owner only).")
-    async def set_expo_access_token(self, info: Info, app_id: strawberry.ID, token: str | None) -> App:
+    async def set_expo_access_token(self, info: Info, app_id: strawberry.ID, token: str | None = None) -> App:
         row, access = await perms.app_admin(info, app_id, owner_only=True)
         await credentials.set_expo_token(row["id"], token, info.context.runtime.secret_key)
         return App(row=row, access=access)
 
     @strawberry.mutation(description="The app's FCM service account; null removes it (owner only).")
-    async def set_fcm_credentials(self, info: Info, app_id: strawberry.ID, input: FcmCredentialsInput | None) -> App:
+    async def set_fcm_credentials(
+        self, info: Info, app_id: strawberry.ID, input: FcmCredentialsInput | None = None
+    ) -> App:
         row, access = await perms.app_admin(info, app_id, owner_only=True)
         raw = input.service_account_json if input is not None else None
         await credentials.set_fcm(row["id"], raw, info.context.runtime.secret_key)
         return App(row=row, access=access)
 
     @strawberry.mutation(description="The app's APNs key; null removes it (owner only).")
-    async def set_apns_credentials(self, info: Info, app_id: strawberry.ID, input: ApnsCredentialsInput | None) -> App:
+    async def set_apns_credentials(
+        self, info: Info, app_id: strawberry.ID, input: ApnsCredentialsInput | None = None
+    ) -> App:
         row, access = await perms.app_admin(info, app_id, owner_only=True)
         key = credentials.parse_apns_key(input.key_id, input.team_id, input.private_key, input.topic,
                                          input.production) if input is not None else None

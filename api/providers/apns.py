@@ -104,7 +104,8 @@ class ApnsClient(Http2Provider):
             headers["apns-collapse-id"] = request.collapse_id
         url = f"{self.urls[production]}/3/device/{request.device_token}"
         try:
-            response = await self._http().post(url, content=request.payload, headers=headers)
+            async with self.slots:
+                response = await self._http().post(url, content=request.payload, headers=headers)
         except httpx.TimeoutException as exc:
             return Outcome(ok=False, failure=TransientFailure("timeout", repr(exc)))
         except httpx.HTTPError as exc:

@@ -97,8 +97,9 @@ class FcmClient(Http2Provider):
         body = orjson.dumps({"message": message})
         url = f"{self.base_url}/v1/projects/{account.project_id}/messages:send"
         try:
-            response = await self._http().post(
-                url, content=body, headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
+            async with self.slots:
+                response = await self._http().post(
+                    url, content=body, headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
         except httpx.TimeoutException as exc:
             return Outcome(ok=False, failure=TransientFailure("timeout", repr(exc)))
         except httpx.HTTPError as exc:

@@ -3,6 +3,7 @@ first use (inside the running loop), a few connections each carrying many concur
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -14,6 +15,9 @@ class Http2Provider:
         self._timeout = timeout
         self._verify = verify
         self._client: httpx.AsyncClient | None = None
+        # Requests in flight per process, whatever the number of send tasks running at once
+        # (each sizes its own runners to `concurrency` too): more only queue in the connections.
+        self.slots = asyncio.Semaphore(concurrency)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

@@ -143,3 +143,15 @@ async def test_credentials_go_with_their_app(api, sandbox):
         AppCredentials.app == int(b.id))
     moved = await credentials.credentials_of_apps({int(b.id)}, key)
     assert moved[int(b.id)].unreadable and moved[int(b.id)].expo_access_token is None
+
+
+async def test_an_omitted_argument_removes_like_null(api, sandbox):
+    """Found by the fuzz test: omitting the nullable argument was an internal error."""
+    app = await f.make_app(api)
+    await f.set_fcm(api, app, sandbox.issue_service_account("omitted-project"))
+    await api.ok(SET_APNS, {"a": app.id, "i": apns_input()}, token=app.owner.token)
+    await api.ok(SET_EXPO, {"a": app.id, "t": "tok"}, token=app.owner.token)
+    for mutation in ("setFcmCredentials", "setApnsCredentials", "setExpoAccessToken"):
+        await api.ok(f"mutation($a: ID!) {{ {mutation}(appId: $a) {{ id }} }}", {"a": app.id}, token=app.owner.token)
+    assert await providers(api, app) == {"expoAccessToken": False, "fcmProjectId": None, "apnsKeyId": None,
+                                         "apnsTopic": None, "apnsProduction": None}
