@@ -24,7 +24,8 @@ def _presentation(n: dict[str, Any]) -> dict[str, Any]:
 
 def _data(n: dict[str, Any]) -> dict[str, Any]:
     data = dict(n["data"] or {})
-    data.setdefault("notificationId", str(n["id"]))
+    if n["id"]:  # 0: a push outside any notification (a device verification code)
+        data.setdefault("notificationId", str(n["id"]))
     if "url" in _presentation(n):  # where apps' tap handlers look for it, as with Expo
         data["url"] = _presentation(n)["url"]
     return data

@@ -207,3 +207,23 @@ async def test_the_apps_own_expo_token_is_sent_and_others_use_the_servers(api, s
         await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=1)
         (message,) = sandbox.messages(to=device["token"])
         assert message["authorization"] == expected
+
+
+@pytest.mark.parametrize("platform", ["FCM", "APNS"])
+async def test_a_native_device_recovers_its_key_with_a_code_pushed_with_its_apps_credentials(api, sandbox, platform):
+    app, _ = await native_app(api, sandbox, project="verify-project", team="TEAMVERIFY")
+    device = await f.make_native_device(api, app, platform)
+    sandbox.reset()
+    assert (await api.ok(f"mutation($t: String!) {{ requestDeviceVerification(platform: {platform}, token: $t) }}",
+                         {"t": device["token"]}, device_key=None))["requestDeviceVerification"] is True
+    (push,) = sandbox.messages(to=device["token"])
+    if platform == "FCM":
+        assert "notification" not in push["message"] and push["project"] == "verify-project"  # data only
+        code = push["message"]["data"]["code"]
+        assert set(push["message"]["data"]) == {"type", "code"}
+    else:
+        assert push["headers"]["apns-push-type"] == "background" and push["team"] == "TEAMVERIFY"
+        code = push["message"]["data"]["code"]
+    fresh = await api.ok("mutation($t: String!, $c: String!) { verifyDevice(token: $t, code: $c) { deviceKey } }",
+                         {"t": device["token"], "c": code}, device_key=None)
+    assert fresh["verifyDevice"]["deviceKey"] not in (None, device["key"])
