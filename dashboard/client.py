@@ -326,9 +326,22 @@ class GraphQLClient:
         ]
 
     async def notifications(
-        self, app_id: str, first: int = 20, after: str | None = None, channel_id: str | None = None
+        self,
+        app_id: str,
+        first: int = 20,
+        after: str | None = None,
+        channel_id: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
     ) -> NotificationPage:
-        variables = {"appId": app_id, "channelId": channel_id, "first": first, "after": after}
+        variables = {
+            "appId": app_id,
+            "channelId": channel_id,
+            "first": first,
+            "after": after,
+            "status": status,
+            "since": since,
+        }
         return (await self.execute("Notifications", variables))["notifications"]
 
     async def notification(self, notification_id: str) -> Notification:

@@ -13,6 +13,8 @@ from api.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
+from api.graphql.scalars import DateTime
+from api.graphql.shared import NotificationStatus
 from api.ids import parse_id
 from api.live.guard import TTL as GUARD_TTL
 from api.live.guard import StreamGuard
@@ -53,26 +55,30 @@ class NotificationsQuery:
         device_token: str | None = None,
         first: int = 50,
         after: str | None = None,
+        status: NotificationStatus | None = None,  # filters: only these, created in [since, until)
+        since: DateTime | None = None,
+        until: DateTime | None = None,
     ) -> NotificationConnection:
         size = page_size(first, info.context.runtime.settings.max_page_size)
         before = decode_cursor(after)
+        filters = {"status": status.value if status else None, "since": since, "until": until}
         cid = parse_id(channel_id, "channel") if channel_id is not None else None
         if device_token is not None:
             device = await perms.authenticated_device(info, device_token)
             aid = parse_id(app_id, "app") if app_id is not None else None
             subscribed = [c["id"] for c in await channels.channels_of_device(device["id"], aid)]
             ids = [c for c in subscribed if cid is None or c == cid]
-            rows = await service.page(first=size, before_id=before, channel_ids=ids, inbox=True)
+            rows = await service.page(first=size, before_id=before, channel_ids=ids, inbox=True, **filters)
             access = perms.Access("device", device_id=device["id"])
         elif app_id is not None or (await perms.viewer(info)).kind == "key":
             app, access = await perms.implied_app_admin(info, app_id)  # type: ignore[misc]
             rows = await service.page(
-                first=size, before_id=before, app_id=app["id"], channel_ids=[cid] if cid else None
+                first=size, before_id=before, app_id=app["id"], channel_ids=[cid] if cid else None, **filters
             )
         elif cid is not None:
             channel, access = await perms.visible_channel(info, cid)
             inbox = access.role == "public"
-            rows = await service.page(first=size, before_id=before, channel_ids=[cid], inbox=inbox)
+            rows = await service.page(first=size, before_id=before, channel_ids=[cid], inbox=inbox, **filters)
         else:
             raise BadUserInput("pass deviceToken, appId or channelId")
         page = Page(rows, size)

@@ -212,8 +212,17 @@ async def page(
     app_id: int | None = None,
     channel_ids: Sequence[int] | None = None,
     inbox: bool = False,
+    status: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> list[dict]:
     query = Notification.select()
+    if status is not None:
+        query = query.where(Notification.status == status)
+    if since is not None:
+        query = query.where(Notification.created_at >= since)
+    if until is not None:
+        query = query.where(Notification.created_at < until)
     if app_id is not None:
         query = query.where(Notification.app == app_id)
     if channel_ids is not None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import reflex as rx
 
+from dashboard.client import ApiError
 from dashboard.components import (
     badge,
     empty_state,
@@ -23,8 +25,18 @@ from dashboard.session import (
     AppContext,
 )
 
+STATUSES = ["any status", "SCHEDULED", "QUEUED", "SENT", "COMPLETED", "CANCELED"]
+PERIODS = {"any time": None, "last hour": 3600, "last 24 hours": 86400, "last 7 days": 7 * 86400}
+ALL_CHANNELS = "all channels"
+
 
 class NotificationsState(Paged, AppContext):
+    status: str = STATUSES[0]
+    period: str = "any time"
+    channel: str = ALL_CHANNELS  # a channel's name
+    channel_names: list[str] = [ALL_CHANNELS]
+    _channel_ids: dict[str, str] = {}
+
     @rx.var
     def has_rows(self) -> bool:
         return len(self.rows) > 0
@@ -35,12 +47,41 @@ class NotificationsState(Paged, AppContext):
             return
         self._first_page()
         yield
+        try:
+            channels = await self._client().channels(self._route_app_id())
+        except ApiError:
+            channels = []  # the list says what went wrong; filters by channel are then off
+        self._channel_ids = {c["name"]: c["id"] for c in channels}
+        self.channel_names = [ALL_CHANNELS, *sorted(self._channel_ids)]
+        if self.channel not in self._channel_ids:
+            self.channel = ALL_CHANNELS
         await self._fetch()
         if self.error == EXPIRED_MESSAGE:
             yield self._end_session()
 
     async def _page(self, after: str | None, first: int) -> dict[str, Any]:
-        return await self._client().notifications(self._route_app_id(), first, after)
+        seconds = PERIODS.get(self.period)
+        since = (
+            None
+            if seconds is None
+            else (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+        )
+        return await self._client().notifications(
+            self._route_app_id(),
+            first,
+            after,
+            channel_id=self._channel_ids.get(self.channel),
+            status=None if self.status == STATUSES[0] else self.status,
+            since=since,
+        )
+
+    @rx.event
+    async def filter(self, key: str, value: str):
+        options = {"status": STATUSES, "period": list(PERIODS), "channel": self.channel_names}
+        if value in options.get(key, ()):
+            setattr(self, key, value)
+        self._first_page()
+        await self._fetch()
 
     def _row(self, node: dict[str, Any]) -> dict[str, str]:
         return notification_row(node)
@@ -101,6 +142,29 @@ def notifications_page() -> rx.Component:
                 rx.button(rx.icon("send", size=16), "Send"),
                 href="/apps/" + AppContext.app_id + "/send",
             ),
+        ),
+        rx.hstack(
+            rx.select(
+                STATUSES,
+                value=NotificationsState.status,
+                on_change=lambda v: NotificationsState.filter("status", v),
+                id="filter-status",
+            ),
+            rx.select(
+                NotificationsState.channel_names,
+                value=NotificationsState.channel,
+                on_change=lambda v: NotificationsState.filter("channel", v),
+                id="filter-channel",
+            ),
+            rx.select(
+                list(PERIODS),
+                value=NotificationsState.period,
+                on_change=lambda v: NotificationsState.filter("period", v),
+                id="filter-period",
+            ),
+            wrap="wrap",
+            spacing="2",
+            margin_bottom="16px",
         ),
         rx.cond(
             NotificationsState.error != "",

@@ -174,6 +174,17 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     expect(page.locator(".notification-link")).to_have_text("Your order shipped")
     # The delivery numbers say what they count (finding 5), not colours alone.
     expect(page.locator(".delivery-counts").first).to_contain_text("1 delivered")
+    # Filters (status, channel, time): none canceled; back to any status.
+    filters = page.get_by_role("combobox")
+    filters.nth(0).click()
+    page.get_by_role("option", name="CANCELED").click()
+    expect(page.locator(".notification-link")).to_have_count(0)
+    filters.nth(0).click()
+    page.get_by_role("option", name="any status").click()
+    expect(page.locator(".notification-link")).to_have_count(1)
+    filters.nth(1).click()
+    page.get_by_role("option", name="orders").click()
+    expect(page.locator(".notification-link")).to_have_count(1)
     shot(page, "11-notifications")
 
     nav(page, "overview")
