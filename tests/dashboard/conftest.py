@@ -77,6 +77,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_pair(avoid: int) -> int:
+    """A free port whose next port is free too (`booper dev` serves the FCM/APNs sandbox on
+    sandbox port + 1), neither of them `avoid`."""
+    for _ in range(50):
+        port = free_port()
+        if avoid in (port, port + 1):
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two free consecutive ports on 127.0.0.1")
+
+
 def record_timing(name: str, seconds: float) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / "timings.json"
@@ -157,7 +173,8 @@ def api_server(tmp_path_factory) -> Iterator[dict[str, str]]:
     probe = subprocess.run([*cmd, "dev", "--help"], cwd=ROOT, capture_output=True, timeout=60)
     if probe.returncode != 0:
         unavailable(f"`booper dev` is not usable: {probe.stderr.decode(errors='replace')[-400:]}")
-    port, sandbox_port = free_port(), free_port()
+    port = free_port()
+    sandbox_port = free_port_pair(avoid=port)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOPER_")}
     env["BOOPER_DATA_DIR"] = str(tmp_path_factory.mktemp("booper-data"))
     env["BOOPER_PROXY_SECRET"] = PROXY_SECRET
