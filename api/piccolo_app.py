@@ -9,6 +9,7 @@ from api.apps.tables import ApiKey, App, AppCredentials
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
+from api.people.tables import NotificationDevice, NotificationPerson, Person, PersonDevice, PersonRead
 from api.users.tables import User
 from api.webhooks.tables import Webhook, WebhookEvent
 
@@ -30,6 +31,11 @@ TABLES = [
     DailyUsage,
     Webhook,
     WebhookEvent,
+    Person,
+    PersonDevice,
+    PersonRead,
+    NotificationPerson,
+    NotificationDevice,
 ]
 
 APP_CONFIG = AppConfig(

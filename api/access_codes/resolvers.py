@@ -6,7 +6,6 @@ import datetime as dt
 
 import strawberry
 
-from api import validation
 from api.access_codes import service
 from api.access_codes.types import AccessCode, CreateAccessCodeInput
 from api.apps.tables import App
@@ -16,6 +15,7 @@ from api.errors import BadUserInput, NotFound, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.ids import parse_id
+from api.people import service as people
 from api.ratelimit import address_bucket
 
 
@@ -51,7 +51,7 @@ class AccessCodesMutation:
                 raise Unauthenticated("an API key or a dashboard login is needed")
             raise BadUserInput("pass appId: the app whose channels the code grants")
         app, access = admin
-        identifier = validation.optional_text(input.identifier, "identifier", 256)
+        identifier = people.identifier(input.identifier) if input.identifier is not None else None
         runtime = info.context.runtime
         settings = runtime.settings
         await runtime.limiter.hit(

@@ -19,8 +19,9 @@ from api import db
 from api.access_codes.tables import AccessCode, AccessCodeChannel
 from api.apps.tables import App
 from api.channels.tables import Channel, ChannelSubscription
-from api.devices.tables import Device, DeviceAccessGrant
+from api.devices.tables import DeviceAccessGrant
 from api.errors import BadUserInput, Conflict, RateLimited
+from api.people import service as people
 from api.ratelimit import RateLimiter
 from api.security import hash_access_code, new_access_code
 from api.settings import Settings
@@ -167,20 +168,14 @@ async def redeem(code: str, device: dict, secret: str, *, app_id: int | None = N
         added = 0
         for channel in channels:
             await DeviceAccessGrant.insert(
-                DeviceAccessGrant(
-                    device=device["id"], app=access_code["app"], channel=channel["id"], identifier=identifier
-                )
-            ).on_conflict(
-                target=(DeviceAccessGrant.device, DeviceAccessGrant.channel),
-                action="DO UPDATE",
-                values=[(DeviceAccessGrant.identifier, identifier)],
-            )
+                DeviceAccessGrant(device=device["id"], app=access_code["app"], channel=channel["id"])
+            ).on_conflict(target=(DeviceAccessGrant.device, DeviceAccessGrant.channel), action="DO NOTHING")
             added += len(
                 await ChannelSubscription.insert(
                     ChannelSubscription(channel=channel["id"], device=device["id"])
                 ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
             )
-        if identifier is not None:
-            await Device.update({Device.identifier: identifier}).where(Device.id == device["id"])
+        if identifier is not None:  # the device now belongs to that person of the app
+            await people.link(device["id"], access_code["app"], identifier)
     await webhook_events.device_joined(device["id"], access_code["app"], added)
     return channels

@@ -12,6 +12,8 @@ class App(Table, tablename="apps"):
     name = Varchar(length=64)
     plan = Varchar(length=16, default="FREE")
     created_at = Timestamptz()
+    # Signs persons for devices (api/people/identity.py); sealed at rest (api/secrets_at_rest.py).
+    identity_secret = Varchar(length=256, null=True, default=None)
 
 
 class ApiKey(Table, tablename="api_keys"):

@@ -139,6 +139,17 @@ class App(RowNode):
         row = await loader(info, "app_providers", credentials.settings_of_apps).load(self.row["id"])
         return ProviderSettings(**row)
 
+    @strawberry.field(
+        description="Owner only. The app's server signs a person's identifier with it: "
+        "hex(HMAC-SHA256(identitySecret, identifier)) is the signature a device presents in registerDevice."
+    )
+    async def identity_secret(self, info: Info) -> str:
+        from api.people import identity
+
+        if not self.access.is_owner:
+            raise Forbidden("only the app's owner sees its identity secret")
+        return await identity.secret_of(self.row["id"], info.context.runtime.secret_key)
+
     def _require_admin(self) -> None:
         if not self.access.administers(self.row["id"]):
             raise Forbidden("only the app's owner or its API key sees this")

@@ -1,9 +1,11 @@
-"""Fan-out: one notification -> a PENDING delivery row per active subscribed device.
+"""Fan-out: one notification -> a PENDING delivery row per active target device.
 
-Pages through the channel's subscribers by device id (keyset, never OFFSET, never
-all in memory), inserts each page in one statement with ON CONFLICT DO NOTHING
-(so a re-run creates nothing twice), records its progress, and kicks a send task
-per pipeline.SEND_BATCH new deliveries.
+The targets are a channel's subscribers, or for a direct send the devices of the persons it
+names, or the devices it names (api/delivery/targets.py). Pages through them by device id
+(keyset, never OFFSET, never all in memory), inserts each page in one statement with ON CONFLICT
+DO NOTHING (so a re-run creates nothing twice), records its progress, and kicks a send task per
+pipeline.SEND_BATCH new deliveries. Each delivery records the person of the notification's app its device
+belongs to (read state and badges are per person).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import datetime as dt
 
 from api import db
 from api.apps.tables import App
+from api.delivery import targets
 from api.delivery.ledger import refresh_status
 from api.delivery.pipeline import kick_fan_outs, kick_sends
-from api.notifications.tables import Delivery, Notification
+from api.notifications.tables import Notification
 from api.runtime import Runtime
 
 PAGE = 1000
@@ -36,19 +39,20 @@ async def fan_out(runtime: Runtime, notification_id: int) -> int:
         await refresh_status(notification_id)
         return 0
     priority = await _is_priority(n["app"])
+    source = await targets.source_of(n)
     postgres = db.is_postgres(db.current_engine())
     cursor, created = n["fanout_cursor"], 0
     for _ in range(PAGES_PER_RUN):
         now = dt.datetime.now(dt.UTC)
         if postgres:
-            last, inserted = await _page_pg(notification_id, n["channel"], cursor, now)
+            last, inserted = await _page_pg(source, notification_id, cursor, now)
             if last is None:
                 break
         else:
-            last = await _page_end(n["channel"], cursor)
+            last = await _page_end(source, cursor)
             if last is None:
                 break
-            inserted = await _insert_page(notification_id, n["channel"], cursor, last, now)
+            inserted = await _insert_page(source, notification_id, cursor, last, now)
             await Notification.update({Notification.fanout_cursor: last, Notification.kicked_at: now}).where(
                 Notification.id == notification_id
             )
@@ -56,7 +60,7 @@ async def fan_out(runtime: Runtime, notification_id: int) -> int:
         created += len(inserted)
         await kick_sends(runtime, inserted, priority=priority)
     else:
-        if await _page_end(n["channel"], cursor) is not None:
+        if await _page_end(source, cursor) is not None:
             await kick_fan_outs(runtime, [notification_id], priority=priority)
             return created
     await Notification.update({Notification.fanout_done: True}).where(Notification.id == notification_id)
@@ -65,58 +69,56 @@ async def fan_out(runtime: Runtime, notification_id: int) -> int:
 
 
 _PAGE_PG = """
-WITH page AS (
-    SELECT s.device AS device, d.platform AS platform FROM channel_subscriptions s
-    JOIN devices d ON d.id = s.device
-    WHERE s.channel = $2 AND s.device > $3 AND d.active
-    ORDER BY s.device LIMIT $5
-), created AS (
-    INSERT INTO deliveries (notification, device, platform, status, attempts, next_attempt_at, created_at, updated_at)
-    SELECT $1, device, platform, 'PENDING', 0, $4, $4, $4 FROM page
+WITH page AS ({source}), created AS (
+    INSERT INTO deliveries (notification, device, platform, person, status, attempts, next_attempt_at,
+                            created_at, updated_at)
+    SELECT :notification, device, platform, person, 'PENDING', 0, :now, :now, :now FROM page
     ON CONFLICT DO NOTHING RETURNING id, platform
 ), progress AS (
-    UPDATE notifications SET fanout_cursor = (SELECT max(device) FROM page), kicked_at = $4
-    WHERE id = $1 AND EXISTS (SELECT 1 FROM page)
+    UPDATE notifications SET fanout_cursor = (SELECT max(device) FROM page), kicked_at = :now
+    WHERE id = :notification AND EXISTS (SELECT 1 FROM page)
 )
 SELECT (SELECT max(device) FROM page) AS last,
-       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM created) AS ids,
-       (SELECT coalesce(array_agg(platform ORDER BY id), '{}') FROM created) AS platforms
+       (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM created) AS ids,
+       (SELECT coalesce(array_agg(platform ORDER BY id), '{{}}') FROM created) AS platforms
 """
 
 
 async def _page_pg(
-    notification_id: int, channel_id: int, after: int, now: dt.datetime
+    source: targets.Source, notification_id: int, after: int, now: dt.datetime
 ) -> tuple[int | None, list[dict]]:
     """PostgreSQL: a whole page in one statement, so one round trip and one commit: the page's
-    rows, the notification's progress, and the ids created with their platforms (two arrays, not a row each)."""
-    (row,) = await db.fetch(_PAGE_PG, notification_id, channel_id, after, now, PAGE)
-    created = [{"id": i, "platform": p} for i, p in zip(row["ids"], row["platforms"], strict=True)]
-    return row["last"], created
-
-
-async def _page_end(channel_id: int, after_device: int) -> int | None:
-    """The last device id of the next page of active subscribers (None: no more)."""
-    rows = await Delivery.raw(
-        "SELECT MAX(device) AS last FROM (SELECT s.device AS device FROM channel_subscriptions s"
-        " JOIN devices d ON d.id = s.device WHERE s.channel = {} AND s.device > {} AND d.active = {}"
-        " ORDER BY s.device LIMIT {}) AS page",
-        channel_id, after_device, True, PAGE,
+    rows, the notification's progress, and the ids created (as arrays, not a row each)."""
+    sql, args = source.compile(
+        _PAGE_PG.format(source=source.sql), "pg",
+        notification=notification_id, now=now, after=after, limit=PAGE,
     )
+    (row,) = await db.fetch(sql, *args)
+    return row["last"], [{"id": i, "platform": p} for i, p in zip(row["ids"], row["platforms"], strict=True)]
+
+
+async def _page_end(source: targets.Source, after_device: int) -> int | None:
+    """The last device id of the next page of targets (None: no more)."""
+    sql, args = source.compile(f"SELECT MAX(device) AS last FROM ({source.sql}) AS page", "piccolo",
+                               after=after_device, limit=PAGE)
+    rows = await Notification.raw(sql, *args)
     return rows[0]["last"] if rows and rows[0]["last"] is not None else None
 
 
-async def _insert_page(notification_id: int, channel_id: int, after: int, last: int, now: dt.datetime) -> list[dict]:
+async def _insert_page(
+    source: targets.Source, notification_id: int, after: int, last: int, now: dt.datetime
+) -> list[dict]:
     """SQLite (PostgreSQL: _page_pg): one set-based statement per page, no rows built in Python,
     ON CONFLICT makes re-runs create nothing twice, RETURNING gives what this run created."""
-    return await Delivery.raw(
-        "INSERT INTO deliveries (notification, device, platform, status, attempts, next_attempt_at,"
+    sql, args = source.compile(
+        "INSERT INTO deliveries (notification, device, platform, person, status, attempts, next_attempt_at,"
         " created_at, updated_at)"
-        " SELECT CAST({} AS BIGINT), d.id, d.platform, 'PENDING', 0, {}, {}, {}"
-        " FROM channel_subscriptions s JOIN devices d ON d.id = s.device"
-        " WHERE s.channel = {} AND s.device > {} AND s.device <= {} AND d.active = {}"
+        " SELECT CAST(:notification AS BIGINT), device, platform, person, 'PENDING', 0, :now, :now, :now"
+        f" FROM ({source.sql}) AS page WHERE device <= :last"
         " ON CONFLICT DO NOTHING RETURNING id, platform",
-        notification_id, now, now, now, channel_id, after, last, True,
+        "piccolo", notification=notification_id, now=now, after=after, last=last, limit=PAGE,
     )
+    return await Notification.raw(sql, *args)
 
 
 async def _is_priority(app_id: int | None) -> bool:

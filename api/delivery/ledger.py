@@ -64,7 +64,7 @@ async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEAS
     where, args = _unleased(ids, now)
     rows = await Delivery.raw(
         f"UPDATE deliveries SET lease_until = {_timestamp()} WHERE {where}"
-        " RETURNING id, notification, device, attempts, platform, created_at",
+        " RETURNING id, notification, device, attempts, platform, created_at, person",
         now + lease, *args,
     )
     return db.parse_timestamps(rows, "created_at")
@@ -214,6 +214,16 @@ async def publish_changes(runtime: Runtime, rows: list[dict]) -> None:
             })
     for app_id, evs in by_app.items():
         await runtime.live.publish_many(events.app_deliveries_topic(app_id), evs)
+
+
+async def settled(runtime: Runtime, rows: list[dict]) -> None:
+    """Deliveries settled outside a sender (SKIPPED when read elsewhere, already written):
+    their live events, and their notifications rolled forward."""
+    notes = await _notification_states({r["notification"] for r in rows})
+    written = _with_apps(rows, {nid: n["app"] for nid, n in notes.items()})
+    await publish_changes(runtime, written)
+    for nid, n in notes.items():
+        await _refresh(runtime, nid, n)
 
 
 def _with_apps(rows: list[dict], app_of: dict[int, int | None]) -> list[dict]:

@@ -23,6 +23,7 @@ from api.delivery import ledger, native_payload, payload, pipeline
 from api.delivery.providers import providers
 from api.devices.tables import Device
 from api.notifications import service as notifications
+from api.people import reads
 from api.providers.expo import MAX_MESSAGES_PER_REQUEST
 from api.providers.failures import Outcome, ProviderFailure, TransientFailure
 from api.runtime import Runtime
@@ -93,8 +94,10 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
         by_token.setdefault(app_creds.expo_access_token if app_creds else None, []).append(d)
     ready = [d for group in by_token.values() for d in group]  # outcomes come back in this order
 
+    shown = await reads.notes_with_badges(ready, notes)  # unread counts as badges, one statement
+
     async def request(chunk: list[dict], access_token: str | None) -> list:
-        messages = [payload.expo_message(devices[d["device"]]["token"], notes[d["notification"]]) for d in chunk]
+        messages = [payload.expo_message(devices[d["device"]]["token"], shown[d["id"]]) for d in chunk]
         try:
             return await expo.send(messages, paced=True, access_token=access_token)
         except ProviderFailure as failure:  # the whole request failed: same verdict for each
@@ -114,24 +117,26 @@ async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
         channel_names = {
             r["id"]: r["name"]
             for r in await Channel.select(Channel.id, Channel.name).where(
-                Channel.id.is_in(list({n["channel"] for n in notes.values()}) or [0])
+                Channel.id.is_in(list({n["channel"] for n in notes.values() if n["channel"] is not None}) or [0])
             )
         }
-        # Per notification, not per device: payloads (classic, and declarative for Safari's push
-        # service), TTL, urgency and topic; the sender encrypts per device.
-        per_note = {
-            nid: (
-                payload.webpush_payload(n, channel_names.get(n["channel"], "")),
-                native_payload.declarative_webpush_payload(n, channel_names.get(n["channel"], "")),
-                n["ttl"] if n["ttl"] is not None else 2419200,
-                payload.WEBPUSH_URGENCY[n["priority"]],
-                payload.webpush_topic(n),
-            )
-            for nid, n in notes.items()
-        }
+        # Per notification (and badge), not per device: payloads (classic, and declarative for
+        # Safari's push service), TTL, urgency and topic; the sender encrypts per device.
+        per_note: dict[tuple[int, int | None], tuple] = {}
+
+        def prepared(n: dict) -> tuple:
+            key = (n["id"], (n.get("presentation") or {}).get("badge"))
+            if key not in per_note:
+                name = channel_names.get(n["channel"], "")
+                per_note[key] = (
+                    payload.webpush_payload(n, name), native_payload.declarative_webpush_payload(n, name),
+                    n["ttl"] if n["ttl"] is not None else 2419200, payload.WEBPUSH_URGENCY[n["priority"]],
+                    payload.webpush_topic(n),
+                )
+            return per_note[key]
 
         async def send_one(d: dict, device: dict, n: dict) -> Outcome:
-            classic, declarative, ttl, urgency, topic = per_note[d["notification"]]
+            classic, declarative, ttl, urgency, topic = prepared(n)
             body = declarative if native_payload.takes_declarative(device["token"], declarative_hosts) else classic
             return await sender.send(
                 device["token"], device["p256dh"], device["auth"], body, ttl=ttl, urgency=urgency, topic=topic
@@ -160,12 +165,13 @@ async def send_individually(
     devices, notes = await _load(claimed)
     changes, ready = _split(claimed, devices, notes, now)
     send_one = await prepare(devices, notes) if ready else None
+    shown = await reads.notes_with_badges(ready, notes)  # unread counts as badges, one statement
     outcomes: list = [None] * len(ready)
     pending = iter(enumerate(ready))
 
     async def runner() -> None:
         for i, d in pending:
-            outcomes[i] = await send_one(d, devices[d["device"]], notes[d["notification"]])
+            outcomes[i] = await send_one(d, devices[d["device"]], shown[d["id"]])
 
     # As many runners as the sender has slots, each taking the next delivery, keep the slots full;
     # a task per delivery (1,000 a batch) cost about 7 us each in task switches and semaphore waits.

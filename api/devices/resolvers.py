@@ -7,11 +7,13 @@ import strawberry
 from api.apps.tables import App
 from api.devices import service, verification
 from api.devices.types import Device, DeviceRegistration, RegisterDeviceInput
-from api.errors import BadUserInput, Conflict, NotFound
+from api.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.shared import Platform
 from api.ids import parse_id
+from api.people import identity
+from api.people import service as people
 
 TAKEN = (
     "this push token is already registered: present its device key (X-Device-Key), or prove you hold "
@@ -52,6 +54,31 @@ def _registration(row: dict, key: str) -> DeviceRegistration:
     return DeviceRegistration(device=device, device_key=key)
 
 
+async def _person_to_link(info: Info, input: RegisterDeviceInput, viewer) -> tuple[int | None, str | None]:
+    """(app, identifier) the new registration belongs to, if the input names a person: an
+    `identifier` needs the app's API key; an `identity` needs the app's signature over it."""
+    if input.identifier is not None and input.identity is not None:
+        raise BadUserInput("pass identifier (with the app's API key) or identity (signed), not both")
+    if input.identifier is not None:
+        if viewer.kind != "key":
+            if viewer.is_anonymous:
+                raise Unauthenticated("identifier needs the app's API key; a device presents a signed identity")
+            raise Forbidden("identifier needs the app's API key; a device presents a signed identity")
+        return viewer.app_id, people.identifier(input.identifier)
+    if input.identity is not None:
+        ident = people.identifier(input.identity.identifier, "identity.identifier")
+        app_id = parse_id(input.identity.app_id, "app")
+        signature = input.identity.signature
+        if len(signature) > 128 or not await identity.verified(
+            app_id, ident, signature, info.context.runtime.secret_key
+        ):
+            # The same answer for an unknown app: nothing to learn about which ids exist.
+            raise Forbidden("the identity's signature does not match: sign the identifier with the app's "
+                            "identity secret (hex HMAC-SHA256)")
+        return app_id, ident
+    return None, None
+
+
 @strawberry.type
 class DevicesMutation:
     @strawberry.mutation(
@@ -68,6 +95,8 @@ class DevicesMutation:
         token, p256dh, auth = _validated(input.platform, input.token, input.web_push_keys, settings)
         app = await _token_app(input)
         viewer = await perms.viewer(info)
+        # Checked before anything is written: a refused person registers no device either.
+        person_app, ident = await _person_to_link(info, input, viewer)
         try:
             row, key = await service.register(
                 input.platform.value, token, p256dh, auth,
@@ -77,7 +106,26 @@ class DevicesMutation:
             )
         except service.TokenTaken:
             raise Conflict(TAKEN) from None
+        if person_app is not None:
+            await people.link(row["id"], person_app, ident)
         return _registration(row, key)
+
+    @strawberry.mutation(
+        description="Link a device of the app to a person of the app (null unlinks it): the app's owner "
+        "(with appId) or its API key."
+    )
+    async def identify_device(
+        self, info: Info, device_id: strawberry.ID, identifier: str | None, app_id: strawberry.ID | None = None
+    ) -> Device:
+        admin = await perms.implied_app_admin(info, app_id)
+        if admin is None:
+            await perms.require_credentials(info)
+            raise BadUserInput("a dashboard user passes appId")
+        app, access = admin
+        ident = people.identifier(identifier) if identifier is not None else None
+        device = await people.device_of_app(app["id"], parse_id(device_id, "device"))
+        await people.link(device["id"], app["id"], ident)
+        return Device(row=device, access=access)
 
     @strawberry.mutation(description="Stop all pushes to this device (with its device key); its key stops working.")
     async def unregister_device(self, info: Info, device_token: str) -> bool:

@@ -12,6 +12,7 @@ from api.devices.keys import hash_device_key, new_device_key
 from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.errors import BadUserInput
 from api.live.guard import access_withdrawn
+from api.people.tables import PersonDevice
 
 EXPO_TOKEN = re.compile(r"^Expo(nent)?PushToken\[[A-Za-z0-9_\-:.=+/]{1,200}\]$")
 MAX_ENDPOINT = 2048
@@ -179,11 +180,11 @@ async def _record_supplier(device_id: int, app_id: int | None) -> None:
 
 
 async def _empty(device_id: int) -> None:
-    """Everything a previous holder of the token had: subscriptions, grants, identity, suppliers."""
+    """Everything a previous holder of the token had: subscriptions, grants, persons, suppliers."""
     await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
     await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
     await DeviceSupplier.delete().where(DeviceSupplier.device == device_id)
-    await Device.update({Device.identifier: None}).where(Device.id == device_id)
+    await PersonDevice.delete().where(PersonDevice.device == device_id)
 
 
 async def unregister(device_id: int) -> None:
@@ -207,6 +208,8 @@ async def unregister(device_id: int) -> None:
         ).where(Device.id == device_id)
         await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
         await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
+        # It belongs to nobody any more: a later holder of the token starts with no person.
+        await PersonDevice.delete().where(PersonDevice.device == device_id)
     await webhook_service.emit(get_runtime(), webhook_events.devices_left(apps, {device_id: "unregistered"}))
     await access_withdrawn(f"device:{device_id}")
 
@@ -214,19 +217,6 @@ async def unregister(device_id: int) -> None:
 async def devices_by_ids(ids: list[int]) -> list[dict | None]:
     rows = {r["id"]: r for r in await Device.select().where(Device.id.is_in(ids))}
     return [rows.get(i) for i in ids]
-
-
-async def identifiers_for_app(keys: list[tuple[int, int]]) -> list[str | None]:
-    """(device id, app id) -> the identifier the device got from that app's access code."""
-    device_ids = list({d for d, _ in keys})
-    rows = await DeviceAccessGrant.select(
-        DeviceAccessGrant.device, DeviceAccessGrant.app, DeviceAccessGrant.identifier
-    ).where(DeviceAccessGrant.device.is_in(device_ids)).order_by(DeviceAccessGrant.id)
-    found: dict[tuple[int, int], str | None] = {}
-    for r in rows:
-        if r["identifier"] is not None:
-            found[(r["device"], r["app"])] = r["identifier"]
-    return [found.get(k) for k in keys]
 
 
 async def supplied(keys: list[tuple[int, int]]) -> list[bool]:

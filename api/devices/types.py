@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
 from api.devices import service
@@ -11,6 +13,10 @@ from api.graphql.loaders import loader
 from api.graphql.nodes import RowNode
 from api.graphql.scalars import DateTime
 from api.graphql.shared import Platform
+from api.people import service as people
+
+if TYPE_CHECKING:
+    from api.people.types import IdentityInput
 
 
 @strawberry.input
@@ -27,6 +33,12 @@ class RegisterDeviceInput:
     web_push_keys: WebPushKeys | None = strawberry.field(default=None, description="Required for WEB.")
     app_id: strawberry.ID | None = strawberry.field(
         default=None, description="Required for FCM and APNS devices: the app whose project or bundle the token is of."
+    )
+    identifier: str | None = strawberry.field(
+        default=None, description="With the app's API key: the person this device belongs to."
+    )
+    identity: Annotated[IdentityInput, strawberry.lazy("api.people.types")] | None = strawberry.field(
+        default=None, description="From the device itself: a person signed by the app's server."
     )
 
 
@@ -53,15 +65,16 @@ class Device(RowNode):
     def token_hint(self) -> str:
         return token_hint(self.row["token"])
 
-    @strawberry.field(description="From the access code the device redeemed with this app, if any.")
+    @strawberry.field(
+        description="The person of the viewing app this device belongs to, if any (owner or key; an app "
+        "never sees another app's person). Null for other viewers: a device may belong to persons of "
+        "several apps, and one app's identifier is not another's business."
+    )
     async def identifier(self, info: Info) -> str | None:
         if self.access.role in ("owner", "key"):
-            # An app sees only the identifier its own access code gave, never another app's.
-            return await loader(info, "device_identifier", service.identifiers_for_app).load(
+            return await loader(info, "device_identifier", people.identifiers_of).load(
                 (self.row["id"], self.access.app_id)
             )
-        if self.access.role == "device" and self.access.device_id == self.row["id"]:
-            return self.row["identifier"]
         return None
 
     @strawberry.field(description="False once the provider said the token is dead, or unregistered.")

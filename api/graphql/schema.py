@@ -33,6 +33,7 @@ from api.graphql.errors import ShapeErrors
 from api.graphql.text import RefuseUnstorableText
 from api.live.shared import SharedEventExecutor
 from api.notifications.resolvers import NotificationsMutation, NotificationsQuery, NotificationsSubscription
+from api.people.resolvers import PeopleMutation, PeopleQuery
 from api.settings import get_settings
 from api.users.resolvers import UsersMutation, UsersQuery
 from api.webhooks.resolvers import WebhooksMutation, WebhooksQuery
@@ -49,7 +50,7 @@ class WebPushQuery:
 
 @strawberry.type
 class Query(UsersQuery, AppsQuery, ChannelsQuery, NotificationsQuery, WebPushQuery, WebhooksQuery,
-            AppDevicesQuery):
+            AppDevicesQuery, PeopleQuery):
     pass
 
 
@@ -64,6 +65,7 @@ class Mutation(
     WebhooksMutation,
     EngagementMutation,
     CredentialsMutation,
+    PeopleMutation,
 ):
     pass
 

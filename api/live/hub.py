@@ -59,6 +59,11 @@ class LiveHub:
             self._redis = None
 
     @property
+    def redis(self):
+        """The Redis client shared by this process's live features (presence), None in memory."""
+        return self._redis
+
+    @property
     def subscriber_count(self) -> int:
         return sum(len(q) for q in self._subscribers.values())
 

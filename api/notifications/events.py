@@ -33,11 +33,42 @@ def from_event(event: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def notification_topics(row: dict[str, Any]) -> list[str]:
-    topics = [channel_topic(row["channel"])]
+def person_topic(person_id: int) -> str:
+    return f"person:{person_id}"
+
+
+def device_topic(device_id: int) -> str:
+    return f"device:{device_id}:notifications"
+
+
+def notification_topics(row: dict[str, Any], direct: dict[int, list[str]] | None = None) -> list[str]:
+    """A channel send goes to its channel's topic; a direct send to its persons' or devices'
+    topics (`direct`: notification id -> those topics), which their devices' streams follow."""
+    if row["channel"] is not None:
+        topics = [channel_topic(row["channel"])]
+    else:
+        topics = list((direct or {}).get(row["id"], ()))
     if row.get("app") is not None:
         topics.append(app_notifications_topic(row["app"]))
     return topics
+
+
+async def direct_topics(notification_ids: list[int]) -> dict[int, list[str]]:
+    """The persons' and devices' topics of direct sends, two statements for all of them."""
+    from api.people.tables import NotificationDevice, NotificationPerson
+
+    if not notification_ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    for r in await NotificationPerson.select(NotificationPerson.notification, NotificationPerson.person).where(
+        NotificationPerson.notification.is_in(notification_ids)
+    ):
+        found.setdefault(r["notification"], []).append(person_topic(r["person"]))
+    for r in await NotificationDevice.select(NotificationDevice.notification, NotificationDevice.device).where(
+        NotificationDevice.notification.is_in(notification_ids)
+    ):
+        found.setdefault(r["notification"], []).append(device_topic(r["device"]))
+    return found
 
 
 async def publish_notification(live, row: dict[str, Any]) -> None:
@@ -46,4 +77,5 @@ async def publish_notification(live, row: dict[str, Any]) -> None:
 
 async def publish_notifications(live, rows: list[dict[str, Any]]) -> None:
     """Several at once, in one message (sending.dispatch coalesces concurrent sends)."""
-    await live.publish_batch([(notification_topics(row), to_event(row)) for row in rows])
+    direct = await direct_topics([row["id"] for row in rows if row["channel"] is None])
+    await live.publish_batch([(notification_topics(row, direct), to_event(row)) for row in rows])

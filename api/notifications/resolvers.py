@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -9,7 +10,7 @@ import strawberry
 from api.channels import service as channels
 from api.channels.resolvers import resolve_channel
 from api.engagement import presentation
-from api.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from api.errors import BadUserInput, NotFound, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
@@ -18,8 +19,10 @@ from api.graphql.shared import NotificationStatus
 from api.ids import parse_id
 from api.live.guard import TTL as GUARD_TTL
 from api.live.guard import StreamGuard
+from api.live.presence import presence_of
 from api.live.shared import shared_node
 from api.notifications import events, sending, service
+from api.notifications.draft import MAX_DIRECT_TARGETS, Draft
 from api.notifications.types import (
     Delivery,
     DeliveryConnection,
@@ -27,6 +30,8 @@ from api.notifications.types import (
     NotificationConnection,
     SendNotificationInput,
 )
+from api.people import reads
+from api.people import service as people
 
 MAX_MARK_READ = 500
 
@@ -68,7 +73,9 @@ class NotificationsQuery:
             aid = parse_id(app_id, "app") if app_id is not None else None
             subscribed = [c["id"] for c in await channels.channels_of_device(device["id"], aid)]
             ids = [c for c in subscribed if cid is None or c == cid]
-            rows = await service.page(first=size, before_id=before, channel_ids=ids, inbox=True, **filters)
+            # Direct sends to the device (or its persons) are in its inbox too, unless one channel is asked for.
+            rows = await service.page(first=size, before_id=before, channel_ids=ids, inbox=True,
+                                      device_id=device["id"] if cid is None else None, app_id=aid, **filters)
             access = perms.Access("device", device_id=device["id"])
         elif app_id is not None or (await perms.viewer(info)).kind == "key":
             app, access = await perms.implied_app_admin(info, app_id)  # type: ignore[misc]
@@ -92,12 +99,10 @@ class NotificationsQuery:
     ) -> Notification | None:
         if device_token is not None:
             device = await perms.authenticated_device(info, device_token)
-            row = await service.get(parse_id(id, "notification"))
-            if row and row["status"] not in service.INBOX_HIDDEN:
-                subscribed = {c["id"] for c in await channels.channels_of_device(device["id"])}
-                if row["channel"] in subscribed:
-                    return Notification(row=row, access=perms.Access("device", device_id=device["id"]))
-            raise NotFound("notification not found")
+            row = await service.in_inbox(device["id"], parse_id(id, "notification"))
+            if row is None:
+                raise NotFound("notification not found")
+            return Notification(row=row, access=perms.Access("device", device_id=device["id"]))
         row, access = await administered_notification(info, id)
         return Notification(row=row, access=access)
 
@@ -121,34 +126,25 @@ class NotificationsMutation:
         "for the app's channels; anyone for public channels (rate limited)."
     )
     async def send_notification(self, info: Info, input: SendNotificationInput) -> Notification:
-        channel = await resolve_channel(info, input.channel_id, input.channel, input.app_id, create_public=True)
-        access = await perms.admin_access_for_app(info, channel["app"])
-        if access is None:
-            if channel["visibility"] != "PUBLIC":
-                if (await perms.viewer(info)).is_anonymous:
-                    raise Unauthenticated("private channels take an API key or a dashboard login")
-                raise NotFound("channel not found")
-            access = perms.PUBLIC
-        administers = access.role in ("owner", "key")
-        if input.critical and not administers:
-            raise Forbidden("only the channel's app may send critical notifications")
-        shown = presentation.build(input.url, input.image, input.badge, input.expo, input.web_push)
+        kinds = [input.channel_id is not None or input.channel is not None, input.identifiers is not None,
+                 input.device_ids is not None]
+        if sum(kinds) != 1:
+            raise BadUserInput("name exactly one target: channelId or channel, identifiers, or deviceIds")
+        draft = Draft(
+            title=input.title, body=input.body, data=input.data,
+            priority=input.priority.value if input.priority else "DEFAULT", collapse_key=input.collapse_key,
+            ttl=input.ttl, send_at=input.send_at, idempotency_key=input.idempotency_key,
+            critical=bool(input.critical),
+            presentation=presentation.build(input.url, input.image, input.badge, input.expo, input.web_push),
+        )
+        if kinds[0]:
+            access = await _channel_target(info, input, draft)
+        else:
+            access = await _direct_target(info, input, draft)
         row, _ = await sending.send(
             info.context.runtime,
-            channel=channel,
-            app_id=access.app_id if administers else None,
-            fields={
-                "title": input.title,
-                "body": input.body,
-                "data": input.data,
-                "priority": (input.priority.value if input.priority else "DEFAULT"),
-                "collapse_key": input.collapse_key,
-                "ttl": input.ttl,
-                "send_at": input.send_at,
-                "idempotency_key": input.idempotency_key,
-            },
-            critical=bool(input.critical),
-            presentation=shown,
+            draft,
+            app_id=access.app_id if access.role in ("owner", "key") else None,
             client_ip=info.context.client_ip,
             plan=(await perms.viewer(info)).plan if access.role == "key" else None,
         )
@@ -165,7 +161,45 @@ class NotificationsMutation:
             raise BadUserInput(f"at most {MAX_MARK_READ} ids at once")
         ids = [parse_id(i, "notification") for i in notification_ids]
         device = await perms.authenticated_device(info, device_token)
-        return await service.mark_read(device["id"], ids)
+        return await reads.mark_read(info.context.runtime, device["id"], ids)
+
+
+async def _channel_target(info: Info, input: SendNotificationInput, draft: Draft) -> perms.Access:
+    channel = await resolve_channel(info, input.channel_id, input.channel, input.app_id, create_public=True)
+    access = await perms.admin_access_for_app(info, channel["app"])
+    if access is None:
+        if channel["visibility"] != "PUBLIC":
+            if (await perms.viewer(info)).is_anonymous:
+                raise Unauthenticated("private channels take an API key or a dashboard login")
+            raise NotFound("channel not found")
+        access = perms.PUBLIC
+    draft.channel = channel
+    return access
+
+
+async def _direct_target(info: Info, input: SendNotificationInput, draft: Draft) -> perms.Access:
+    """Persons or devices of the caller's app (its key, or its owner with appId): checked before
+    anything is written, and a device the app does not know is NOT_FOUND, as if it did not exist."""
+    admin = await perms.implied_app_admin(info, input.app_id)
+    if admin is None:
+        await perms.require_credentials(info)
+        raise BadUserInput("a dashboard user sending to persons or devices passes appId")
+    app, access = admin
+    for given, what in ((input.identifiers, "identifiers"), (input.device_ids, "deviceIds")):
+        if given is not None and len(given) > MAX_DIRECT_TARGETS:
+            raise BadUserInput(f"{what} may name at most {MAX_DIRECT_TARGETS} at once")
+    if input.identifiers is not None:
+        if not input.identifiers:
+            raise BadUserInput("identifiers must name at least one person")
+        draft.identifiers = [people.identifier(i, "each identifier") for i in input.identifiers]
+    else:
+        if not input.device_ids:
+            raise BadUserInput("deviceIds must name at least one device")
+        draft.device_ids = list(dict.fromkeys(parse_id(d, "device") for d in input.device_ids))
+        known = await people.devices_of_app(app["id"], draft.device_ids)
+        if len(known) != len(draft.device_ids):
+            raise NotFound("device not found")
+    return access
 
 
 @strawberry.type
@@ -190,9 +224,12 @@ class NotificationsSubscription:
             access = perms.Access("device", device_id=device["id"])
             subscribed = await channels.channels_of_device(device["id"])
             ids = [c["id"] for c in subscribed]
-            topics = [events.channel_topic(c) for c in ids]
+            # Its channels, and direct sends to it or to the persons it belongs to.
+            topics = [events.channel_topic(c) for c in ids] + [events.device_topic(device["id"])]
+            topics += [events.person_topic(p) for p in await people.persons_of_device(device["id"])]
             scopes = [f"device:{device['id']}", *(f"channel:{c}" for c in ids)]
             guard = StreamGuard(hub, _device_check(info, device_token, device["id"]), scopes)
+            online = presence_of(info.context.runtime).connected(device["id"])
         elif channel is not None:
             row = await resolve_channel(info, None, channel, app_id, create_public=False)
             access = await perms.channel_access(info, row)
@@ -213,11 +250,15 @@ class NotificationsSubscription:
                                 expires_at=viewer.expires_at)
         await guard.start(topics)
         try:
-            while True:
-                event = await guard.next_event()
-                if guard.allowed is not None and event.get("channel") not in guard.allowed:
-                    continue  # unsubscribed (or access withdrawn) since the stream began
-                yield shared_node(event, access, lambda e=event: Notification(row=events.from_event(e), access=access))
+            async with online if device_token is not None else contextlib.nullcontext():
+                while True:
+                    event = await guard.next_event()
+                    channel_id = event.get("channel")
+                    if guard.allowed is not None and channel_id is not None and channel_id not in guard.allowed:
+                        continue  # unsubscribed (or access withdrawn) since the stream began
+                    yield shared_node(
+                        event, access, lambda e=event: Notification(row=events.from_event(e), access=access)
+                    )
         finally:
             guard.stop()
 

@@ -5,79 +5,46 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from api import db
-from api.channels.tables import ChannelSubscription
 from api.errors import Conflict, NotFound, QuotaExceeded
-from api.notifications import usage
-from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
+from api.notifications import targets, usage
+from api.notifications.draft import Draft
+from api.notifications.rows import NotificationRow
+from api.notifications.tables import DailyUsage, Delivery, Notification
 
 INBOX_HIDDEN = ("SCHEDULED", "CANCELED")
-
-
-@dataclass
-class NewNotification:
-    app_id: int | None
-    channel_id: int
-    title: str | None
-    body: str | None
-    data: Any
-    priority: str
-    collapse_key: str | None
-    ttl: int | None
-    send_at: dt.datetime | None
-    idempotency_scope: str | None
-    idempotency_key: str | None
-    critical: bool = False
-    presentation: dict | None = None  # api/engagement/presentation.py
 
 
 class _Duplicate(Exception):
     """Raised inside the transaction to roll back the quota unit of an idempotent repeat."""
 
 
-async def find_idempotent(scope: str, key: str) -> dict | None:
+async def find_idempotent(scope: str, key: str) -> NotificationRow | None:
     return await Notification.select().where(
         (Notification.idempotency_scope == scope) & (Notification.idempotency_key == key)
     ).first()
 
 
 async def accept(
-    new: NewNotification, charged_app: int | None, daily_quota: int | None, now: dt.datetime
-) -> tuple[dict, bool]:
-    """Write the notification (and take one unit of `charged_app`'s daily quota) in one transaction.
+    draft: Draft, app_id: int | None, scope: str, charged_app: int | None, daily_quota: int | None,
+    now: dt.datetime,
+) -> tuple[NotificationRow, bool]:
+    """Write the notification, its direct targets, and take one unit of `charged_app`'s daily
+    quota, in one transaction.
 
     Returns (row, created). An idempotent repeat returns the first row and takes no quota.
     """
-    if new.idempotency_key and (existing := await find_idempotent(new.idempotency_scope, new.idempotency_key)):
+    if draft.idempotency_key and (existing := await find_idempotent(scope, draft.idempotency_key)):
         return _loaded(existing), False
-    scheduled = new.send_at is not None and new.send_at > now
-    fields = {
-        "app": new.app_id,
-        "channel": new.channel_id,
-        "title": new.title,
-        "body": new.body,
-        "data": new.data,
-        "priority": new.priority,
-        "collapse_key": new.collapse_key,
-        "ttl": new.ttl,
-        "status": "SCHEDULED" if scheduled else "QUEUED",
-        "send_at": new.send_at,
-        "created_at": now,
-        "kicked_at": None if scheduled else now,
-        "idempotency_scope": new.idempotency_scope if new.idempotency_key else None,
-        "idempotency_key": new.idempotency_key,
-        "critical": new.critical,
-        "presentation": new.presentation,
-    }
-    if daily_quota is None:
+    fields = draft.row_fields(app_id, scope, now)
+    if daily_quota is None and not draft.direct:
         # Nothing to enforce: one statement, and the app's count goes through usage.count
         # (no lock on its usage row per send; see api/notifications/usage.py).
         rows = await (_insert_pg(fields) if db.is_postgres(db.current_engine()) else _insert(fields))
         if not rows:
-            return await _repeat(new), False
+            return await _repeat(scope, draft.idempotency_key), False
         if charged_app is not None:
             usage.count(charged_app, now.date())
         return _loaded(rows[0]), True
@@ -86,16 +53,20 @@ async def accept(
             rows = await _insert(fields)
             if not rows:
                 raise _Duplicate
+            await targets.record(rows[0]["id"], app_id, draft.identifiers, draft.device_ids)
             # After the insert: the usage row is locked only from here to the commit,
             # so an app's concurrent sends queue on it as briefly as possible.
             if charged_app is not None:
-                await take_quota(charged_app, now.date(), daily_quota)
+                if daily_quota is None:
+                    usage.count(charged_app, now.date())
+                else:
+                    await take_quota(charged_app, now.date(), daily_quota)
     except _Duplicate:
-        return await _repeat(new), False
+        return await _repeat(scope, draft.idempotency_key), False
     return _loaded(rows[0]), True
 
 
-async def _insert(fields: dict[str, Any]) -> list[dict]:
+async def _insert(fields: dict[str, Any]) -> list[NotificationRow]:
     """The notification row, or nothing when its idempotency key was taken."""
     with _channel_must_exist():
         return await (
@@ -126,7 +97,7 @@ _INSERT_PG = (
 )
 
 
-async def _insert_pg(fields: dict[str, Any]) -> list[dict]:
+async def _insert_pg(fields: dict[str, Any]) -> list[NotificationRow]:
     """_insert as one prepared statement (the send path's most frequent write)."""
     import orjson
 
@@ -141,9 +112,9 @@ async def _insert_pg(fields: dict[str, Any]) -> list[dict]:
         )
 
 
-async def _repeat(new: NewNotification) -> dict:
+async def _repeat(scope: str, key: str | None) -> NotificationRow:
     """The row an idempotent repeat refers to."""
-    existing = await find_idempotent(new.idempotency_scope, new.idempotency_key)  # type: ignore[arg-type]
+    existing = await find_idempotent(scope, key)  # type: ignore[arg-type]
     if existing is None:
         raise Conflict("a concurrent request with this idempotencyKey failed; retry")
     return _loaded(existing)
@@ -215,7 +186,9 @@ async def page(
     status: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    device_id: int | None = None,
 ) -> list[dict]:
+    """`device_id`: a device's inbox, its `channel_ids` and the direct sends to it or its persons."""
     query = Notification.select()
     if status is not None:
         query = query.where(Notification.status == status)
@@ -225,7 +198,9 @@ async def page(
         query = query.where(Notification.created_at < until)
     if app_id is not None:
         query = query.where(Notification.app == app_id)
-    if channel_ids is not None:
+    if device_id is not None:
+        query = query.where(targets.visible_to_device(device_id, list(channel_ids or ())))
+    elif channel_ids is not None:
         if not channel_ids:
             return []
         query = query.where(Notification.channel.is_in(list(channel_ids)))
@@ -237,6 +212,16 @@ async def page(
         query = query.where(Notification.id < before_id)
     rows = await query.order_by(Notification.id, ascending=False).limit(first + 1)
     return [_loaded(r) for r in rows]
+
+
+async def in_inbox(device_id: int, notification_id: int) -> dict | None:
+    """The notification if the device sees it in its inbox."""
+    row = await Notification.select().where(
+        (Notification.id == notification_id)
+        & targets.visible_to_device(device_id, None)
+        & Notification.status.not_in(list(INBOX_HIDDEN))
+    ).first()
+    return _loaded(row) if row else None
 
 
 async def delivery_counts(notification_ids: Sequence[int]) -> list[dict[str, int]]:
@@ -251,39 +236,6 @@ async def delivery_counts(notification_ids: Sequence[int]) -> list[dict[str, int
         found[r["status"]] = int(r["n"])
         found["OPENED"] = found.get("OPENED", 0) + int(r["opened"])
     return [counts.get(i, {}) for i in notification_ids]
-
-
-async def read_flags(keys: Sequence[tuple[int, int]]) -> list[bool]:
-    """(device id, notification id) -> whether the device marked it read."""
-    device_ids = list({d for d, _ in keys})
-    notification_ids = list({n for _, n in keys})
-    rows = await ReadMark.select(ReadMark.device, ReadMark.notification).where(
-        ReadMark.device.is_in(device_ids) & ReadMark.notification.is_in(notification_ids)
-    )
-    marked = {(r["device"], r["notification"]) for r in rows}
-    return [k in marked for k in keys]
-
-
-async def mark_read(device_id: int, notification_ids: Sequence[int]) -> int:
-    """Marks the ones the device may see (its channels); returns how many are now read."""
-    if not notification_ids:
-        return 0
-    visible = await Notification.select(Notification.id).where(
-        Notification.id.is_in(list(notification_ids))
-        & Notification.channel.is_in(
-            ChannelSubscription.select(ChannelSubscription.channel).where(
-                ChannelSubscription.device == device_id
-            )
-        )
-        & Notification.status.not_in(list(INBOX_HIDDEN))
-    )
-    ids = [r["id"] for r in visible]
-    if not ids:
-        return 0
-    await ReadMark.insert(*[ReadMark(device=device_id, notification=i) for i in ids]).on_conflict(
-        action="DO NOTHING"
-    )
-    return len(ids)
 
 
 async def deliveries_page(notification_id: int, first: int, before_id: int | None) -> list[dict]:

@@ -8,6 +8,7 @@ from piccolo.columns import (
     Date,
     ForeignKey,
     Integer,
+    LazyTableReference,
     OnDelete,
     Text,
     Timestamptz,
@@ -23,7 +24,8 @@ from api.devices.tables import Device
 class Notification(Table, tablename="notifications"):
     id = BigSerial(primary_key=True)
     app = ForeignKey(App, null=True, on_delete=OnDelete.cascade, index=True)
-    channel = ForeignKey(Channel, on_delete=OnDelete.cascade, index=True)
+    # Null for a direct send (to persons or devices: api/people/tables.py says whom).
+    channel = ForeignKey(Channel, null=True, on_delete=OnDelete.cascade, index=True)
     title = Text(null=True, default=None)
     body = Text(null=True, default=None)
     data = JSON(null=True, default=None)
@@ -66,6 +68,12 @@ class Delivery(Table, tablename="deliveries"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     opened_at = Timestamptz(null=True, default=None)  # markOpened, once
+    # The person of the notification's app the device belonged to at fan-out (null: none, or
+    # erased since): per-person read state and badges. Why a delivery was SKIPPED (ReadElsewhere).
+    person = ForeignKey(
+        LazyTableReference("Person", module_path="api.people.tables"), null=True, on_delete=OnDelete.set_null
+    )
+    reason = Varchar(length=32, null=True, default=None)
 
 
 class ReadMark(Table, tablename="read_marks"):

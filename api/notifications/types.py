@@ -16,7 +16,8 @@ from api.graphql.nodes import RowNode
 from api.graphql.pagination import PageInfo
 from api.graphql.scalars import JSON, DateTime
 from api.graphql.shared import DeliveryCounts, DeliveryStatus, NotificationStatus, Priority
-from api.notifications import service
+from api.notifications import service, targets
+from api.people import reads
 
 
 @strawberry.input
@@ -34,24 +35,40 @@ class SendNotificationInput:
         default=None, description="Same key + same app => same notification, sent once."
     )
     app_id: strawberry.ID | None = strawberry.field(
-        default=None, description="For dashboard users sending by channel name."
+        default=None, description="For dashboard users sending by channel name, or to persons or devices."
+    )
+    identifiers: list[str] | None = strawberry.field(
+        default=None, description="People of the app (at most 1,000): each one's active devices."
+    )
+    device_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Devices of the app (at most 1,000)."
     )
     critical: bool | None = strawberry.field(
         default=None, description="Bypasses quiet hours, digests and caps (the app's owner or key only)."
     )
     url: str | None = strawberry.field(default=None, description="Opened when the notification is tapped (https).")
     image: str | None = strawberry.field(default=None, description="An https URL of an image to show.")
-    badge: int | None = strawberry.field(default=None, description="Explicit badge count.")
+    badge: int | None = strawberry.field(
+        default=None, description="Explicit badge count; by default each person's unread count."
+    )
     expo: ExpoOptionsInput | None = None
     web_push: WebPushOptionsInput | None = None
 
 
 @strawberry.type
 class Notification(RowNode):
-    @strawberry.field
-    async def channel(self, info: Info) -> Channel:
+    @strawberry.field(description="Null for a direct send (to persons or devices).")
+    async def channel(self, info: Info) -> Channel | None:
+        if self.row["channel"] is None:
+            return None
         row = await loader(info, "channel", channels.channels_by_ids).load(self.row["channel"])
         return Channel(row=row, access=self.access)
+
+    @strawberry.field(description="Who a direct send went to (the app's owner or key; null otherwise).")
+    async def identifiers(self, info: Info) -> list[str] | None:
+        if not self.access.administers(self.row["app"]):
+            return None
+        return await loader(info, "notification_identifiers", targets.identifiers_of).load(self.row["id"])
 
     @strawberry.field
     def title(self) -> str | None:
@@ -119,11 +136,14 @@ class Notification(RowNode):
         stored = (self.row.get("presentation") or {}).get("webPush")
         return WebPushOptions.from_stored(stored) if stored else None
 
-    @strawberry.field(description="For the device named by deviceToken in the query, else null.")
+    @strawberry.field(
+        description="For the device named by deviceToken in the query (read on any device of its person "
+        "is read on all of them), else null."
+    )
     async def read(self, info: Info) -> bool | None:
         if self.access.role != "device" or self.access.device_id is None:
             return None
-        return await loader(info, "read", service.read_flags).load((self.access.device_id, self.row["id"]))
+        return await loader(info, "read", reads.read_flags).load((self.access.device_id, self.row["id"]))
 
     @strawberry.field(description="The app's owner or key only.")
     async def delivery_counts(self, info: Info) -> DeliveryCounts:
@@ -168,6 +188,9 @@ class Delivery(RowNode):
     @strawberry.field(description="When the device reported that its user opened it (markOpened).")
     def opened_at(self) -> DateTime | None:
         return self.row.get("opened_at")
+    @strawberry.field(description="Why HELD or SKIPPED (ReadElsewhere: read on another of the person's devices).")
+    def reason(self) -> str | None:
+        return self.row.get("reason")
 
 
 @strawberry.type

@@ -12,6 +12,7 @@ import pytest
 from api.access_codes.tables import AccessCode, AccessCodeChannel
 from api.channels.tables import ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
+from api.people.tables import PersonDevice
 from tests.api.conftest import error_codes, expo_token, row_counts
 from tests.support import factories as f
 
@@ -145,7 +146,7 @@ async def test_only_channels_of_the_callers_app(api, shop):
     assert await api.code(CREATE, {"i": {"channels": []}}, api_key=app.api_key) == "BAD_USER_INPUT"
     assert (
         await api.code(
-            CREATE, {"i": {"channels": ["vip"], "identifier": "x" * 257}}, api_key=app.api_key
+            CREATE, {"i": {"channels": ["vip"], "identifier": "x" * 129}}, api_key=app.api_key
         )
         == "BAD_USER_INPUT"
     )
@@ -167,17 +168,21 @@ async def test_redeem_grants_subscribes_and_records_the_identifier(api, shop):
 
     did = int(device["id"])
     grants = await DeviceAccessGrant.select().order_by(DeviceAccessGrant.channel)
-    assert [(g["device"], g["app"], g["channel"], g["identifier"]) for g in grants] == [
-        (did, int(app.id), int(vip["id"]), "customer-42"),
-        (did, int(app.id), int(gold["id"]), "customer-42"),
+    assert [(g["device"], g["app"], g["channel"]) for g in grants] == [
+        (did, int(app.id), int(vip["id"])),
+        (did, int(app.id), int(gold["id"])),
     ]
     subs = await ChannelSubscription.select(ChannelSubscription.channel).where(
         ChannelSubscription.device == did
     )
     assert sorted(s["channel"] for s in subs) == sorted([int(vip["id"]), int(gold["id"])])
-    assert (await Device.select(Device.identifier).where(Device.id == did).first())[
-        "identifier"
-    ] == "customer-42"
+    # The identifier lives in one place, the person and the device's link to it (erasable at once).
+    links = await PersonDevice.raw(
+        "SELECT pd.device, pd.app, p.identifier FROM person_devices pd JOIN persons p ON p.id = pd.person"
+    )
+    assert links == [{"device": did, "app": int(app.id), "identifier": "customer-42"}]
+    assert [g["identifier"] for g in grants] == [None, None]
+    assert (await Device.select(Device.identifier).where(Device.id == did).first())["identifier"] is None
     row = await AccessCode.select().first()
     assert row["redeemed_at"] is not None and row["redeemed_by"] == did
 

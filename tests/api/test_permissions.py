@@ -513,6 +513,36 @@ OPS = [
         (OK, OK, FB, FB, UA, UA, UA, UA),
     ),
     Op("webPushPublicKey", q("{ webPushPublicKey }"), (OK, OK, OK, OK, OK, OK, OK, OK)),
+    # People: the app's owner or its key; D belongs to "customer-1" through the code it redeemed.
+    Op(
+        "person",
+        q('query($a: ID!) { person(appId: $a, identifier: "customer-1") { identifier devices { id } } }', a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+        lambda w, viewer, data: _is_customer_1(w, data["person"]),
+    ),
+    Op(
+        "people",
+        q("query($a: ID!) { people(appId: $a) { nodes { identifier devices { id } } } }", a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+        lambda w, viewer, data: _is_customer_1(w, *data["people"]["nodes"]),
+    ),
+    Op(
+        "identifyDevice",
+        q('mutation($d: ID!, $a: ID) { identifyDevice(deviceId: $d, identifier: "customer-2", appId: $a)'
+          " { identifier } }", d=lambda w, v: w.device["id"], a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+    ),
+    Op(
+        "rotateIdentitySecret",
+        q("mutation($a: ID!) { rotateIdentitySecret(appId: $a) { id } }", a=app_a),
+        (OK, NF, FB, FB, UA, UA, UA, UA),
+    ),
+    Op(
+        "app.identitySecret",
+        q("query($a: ID!, $t: String) { app(id: $a, deviceToken: $t) { identitySecret } }", a=app_a,
+          t=optional_token),
+        (OK, NF, FB, NF, FB, UA, UA, UA),
+    ),
     # Live operations: OK means the first event arrives.
     Op(
         "live.notifications.device",
@@ -539,6 +569,10 @@ OPS = [
         transports=("ws",),
     ),
 ]
+
+
+def _is_customer_1(w: World, person: dict) -> None:
+    assert person == {"identifier": "customer-1", "devices": [{"id": w.device["id"]}]}
 
 
 def _same_key(w: World, data: dict) -> None:
@@ -594,7 +628,7 @@ def test_the_matrix_covers_every_operation_of_the_contract():
     delivery_issue = {"notification", "deliveries", "sendNotification", "cancelNotification"}
     not_built_yet = {
         # people (#12)
-        "person", "people", "exportPerson", "identifyDevice", "erasePerson", "rotateIdentitySecret",
+        "exportPerson", "erasePerson",
         # engagement (#13)
         "preferences", "setPreferences", "updateNotification", "retractNotification",
     }

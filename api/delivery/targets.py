@@ -1,0 +1,67 @@
+"""Who a notification goes to, as one SQL source of (device, platform, person) rows ordered by
+device id: a channel's active subscribers, or a direct send's persons' active devices, or its
+active devices. `person` is the device's person in the notification's app (null: none).
+
+The sources are written once with named parameters (:after, :limit, ...) and compiled for
+asyncpg ($1, one per name) or for Piccolo's raw queries ({} per occurrence)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from api.people.tables import NotificationPerson
+
+_PERSON_OF = "LEFT JOIN person_devices pd ON pd.device = d.id AND pd.app = :app"
+CHANNEL = (
+    "SELECT s.device AS device, d.platform AS platform, pd.person AS person FROM channel_subscriptions s"
+    f" JOIN devices d ON d.id = s.device {_PERSON_OF}"
+    " WHERE s.channel = :channel AND s.device > :after AND d.active = TRUE ORDER BY s.device LIMIT :limit"
+)
+PERSONS = (
+    "SELECT pd.device AS device, d.platform AS platform, pd.person AS person FROM notification_persons np"
+    " JOIN person_devices pd ON pd.person = np.person JOIN devices d ON d.id = pd.device"
+    " WHERE np.notification = :notification AND pd.device > :after AND d.active = TRUE"
+    " ORDER BY pd.device LIMIT :limit"
+)
+DEVICES = (
+    "SELECT nd.device AS device, d.platform AS platform, pd.person AS person FROM notification_devices nd"
+    f" JOIN devices d ON d.id = nd.device {_PERSON_OF}"
+    " WHERE nd.notification = :notification AND nd.device > :after AND d.active = TRUE"
+    " ORDER BY nd.device LIMIT :limit"
+)
+_NAME = re.compile(r":([a-z_]+)\b")
+
+
+@dataclass(frozen=True)
+class Source:
+    sql: str
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def compile(self, sql: str, style: Literal["pg", "piccolo"], **values: Any) -> tuple[str, list]:
+        values = {**self.fixed, **values}
+        args: list = []
+        numbered: dict[str, int] = {}
+
+        def placeholder(match: re.Match) -> str:
+            name = match.group(1)
+            if style == "pg":
+                if name not in numbered:
+                    args.append(values[name])
+                    numbered[name] = len(args)
+                return f"${numbered[name]}"
+            args.append(values[name])
+            return "{}"
+
+        # "::" casts do not occur in these statements; CAST(... AS ...) is used instead.
+        return _NAME.sub(placeholder, sql), args
+
+
+async def source_of(n: dict) -> Source:
+    fixed = {"app": n["app"], "notification": n["id"]}
+    if n["channel"] is not None:
+        return Source(CHANNEL, {**fixed, "channel": n["channel"]})
+    if await NotificationPerson.exists().where(NotificationPerson.notification == n["id"]):
+        return Source(PERSONS, fixed)
+    return Source(DEVICES, fixed)

@@ -1,0 +1,167 @@
+"""Persons and their devices: link, unlink, look up, page. Set-based: one statement per call,
+whatever the number of persons or devices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TypedDict
+
+from api import db
+from api.channels.tables import Channel, ChannelSubscription
+from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
+from api.errors import BadUserInput, NotFound
+from api.people.tables import MAX_IDENTIFIER, Person, PersonDevice
+
+
+class PersonRow(TypedDict):
+    id: int
+    app: int
+    identifier: str
+    created_at: dt.datetime
+
+
+def identifier(value: str, what: str = "identifier") -> str:
+    """An app's identifier for one of its users: 1-128 characters, no control characters, kept
+    exactly as given (it is the app's key, compared byte for byte and signed as is)."""
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_IDENTIFIER:
+        raise BadUserInput(f"{what} must have 1-{MAX_IDENTIFIER} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise BadUserInput(f"{what} must not contain control characters")
+    return value
+
+
+async def ensure_persons(app_id: int, identifiers: Sequence[str]) -> dict[str, int]:
+    """identifier -> person id, creating the persons that do not exist yet (one insert)."""
+    wanted = list(dict.fromkeys(identifiers))
+    if not wanted:
+        return {}
+    now = dt.datetime.now(dt.UTC)
+    await Person.insert(*[Person(app=app_id, identifier=i, created_at=now) for i in wanted]).on_conflict(
+        action="DO NOTHING"
+    )
+    return await person_ids(app_id, wanted)
+
+
+async def person_ids(app_id: int, identifiers: Sequence[str]) -> dict[str, int]:
+    """identifier -> person id, for the persons of the app that exist."""
+    if not identifiers:
+        return {}
+    rows = await Person.select(Person.id, Person.identifier).where(
+        (Person.app == app_id) & Person.identifier.is_in(list(identifiers))
+    )
+    return {r["identifier"]: r["id"] for r in rows}
+
+
+async def find(app_id: int, ident: str) -> PersonRow | None:
+    return await Person.select().where((Person.app == app_id) & (Person.identifier == ident)).first()
+
+
+async def require(app_id: int, ident: str) -> PersonRow:
+    row = await find(app_id, identifier(ident))
+    if row is None:
+        raise NotFound("person not found")
+    return row
+
+
+async def link(device_id: int, app_id: int, ident: str | None) -> str | None:
+    """The device now belongs to this person of the app (replacing any other person of the app);
+    None unlinks it from the app's person. Returns the identifier."""
+    if ident is None:
+        await PersonDevice.delete().where((PersonDevice.device == device_id) & (PersonDevice.app == app_id))
+        return None
+    # Two idempotent statements, in the caller's transaction if it has one (redeeming a code).
+    person_id = (await ensure_persons(app_id, [ident]))[ident]
+    await PersonDevice.insert(
+        PersonDevice(person=person_id, device=device_id, app=app_id, created_at=dt.datetime.now(dt.UTC))
+    ).on_conflict(
+        target=(PersonDevice.device, PersonDevice.app),
+        action="DO UPDATE",
+        values=[PersonDevice.person, PersonDevice.created_at],
+    )
+    return ident
+
+
+async def identifiers_of(keys: Sequence[tuple[int, int | None]]) -> list[str | None]:
+    """(device id, app id) -> the identifier of the app's person the device belongs to."""
+    device_ids = list({d for d, _ in keys})
+    rows = await PersonDevice.raw(
+        "SELECT pd.device AS device, pd.app AS app, p.identifier AS identifier FROM person_devices pd"
+        " JOIN persons p ON p.id = pd.person WHERE pd.device IN (" + ", ".join("{}" for _ in device_ids) + ")",
+        *device_ids,
+    ) if device_ids else []
+    found = {(r["device"], r["app"]): r["identifier"] for r in rows}
+    return [found.get(k) for k in keys]
+
+
+async def persons_of_device(device_id: int) -> list[int]:
+    return [
+        r["person"]
+        for r in await PersonDevice.select(PersonDevice.person).where(PersonDevice.device == device_id)
+    ]
+
+
+async def devices_of_persons(person_ids: Sequence[int]) -> list[list[dict]]:
+    """person id -> its devices (rows of `devices`), oldest link first."""
+    if not person_ids:
+        return []
+    rows = await PersonDevice.raw(
+        "SELECT pd.person AS person_id, d.* FROM person_devices pd JOIN devices d ON d.id = pd.device"
+        " WHERE pd.person IN (" + ", ".join("{}" for _ in person_ids) + ") ORDER BY pd.id",
+        *person_ids,
+    )
+    by_person: dict[int, list[dict]] = {}
+    for r in db.parse_timestamps(rows, "created_at", "last_seen_at", "verification_expires_at"):
+        by_person.setdefault(r.pop("person_id"), []).append(r)
+    return [by_person.get(p, []) for p in person_ids]
+
+
+async def page(app_id: int, search: str | None, first: int, after_id: int | None) -> list[PersonRow]:
+    """Persons of the app, newest first; `search` matches the start of the identifier."""
+    query = Person.select().where(Person.app == app_id)
+    if search:
+        query = query.where(Person.identifier.like(_escape_like(search) + "%"))
+    if after_id is not None:
+        query = query.where(Person.id < after_id)
+    return await query.order_by(Person.id, ascending=False).limit(first + 1)
+
+
+def _escape_like(text: str) -> str:
+    # Piccolo's like() has no ESCAPE clause: refuse the wildcards instead of matching them loosely.
+    if "%" in text or "_" in text:
+        return text.replace("%", "").replace("_", "")
+    return text
+
+
+async def devices_of_app(app_id: int, device_ids: Sequence[int]) -> set[int]:
+    """Of these devices, the ones the app knows: it registered the token, the device follows one of
+    its channels or holds one of its grants, or belongs to one of its persons. Any other device
+    is another app's business, and looks to this app as if it did not exist."""
+    ids = list(set(device_ids))
+    if not ids:
+        return set()
+    known: set[int] = set()
+    for query in (
+        DeviceSupplier.select(DeviceSupplier.device).where(
+            (DeviceSupplier.app == app_id) & DeviceSupplier.device.is_in(ids)
+        ),
+        DeviceAccessGrant.select(DeviceAccessGrant.device).where(
+            (DeviceAccessGrant.app == app_id) & DeviceAccessGrant.device.is_in(ids)
+        ),
+        PersonDevice.select(PersonDevice.device).where((PersonDevice.app == app_id) & PersonDevice.device.is_in(ids)),
+        ChannelSubscription.select(ChannelSubscription.device).where(
+            ChannelSubscription.device.is_in(ids)
+            & ChannelSubscription.channel.is_in(Channel.select(Channel.id).where(Channel.app == app_id))
+        ),
+    ):
+        known |= {r["device"] for r in await query}
+        if len(known) == len(ids):
+            break
+    return known
+
+
+async def device_of_app(app_id: int, device_id: int) -> dict:
+    row = await Device.select().where(Device.id == device_id).first()
+    if row is None or not await devices_of_app(app_id, [device_id]):
+        raise NotFound("device not found")
+    return row

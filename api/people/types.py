@@ -1,0 +1,75 @@
+"""GraphQL types of people."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.channels.types import Channel
+from api.devices.types import Device
+from api.graphql.context import Info
+from api.graphql.loaders import loader
+from api.graphql.nodes import RowNode
+from api.graphql.pagination import PageInfo
+from api.graphql.scalars import DateTime
+from api.people import presence, reads, service
+
+
+@strawberry.input(
+    description="A person signed by the app's server: signature = hex(HMAC-SHA256(App.identitySecret, identifier))."
+)
+class IdentityInput:
+    app_id: strawberry.ID
+    identifier: str
+    signature: str
+
+
+@strawberry.type
+class QuietHours:
+    start: str = strawberry.field(description='"22:00", local time of timeZone.')
+    end: str
+    time_zone: str = strawberry.field(description='IANA name, e.g. "Europe/Berlin".')
+
+
+@strawberry.type(
+    description="Muted channels and quiet hours. Setting them is the engagement issue's (#13); until "
+    "then a person has none: no channel muted, no quiet hours."
+)
+class Preferences:
+    muted_channels: list[Channel]
+    quiet_hours: QuietHours | None
+
+
+@strawberry.type(description="An app's own identifier for one of its users, and what Booper holds about them.")
+class Person(RowNode):
+    @strawberry.field
+    def identifier(self) -> str:
+        return self.row["identifier"]
+
+    @strawberry.field(description="Every device linked to the person, active or not.")
+    async def devices(self, info: Info) -> list[Device]:
+        rows = await loader(info, "person_devices", service.devices_of_persons).load(self.row["id"])
+        return [Device(row=r, access=self.access) for r in rows]
+
+    @strawberry.field(description="Notifications that reached the person and that no device of theirs has read.")
+    async def unread_count(self, info: Info) -> int:
+        return await loader(info, "person_unread", reads.unread_counts).load(self.row["id"])
+
+    @strawberry.field(description="A device of the person holds a live connection now (any API process).")
+    async def online(self, info: Info) -> bool:
+        return await loader(info, "person_online", presence.online_loader(info.context.runtime)).load(
+            self.row["id"]
+        )
+
+    @strawberry.field(description="Muted channels and quiet hours (none until the engagement issue sets them).")
+    def preferences(self) -> Preferences:
+        return Preferences(muted_channels=[], quiet_hours=None)
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row["created_at"]
+
+
+@strawberry.type
+class PersonConnection:
+    nodes: list[Person]
+    page_info: PageInfo
