@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     device_rate: str = "60/minute"  # registerDevice per client IP
     verification_rate: str = "3/hour"  # requestDeviceVerification per token (bounds code guessing)
 
+    # A device not seen (registered, refreshed, or calling as itself) for this many days is
+    # deactivated by the retention job: push services drop such tokens too (web push plan: 90).
+    device_stale_days: int = 90
     # Retention and quotas (per plan).
     quota_free: int = 100
     quota_pro: int = 1000

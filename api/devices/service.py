@@ -12,6 +12,7 @@ from api.devices.keys import hash_device_key, new_device_key
 from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.errors import BadUserInput
 from api.live.guard import access_withdrawn
+from api.notifications.tables import ReadMark
 from api.people.tables import PersonDevice
 
 EXPO_TOKEN = re.compile(r"^Expo(nent)?PushToken\[[A-Za-z0-9_\-:.=+/]{1,200}\]$")
@@ -208,8 +209,10 @@ async def unregister(device_id: int) -> None:
         ).where(Device.id == device_id)
         await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
         await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
-        # It belongs to nobody any more: a later holder of the token starts with no person.
+        # It belongs to nobody any more: a later holder of the token starts with no person. This is
+        # also how a device erases itself: its links, grants, subscriptions and read marks go.
         await PersonDevice.delete().where(PersonDevice.device == device_id)
+        await ReadMark.delete().where(ReadMark.device == device_id)
     await webhook_service.emit(get_runtime(), webhook_events.devices_left(apps, {device_id: "unregistered"}))
     await access_withdrawn(f"device:{device_id}")
 

@@ -17,6 +17,7 @@ from api.access import PUBLIC, Access, Viewer
 from api.apps.tables import App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.keys import hash_device_key
+from api.devices.staleness import seen
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import Forbidden, NotFound, Unauthenticated
 from api.graphql.context import Info
@@ -116,6 +117,7 @@ async def authenticated_device(info: Info, token: str) -> dict:
     device = await device_for_key(key)
     if device is None or device["token"] != token.strip():
         raise Unauthenticated("this device key does not belong to that device token")
+    await seen(device)  # a device call keeps it from going stale (at most one write an hour)
     return device
 
 

@@ -1,5 +1,6 @@
 """Retention by plan: archive (out of device inboxes, still visible to the owner), then delete
-with their deliveries. FREE 7/30 days, PRO 30/100, BUSINESS never.
+with their deliveries. FREE 7/30 days, PRO 30/100, BUSINESS never. Devices not seen for
+BOOPER_DEVICE_STALE_DAYS are deactivated (api/devices/staleness.py).
 
 Deletes go in small batches, deliveries first, so no statement holds locks on a
 large fan-out's rows for long; anonymous public-channel notifications follow FREE.
@@ -23,6 +24,7 @@ class RetentionResult:
     archived: int = 0
     deleted: int = 0
     deliveries_deleted: int = 0
+    devices_deactivated: int = 0
 
 
 def _of_plan(plan: str):
@@ -34,8 +36,12 @@ def _of_plan(plan: str):
 
 
 async def apply_retention(settings: Settings, now: dt.datetime | None = None) -> RetentionResult:
+    from api.devices.staleness import deactivate_stale
+    from api.runtime import get_runtime
+
     now = now or dt.datetime.now(dt.UTC)
     result = RetentionResult()
+    result.devices_deactivated = await deactivate_stale(get_runtime(), settings.device_stale_days, now)
     for plan in plans.PLANS:
         limits = plans.limits_for(plan, settings)
         if limits.archive_after_days is not None:

@@ -8,7 +8,8 @@ from api.apps.types import App
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
-from api.people import identity, service
+from api.graphql.scalars import JSON
+from api.people import identity, privacy, service
 from api.people.types import Person, PersonConnection
 
 
@@ -32,9 +33,27 @@ class PeopleQuery:
         page = Page(await service.page(app["id"], search, size, before), size)
         return PersonConnection(nodes=[Person(row=r, access=access) for r in page.rows], page_info=page.page_info)
 
+    @strawberry.field(
+        description="Everything Booper holds about one person of the app, as one JSON document (owner or "
+        "key): devices with token hints, the app's channels and grants they hold, notifications sent to "
+        "them with delivery outcomes, read marks, preferences."
+    )
+    async def export_person(self, info: Info, app_id: strawberry.ID, identifier: str) -> JSON:
+        app, _ = await perms.app_admin(info, app_id)
+        return await privacy.export(app["id"], identifier)
+
 
 @strawberry.type
 class PeopleMutation:
+    @strawberry.mutation(
+        description="Remove the person's links, grants, read marks and preferences and unlink their "
+        "deliveries from the identifier, in one transaction (owner or key); webhook person.erased. "
+        "False when the app held no such person (the identifier is scrubbed anyway)."
+    )
+    async def erase_person(self, info: Info, app_id: strawberry.ID, identifier: str) -> bool:
+        app, _ = await perms.app_admin(info, app_id)
+        return await privacy.erase(info.context.runtime, app["id"], identifier)
+
     @strawberry.mutation(
         description="A new identity secret (owner only): identities signed with the old one stop working."
     )

@@ -45,7 +45,9 @@ def notification_events(app_id: int | None, notification_id: int, status: str, *
 
 async def device_joined(device_id: int, app_id: int | None, added: int = 1) -> None:
     """device.registered: the device just got its first channels in this app (`added` new
-    subscriptions are all it has there)."""
+    subscriptions are all it has there). Carries the device's person in the app, if any."""
+    from api.people.service import identifiers_of
+
     if app_id is None or added < 1:
         return
     count = await ChannelSubscription.count().where(
@@ -53,26 +55,41 @@ async def device_joined(device_id: int, app_id: int | None, added: int = 1) -> N
         & ChannelSubscription.channel.is_in(Channel.select(Channel.id).where(Channel.app == app_id))
     )
     if count == added:
-        await service.emit(get_runtime(), [(app_id, "device.registered", {"deviceId": str(device_id)})])
+        (identifier,) = await identifiers_of([(device_id, app_id)])
+        await service.emit(get_runtime(), [
+            (app_id, "device.registered", {"deviceId": str(device_id), "identifier": identifier})
+        ])
 
 
-async def apps_of_devices(device_ids: list[int]) -> dict[int, set[int]]:
+async def apps_of_devices(device_ids: list[int]) -> dict[int, dict[int, str | None]]:
+    """device -> {app: the device's person's identifier in it} for every app the device follows a
+    channel of or belongs to a person of (read before an unregister removes both)."""
+    if not device_ids:
+        return {}
+    marks = ", ".join("{}" for _ in device_ids)
     rows = await ChannelSubscription.raw(
         "SELECT DISTINCT s.device AS device, c.app AS app FROM channel_subscriptions s"
-        " JOIN channels c ON c.id = s.channel WHERE c.app IS NOT NULL AND s.device IN ("
-        + ", ".join("{}" for _ in device_ids) + ")",
+        f" JOIN channels c ON c.id = s.channel WHERE c.app IS NOT NULL AND s.device IN ({marks})"
+        " UNION SELECT device, app FROM person_devices WHERE device IN (" + marks + ")",
+        *device_ids, *device_ids,
+    )
+    persons = await ChannelSubscription.raw(
+        "SELECT pd.device AS device, pd.app AS app, p.identifier AS identifier FROM person_devices pd"
+        f" JOIN persons p ON p.id = pd.person WHERE pd.device IN ({marks})",
         *device_ids,
-    ) if device_ids else []
-    out: dict[int, set[int]] = {}
+    )
+    identifier = {(r["device"], r["app"]): r["identifier"] for r in persons}
+    out: dict[int, dict[int, str | None]] = {}
     for r in rows:
-        out.setdefault(r["device"], set()).add(r["app"])
+        out.setdefault(r["device"], {})[r["app"]] = identifier.get((r["device"], r["app"]))
     return out
 
 
-def devices_left(apps_by_device: dict[int, set[int]], reasons: dict[int, str]) -> list[tuple]:
+def devices_left(apps_by_device: dict[int, dict[int, str | None]], reasons: dict[int, str]) -> list[tuple]:
     """device.unregistered, to every app the device was in: unregistered, or dead at the provider."""
     return [
-        (app_id, "device.unregistered", {"deviceId": str(device_id), "reason": reasons.get(device_id)})
+        (app_id, "device.unregistered",
+         {"deviceId": str(device_id), "reason": reasons.get(device_id), "identifier": apps[app_id]})
         for device_id, apps in apps_by_device.items()
         for app_id in sorted(apps)
     ]

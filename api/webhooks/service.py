@@ -31,7 +31,7 @@ from api.webhooks.tables import Webhook, WebhookEvent
 log = logging.getLogger("booper.webhooks")
 EVENT_TYPES = (
     "notification.sent", "notification.failed", "device.registered", "device.unregistered",
-    "delivery.delivered", "delivery.failed", "notification.clicked",
+    "delivery.delivered", "delivery.failed", "notification.clicked", "person.erased",
 )
 LEASE = dt.timedelta(seconds=60)
 # Webhook secrets are sealed at rest (api.secrets_at_rest) under this purpose, bound to their app.

@@ -533,6 +533,21 @@ OPS = [
         (OK, NF, OK, NF, UA, UA, UA, UA),
     ),
     Op(
+        "exportPerson",
+        q('query($a: ID!) { exportPerson(appId: $a, identifier: "customer-1") }', a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+        lambda w, viewer, data: _is_customer_1(
+            w, {"identifier": data["exportPerson"]["identifier"],
+                "devices": [{"id": d["id"]} for d in data["exportPerson"]["devices"]]}
+        ),
+    ),
+    Op(
+        "erasePerson",
+        q('mutation($a: ID!) { erasePerson(appId: $a, identifier: "customer-1") }', a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+        lambda w, viewer, data: _erased(data),
+    ),
+    Op(
         "rotateIdentitySecret",
         q("mutation($a: ID!) { rotateIdentitySecret(appId: $a) { id } }", a=app_a),
         (OK, NF, FB, FB, UA, UA, UA, UA),
@@ -573,6 +588,10 @@ OPS = [
 
 def _is_customer_1(w: World, person: dict) -> None:
     assert person == {"identifier": "customer-1", "devices": [{"id": w.device["id"]}]}
+
+
+def _erased(data: dict) -> None:
+    assert data["erasePerson"] is True
 
 
 def _same_key(w: World, data: dict) -> None:
@@ -627,8 +646,6 @@ def test_the_matrix_covers_every_operation_of_the_contract():
     operations |= {f"live.{name}" for name in schema.subscription_type.fields}
     delivery_issue = {"notification", "deliveries", "sendNotification", "cancelNotification"}
     not_built_yet = {
-        # people (#12)
-        "exportPerson", "erasePerson",
         # engagement (#13)
         "preferences", "setPreferences", "updateNotification", "retractNotification",
     }

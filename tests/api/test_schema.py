@@ -23,9 +23,10 @@ def test_committed_schema_matches_the_code():
     )
 
 
-# Sections of contract.graphql whose issues are not built yet: people (#12), engagement (#13),
-# transports (#14). Everything before them (the core and "devices prove themselves") must be covered.
-NOT_BUILT_YET = ("people", "engagement")
+# Sections of contract.graphql whose issues are not built yet: engagement (#13). Everything before
+# it (the core, "devices prove themselves", people) must be covered; transports (#14), after it, is
+# built and counted in the report below.
+NOT_BUILT_YET = ("engagement",)
 SECTION = "# ---------------------------------------------------------------- "
 
 

@@ -109,7 +109,7 @@ async def test_the_product_emits_events_in_ledger_order(api, sandbox, settings, 
     # ticket phase; the good delivery's receipt comes after it.
     assert per_notification == ["delivery.failed", "notification.sent", "delivery.delivered"], (per_notification, types)
     left = [m["json"]["data"] for m in got if m["json"]["type"] == "device.unregistered"]
-    assert left == [{"deviceId": dead["id"], "reason": "DeviceNotRegistered"}]
+    assert left == [{"deviceId": dead["id"], "reason": "DeviceNotRegistered", "identifier": None}]
     assert all(_verify(hook["secret"], m) for m in got)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import hmac
 
 from tests.support import factories as f
@@ -44,9 +45,9 @@ async def device_of(api: GraphQLClient, app: f.AppHandle, identifier: str, *, we
         sub = web_sandbox.subscribe()
         fields = {"platform": "WEB", "token": sub["endpoint"], "webPushKeys": sub["keys"]}
     else:
-        fields = {"platform": "EXPO", "token": f"ExponentPushToken[{identifier}-{id(fields_seq)}-{next(fields_seq)}]"}
+        fields = {"platform": "EXPO", "token": f"ExponentPushToken[person-{next(fields_seq)}]"}
     data = await api.ok(REGISTER, {"i": {**fields, "identifier": identifier}}, api_key=app.api_key)
     return {**data["registerDevice"]["device"], "key": data["registerDevice"]["deviceKey"]}
 
 
-fields_seq = iter(range(1, 10**9))
+fields_seq = itertools.count(1)

@@ -1,0 +1,158 @@
+"""exportPerson and erasePerson: everything Booper holds about one person of an app, as one JSON
+document; and all of it gone in one transaction.
+
+Erasing removes the person, their device links, their read marks (the person's, and their
+devices' on the app's notifications), the grants the app gave their devices (with the
+subscriptions to the private channels those grants opened), their access codes not yet redeemed,
+and the identifier wherever else it was written (redeemed access codes, webhook event payloads).
+Deliveries stay in the app's ledger, unlinked from the person. The devices themselves stay: a
+device is its owner's, and erases itself with unregisterDevice. The webhook event person.erased
+is the one row that names the identifier afterwards: it tells the app's server whom to forget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from api import db
+from api.delivery.ledger import ids_in
+from api.devices.keys import token_hint
+from api.notifications.tables import ReadMark
+from api.people import service
+from api.people.tables import NotificationPerson, Person, PersonDevice, PersonRead
+from api.runtime import Runtime
+from api.webhooks import service as webhook_service
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+async def export(app_id: int, identifier: str) -> dict[str, Any]:
+    person = await service.require(app_id, identifier)
+    pid = person["id"]
+    devices = (await service.devices_of_persons([pid]))[0]
+    device_ids = [d["id"] for d in devices] or [0]
+    d_where, d_args = ids_in("device", device_ids)
+    channels = await Person.raw(
+        "SELECT s.device AS device, c.id AS id, c.name AS name, c.visibility AS visibility, s.created_at AS since"
+        f" FROM channel_subscriptions s JOIN channels c ON c.id = s.channel WHERE s.{d_where} AND c.app = {{}}"
+        " ORDER BY c.id", *d_args, app_id,
+    )
+    grants = await Person.raw(
+        "SELECT g.device AS device, c.id AS channel, c.name AS name, g.created_at AS since"
+        f" FROM device_access_grants g JOIN channels c ON c.id = g.channel WHERE g.{d_where} AND g.app = {{}}"
+        " ORDER BY g.id", *d_args, app_id,
+    )
+    notifications = await Person.raw(
+        "SELECT n.id AS id, n.channel AS channel, n.title AS title, n.body AS body, n.data AS data,"
+        " n.status AS status, n.created_at AS created_at FROM notifications n WHERE n.app = {}"
+        " AND (n.id IN (SELECT notification FROM deliveries WHERE person = {})"
+        " OR n.id IN (SELECT notification FROM notification_persons WHERE person = {})) ORDER BY n.id",
+        app_id, pid, pid,
+    )
+    deliveries = await Person.raw(
+        "SELECT notification, device, status, error, reason, attempts, updated_at FROM deliveries"
+        " WHERE person = {} ORDER BY id", pid,
+    )
+    reads = await PersonRead.select(PersonRead.notification, PersonRead.created_at).where(
+        PersonRead.person == pid
+    ).order_by(PersonRead.notification)
+    by_notification: dict[int, list[dict]] = {}
+    for d in deliveries:
+        by_notification.setdefault(d["notification"], []).append({
+            "deviceId": str(d["device"]), "status": d["status"], "error": d["error"], "reason": d["reason"],
+            "attempts": d["attempts"], "updatedAt": _iso(d["updated_at"]),
+        })
+    read_ids = {r["notification"] for r in reads}
+    return {
+        "app": str(app_id),
+        "identifier": person["identifier"],
+        "createdAt": _iso(person["created_at"]),
+        "devices": [
+            {
+                "id": str(d["id"]), "platform": d["platform"], "tokenHint": token_hint(d["token"]),
+                "active": bool(d["active"]), "createdAt": _iso(d["created_at"]), "lastSeenAt": _iso(d["last_seen_at"]),
+                "channels": [{"id": str(c["id"]), "name": c["name"], "visibility": c["visibility"],
+                              "since": _iso(c["since"])} for c in channels if c["device"] == d["id"]],
+                "grants": [{"channelId": str(g["channel"]), "channel": g["name"], "since": _iso(g["since"])}
+                           for g in grants if g["device"] == d["id"]],
+            }
+            for d in devices
+        ],
+        "notifications": [
+            {
+                "id": str(n["id"]), "channelId": str(n["channel"]) if n["channel"] is not None else None,
+                "title": n["title"], "body": n["body"],
+                "data": orjson.loads(n["data"]) if isinstance(n["data"], str | bytes) else n["data"],
+                "status": n["status"], "createdAt": _iso(n["created_at"]), "read": n["id"] in read_ids,
+                "deliveries": by_notification.get(n["id"], []),
+            }
+            for n in notifications
+        ],
+        "readMarks": [{"notificationId": str(r["notification"]), "at": _iso(r["created_at"])} for r in reads],
+        # Muted channels and quiet hours arrive with the engagement issue (#13); none are held yet.
+        "preferences": None,
+    }
+
+
+async def erase(runtime: Runtime, app_id: int, identifier: str) -> bool:
+    """Returns whether there was a person to erase (the identifier is scrubbed either way)."""
+    identifier = service.identifier(identifier)
+    async with db.transaction():
+        person = await service.find(app_id, identifier)
+        if person is not None:
+            await _erase_person(app_id, person["id"])
+        await _scrub_identifier(app_id, identifier)
+        hooks = await webhook_service.record([(app_id, "person.erased", {"identifier": identifier})])
+    await webhook_service.kick(runtime, hooks)
+    return person is not None
+
+
+async def _erase_person(app_id: int, pid: int) -> None:
+    device_ids = [r["device"] for r in await PersonDevice.select(PersonDevice.device).where(
+        PersonDevice.person == pid
+    )]
+    await Person.raw("UPDATE deliveries SET person = NULL WHERE person = {}", pid)
+    await PersonRead.delete().where(PersonRead.person == pid)
+    await NotificationPerson.delete().where(NotificationPerson.person == pid)
+    if device_ids:
+        d_where, d_args = ids_in("device", device_ids)
+        await ReadMark.raw(
+            f"DELETE FROM read_marks WHERE {d_where} AND notification IN (SELECT id FROM notifications"
+            " WHERE app = {})", *d_args, app_id,
+        )
+        # The grants the app gave the person's devices, and the private channels they opened.
+        await ReadMark.raw(
+            f"DELETE FROM channel_subscriptions WHERE {d_where} AND channel IN (SELECT g.channel FROM"
+            " device_access_grants g JOIN channels c ON c.id = g.channel WHERE g.app = {}"
+            " AND c.visibility = 'PRIVATE' AND g.device = channel_subscriptions.device)", *d_args, app_id,
+        )
+        await ReadMark.raw(f"DELETE FROM device_access_grants WHERE {d_where} AND app = {{}}", *d_args, app_id)
+    await PersonDevice.delete().where(PersonDevice.person == pid)
+    await Person.delete().where(Person.id == pid)
+
+
+async def _scrub_identifier(app_id: int, identifier: str) -> None:
+    """The identifier where it was written outside the person: access codes (unredeemed ones
+    would link the person again: deleted), webhook events' payloads (device.* carry it)."""
+    await Person.raw(
+        "DELETE FROM access_codes WHERE app = {} AND identifier = {} AND redeemed_at IS NULL", app_id, identifier
+    )
+    await Person.raw("UPDATE access_codes SET identifier = NULL WHERE app = {} AND identifier = {}",
+                     app_id, identifier)
+    hook = await webhook_service.get_webhook(app_id)
+    if hook is None:
+        return
+    # Only device.* events carry an identifier; the exact check is made on the decoded payload.
+    rows = await Person.raw(
+        "SELECT id, payload FROM webhook_events WHERE webhook = {} AND event_type LIKE 'device.%'", hook["id"]
+    )
+    for row in rows:
+        payload = orjson.loads(row["payload"]) if isinstance(row["payload"], str | bytes) else row["payload"]
+        if payload.get("identifier") == identifier:
+            payload["identifier"] = None
+            await Person.raw("UPDATE webhook_events SET payload = {} WHERE id = {}",
+                             orjson.dumps(payload).decode(), row["id"])
