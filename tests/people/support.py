@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import hmac
+import itertools
 
 from tests.support import factories as f
 from tests.support.graphql import GraphQLClient
