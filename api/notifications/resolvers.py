@@ -10,7 +10,7 @@ import strawberry
 from api.channels import service as channels
 from api.channels.resolvers import resolve_channel
 from api.engagement import presentation
-from api.errors import BadUserInput, NotFound, Unauthenticated
+from api.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
@@ -173,6 +173,8 @@ async def _channel_target(info: Info, input: SendNotificationInput, draft: Draft
                 raise Unauthenticated("private channels take an API key or a dashboard login")
             raise NotFound("channel not found")
         access = perms.PUBLIC
+    if draft.critical and access.role not in ("owner", "key"):
+        raise Forbidden("only the channel's app may send critical notifications")
     draft.channel = channel
     return access
 
