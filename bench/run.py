@@ -19,6 +19,7 @@ SCENARIOS = {
     "S1": "s1_ingest",
     "S5": "s5_latency",
     "S2": "s2_expo",
+    "S6": "s6_people",
     "S3": "s3_webpush",
     "S4": "s4_live",
     "S7": "s7_fcm",

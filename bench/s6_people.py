@@ -1,0 +1,105 @@
+"""S6 direct sends to people: 10,000 persons with two Expo devices each (20,000 deliveries), reached
+by sendNotification(identifiers) until every delivery is SENT, beside a channel fan-out to the same
+20,000 devices in the same run (S2's path) as the baseline.
+
+A send names at most 1,000 persons (the contract's bound), so "one send to 10,000 persons" is ten
+sends of 1,000 made at once; the time runs from just before the first to the last delivery's SENT.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from bench.report import Row
+from bench.s2_expo import fan_out
+from bench.topology import SEND, Ctx, Gql
+
+PERSONS = 10_000
+DEVICES_EACH = 2
+PER_SEND = 1_000
+
+
+def seed(ctx: Ctx, tag: str, cid: int) -> list[str]:
+    """Persons, their devices and the links in four set-based statements (setup, not measured);
+    the same devices follow a channel, for the baseline."""
+    topo, n = ctx.topo, PERSONS * DEVICES_EACH
+    topo.sql(
+        "INSERT INTO persons (app, identifier, created_at)"
+        " SELECT $1, $2 || '-' || g, now() FROM generate_series(1, $3) AS g",
+        ctx.app_id, tag, PERSONS,
+    )
+    topo.sql(
+        "INSERT INTO devices (platform, token, active, created_at)"
+        " SELECT 'EXPO', 'ExponentPushToken[' || $1 || '-' || g || ']', true, now()"
+        " FROM generate_series(1, $2) AS g",
+        tag, n,
+    )
+    topo.sql(
+        "INSERT INTO person_devices (person, device, app, created_at)"
+        " SELECT p.id, d.id, $1, now() FROM devices d JOIN persons p ON p.app = $1"
+        " AND p.identifier = $2 || '-' || ((CAST(substring(d.token FROM '-([0-9]+)\\]$') AS INT) + 1) / 2)"
+        " WHERE d.token LIKE 'ExponentPushToken[' || $2 || '-%'",
+        ctx.app_id, tag,
+    )
+    topo.sql(
+        "INSERT INTO channel_subscriptions (channel, device, created_at)"
+        " SELECT $1, id, now() FROM devices WHERE token LIKE 'ExponentPushToken[' || $2 || '-%'",
+        cid, tag,
+    )
+    for table in ("persons", "person_devices", "devices", "channel_subscriptions"):
+        topo.sql(f"ANALYZE {table}")
+    return [f"{tag}-{g}" for g in range(1, PERSONS + 1)]
+
+
+def direct_fan_out(ctx: Ctx, identifiers: list[str], timeout: float) -> dict:
+    topo, n = ctx.topo, len(identifiers) * DEVICES_EACH
+    chunks = [identifiers[i : i + PER_SEND] for i in range(0, len(identifiers), PER_SEND)]
+
+    def one(chunk: list[str]) -> int:
+        gql = Gql(topo.url, ctx.key)
+        sent = gql(SEND, {"i": {"identifiers": chunk, "title": "bench", "body": "hello"}})
+        return int(sent["sendNotification"]["id"])
+
+    t0 = time.time()
+    with ThreadPoolExecutor(len(chunks)) as pool:
+        ids = list(pool.map(one, chunks))
+    deadline, done = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        done = topo.sql(
+            "SELECT count(*) AS n FROM deliveries WHERE notification = ANY($1) AND status = 'SENT'", ids
+        )[0]["n"]
+        if done >= n:
+            break
+        time.sleep(0.1)
+    if done < n:
+        raise RuntimeError(f"{done}/{n} deliveries SENT after {timeout}s")
+    last = topo.sql("SELECT extract(epoch FROM max(updated_at)) AS last FROM deliveries WHERE notification = ANY($1)",
+                    ids)[0]["last"]
+    persons = topo.sql("SELECT count(DISTINCT person) AS n FROM deliveries WHERE notification = ANY($1)", ids)[0]["n"]
+    seconds = float(last) - t0
+    return {"n": n, "sends": len(ids), "persons": persons, "seconds": seconds, "per_s": n / seconds,
+            "us_per_delivery": seconds / n * 1e6}
+
+
+def run(ctx: Ctx) -> tuple[list[Row], dict]:
+    ctx.topo.ensure_workers()
+    tag = f"s6-{time.time_ns()}"
+    cid = ctx.channel("s6-channel")
+    identifiers = seed(ctx, tag, cid)
+    n = PERSONS * DEVICES_EACH
+    httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
+    channel = fan_out(ctx, "s6-channel", n, "SENT", timeout=max(60, n / 250))
+    print(f"   channel fan-out N={n:,}: {channel['per_s']:,.0f} deliveries/s", flush=True)
+    httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
+    direct = direct_fan_out(ctx, identifiers, timeout=max(60, n / 250))
+    print(f"   {PERSONS:,} persons x {DEVICES_EACH}: {direct['per_s']:,.0f} deliveries/s"
+          f" ({direct['sends']} sends of {PER_SEND:,}, {direct['persons']:,} persons reached)", flush=True)
+    ratio = direct["per_s"] / channel["per_s"]
+    rows = [
+        Row("S6", f"deliveries/s {PERSONS:,} persons x {DEVICES_EACH}", direct["per_s"], "/s", channel["per_s"],
+            f"channel fan-out N={n:,}", ">= 0.8x channel", ratio >= 0.8),
+    ]
+    return rows, {"channel": channel, "direct": direct}
