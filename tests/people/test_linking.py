@@ -152,7 +152,7 @@ async def test_people_are_paged_and_searched_by_prefix(api):
     app = await f.make_app(api)
     device = await f.make_expo_device(api)
     await f.subscribe(api, device, await f.make_channel(api, app))
-    for name in ("ann", "anna", "bob"):
+    for name in ("ann", "anna", "bob", "a%n_x"):
         await identify(api, app, device, name)
     query = ("query($a: ID!, $s: String, $c: String) { people(appId: $a, search: $s, first: 1, after: $c)"
              " { nodes { identifier } pageInfo { endCursor hasNextPage } } }")
@@ -161,5 +161,8 @@ async def test_people_are_paged_and_searched_by_prefix(api):
     second = (await api.ok(query, {"a": app.id, "s": "an", "c": first["pageInfo"]["endCursor"]},
                            api_key=app.api_key))["people"]
     assert [n["identifier"] for n in second["nodes"]] == ["ann"] and not second["pageInfo"]["hasNextPage"]
+    # Wildcards are characters like any other: "a%" finds only what starts with those two.
+    found = (await api.ok(query, {"a": app.id, "s": "a%"}, api_key=app.api_key))["people"]["nodes"]
+    assert [n["identifier"] for n in found] == ["a%n_x"]
     assert await api.code(query, {"a": app.id}, api_key=(await f.make_app(api)).api_key) == "NOT_FOUND"
     assert await api.code(PERSON, {"a": app.id, "p": "ann"}) == "UNAUTHENTICATED"
