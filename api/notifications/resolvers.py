@@ -122,8 +122,9 @@ class NotificationsQuery:
 @strawberry.type
 class NotificationsMutation:
     @strawberry.mutation(
-        description="Send (or schedule) a notification to a channel: API key or dashboard user "
-        "for the app's channels; anyone for public channels (rate limited)."
+        description="Send (or schedule) a notification to one target: a channel (API key or dashboard user "
+        "for the app's channels; anyone for public channels, rate limited), persons of the app "
+        "(identifiers) or devices of the app (deviceIds), at most 1,000 (API key, or the owner with appId)."
     )
     async def send_notification(self, info: Info, input: SendNotificationInput) -> Notification:
         kinds = [input.channel_id is not None or input.channel is not None, input.identifiers is not None,
