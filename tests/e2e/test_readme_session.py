@@ -70,6 +70,27 @@ def test_booper_dev_runs_the_first_session_end_to_end(tmp_path):
         assert data["notification"] == {"status": "COMPLETED", "deliveryCounts": {"delivered": 2, "failed": 0}}, dev.log()
         received = httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/messages").json()
         assert sorted(m["provider"] for m in received) == ["expo", "webpush"]
+
+        # 6. People: the app's server says whose devices these are, then notifies "user-42" on all of them.
+        gql(url, 'mutation { registerDevice(input: {platform: EXPO, token: "ExponentPushToken[demo-tablet]",'
+                 ' identifier: "user-42"}) { device { id } } }', key=key)
+        gql(url, 'mutation($d: ID!) { identifyDevice(deviceId: $d, identifier: "user-42") { identifier } }',
+            {"d": expo["device"]["id"]}, key=key)
+        direct = gql(url, 'mutation { sendNotification(input: {identifiers: ["user-42"], title: "Your order shipped"})'
+                          " { id identifiers } }", key=key)["sendNotification"]
+        assert direct["identifiers"] == ["user-42"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            shipped = [m for m in httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/messages").json()
+                       if m["provider"] == "expo" and m["message"]["title"] == "Your order shipped"]
+            if len(shipped) == 2:
+                break
+            time.sleep(0.2)
+        assert sorted(m["message"]["to"] for m in shipped) == ["ExponentPushToken[demo-tablet]",
+                                                                 "ExponentPushToken[readme-demo]"]
+        person = gql(url, 'query($a: ID!) { person(appId: $a, identifier: "user-42") { devices { tokenHint } } }',
+                     {"a": app_id}, key=key)["person"]
+        assert len(person["devices"]) == 2
         assert (tmp_path / "data" / "booper.sqlite3").exists()
     finally:
         dev.stop()
