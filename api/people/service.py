@@ -130,14 +130,16 @@ async def page(app_id: int, search: str | None, first: int, after_id: int | None
 
 
 async def devices_of_app(app_id: int, device_ids: Sequence[int]) -> set[int]:
-    """Of these devices, the ones the app knows: it registered the token, the device follows one of
-    its channels or holds one of its grants, or belongs to one of its persons. Any other device
-    is another app's business, and looks to this app as if it did not exist."""
+    """Of these devices, the ones the app knows: it registered the token, the token is of the app
+    (FCM, APNs), the device follows one of its channels or holds one of its grants, or belongs to
+    one of its persons. Any other device is another app's business, and looks to this app as if it
+    did not exist."""
     ids = list(set(device_ids))
     if not ids:
         return set()
     known: set[int] = set()
     for query in (
+        Device.select(Device.id.as_alias("device")).where((Device.app == app_id) & Device.id.is_in(ids)),
         DeviceSupplier.select(DeviceSupplier.device).where(
             (DeviceSupplier.app == app_id) & DeviceSupplier.device.is_in(ids)
         ),
