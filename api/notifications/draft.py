@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.delivery import payload
-from api.engagement.presentation import MAX_BADGE
 from api.errors import BadUserInput, PayloadTooLarge
 
 MAX_TTL = 28 * 24 * 3600  # the longest any push service keeps a message
@@ -59,11 +58,11 @@ class Draft:
 
     def check_size(self) -> None:
         """PAYLOAD_TOO_LARGE before anything is written, not discovered per device."""
-        # Without a badge of its own, each recipient gets their unread count: probe with the largest.
-        shown = {"badge": MAX_BADGE, **(self.presentation or {})}
+        # A recipient's unread-count badge is not counted here: it is added only where it fits
+        # (api/people/reads.py), so the largest notification accepted stays what it was.
         probe = {
             "title": self.title, "body": self.body, "data": self.data, "priority": self.priority,
-            "ttl": self.ttl, "collapse_key": self.collapse_key, "presentation": shown,
+            "ttl": self.ttl, "collapse_key": self.collapse_key, "presentation": self.presentation,
         }
         if reason := payload.oversize(probe, self.channel["name"] if self.channel else ""):
             raise PayloadTooLarge(reason)

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from api import db
-from api.delivery import ledger
+from api.delivery import ledger, payload
 from api.notifications import targets
 from api.notifications.service import INBOX_HIDDEN
 from api.notifications.tables import Notification, ReadMark
@@ -17,6 +17,7 @@ from api.people.tables import PersonDevice, PersonRead
 from api.runtime import Runtime
 
 READ_ELSEWHERE = "ReadElsewhere"
+LONGEST_CHANNEL_NAME = "c" * 64  # what a Web Push payload names: sized for the longest there is
 
 
 def _in(column: str, values: Sequence[int]) -> tuple[str, list]:
@@ -115,9 +116,11 @@ async def unread_counts(person_ids: Sequence[int]) -> list[int]:
 async def notes_with_badges(deliveries: Sequence[dict], notes: dict[int, dict]) -> dict[int, dict]:
     """delivery id -> its notification as its recipient gets it: with their person's unread count
     as the badge (in the presentation, where every payload builder reads it) unless the send set
-    one. One statement per batch; one variant per (notification, count), shared."""
+    one. One statement per batch; one variant per (notification, count), shared. A variant that
+    would no longer fit a provider's limit (a notification accepted at the very edge) goes out
+    without the badge: the send was accepted for what it says, not for its badge."""
     counts = await badges(deliveries)
-    variants: dict[tuple[int, int], dict] = {}
+    variants: dict[tuple[int, int], dict | None] = {}
     shown: dict[int, dict] = {}
     for d in deliveries:
         n = notes[d["notification"]]
@@ -127,8 +130,9 @@ async def notes_with_badges(deliveries: Sequence[dict], notes: dict[int, dict]) 
             continue
         key = (n["id"], count)
         if key not in variants:
-            variants[key] = {**n, "presentation": {**(n.get("presentation") or {}), "badge": count}}
-        shown[d["id"]] = variants[key]
+            variant = {**n, "presentation": {**(n.get("presentation") or {}), "badge": count}}
+            variants[key] = None if payload.oversize(variant, LONGEST_CHANNEL_NAME) else variant
+        shown[d["id"]] = variants[key] or n
     return shown
 
 

@@ -107,3 +107,18 @@ async def test_a_device_without_a_person_gets_no_badge_unless_the_send_sets_one(
     badged = await send(api, app, channelId=channel["id"], title="badged", badge=3)
     await wait_deliveries(badged["id"], "SENT", "DELIVERED", count=1)
     assert [m["message"].get("badge") for m in sandbox.messages(to=device["token"])] == [None, 3]
+
+
+async def test_a_notification_at_the_size_limit_goes_out_without_the_badge_it_has_no_room_for(api, sandbox):
+    app = await f.make_app(api)
+    phone = await device_of(api, app, "user-42")
+    browser = await device_of(api, app, "user-42", web_sandbox=sandbox)
+    # The largest body a channel send of the longest name may have (tests/delivery/test_send.py).
+    sent = await send(api, app, identifiers=["user-42"], body="é" * 1900)
+    await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=2)
+    (message,) = [m["message"] for m in sandbox.messages(to=phone["token"])]
+    assert "badge" not in message and message["body"] == "é" * 1900
+    small = await send(api, app, identifiers=["user-42"], title="small")
+    await wait_deliveries(small["id"], "SENT", "DELIVERED", count=2)
+    assert [m["message"].get("badge") for m in sandbox.messages(to=phone["token"])] == [None, 2]
+    assert len(sandbox.messages(to=browser["token"].rsplit("/", 1)[1])) == 2
