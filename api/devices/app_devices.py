@@ -12,11 +12,11 @@ from api.channels.tables import Channel as ChannelTable
 from api.channels.tables import ChannelSubscription as SubscriptionTable
 from api.channels.types import ChannelSubscription
 from api.devices.tables import Device as DeviceTable
-from api.devices.tables import DeviceAccessGrant
 from api.devices.types import Device
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, PageInfo, decode_cursor, page_size
+from api.people.tables import Person, PersonDevice
 
 MAX_SEARCH = 256
 WILDCARDS = set("%_\\")
@@ -48,11 +48,13 @@ async def devices_page(
         query = query.where(DeviceTable.active == active)
     term = (search or "").strip()[:MAX_SEARCH]
     if term:
-        # The identifier this app's access code gave (exact), or the end of the token (a hint
-        # as the dashboard shows it); a term with LIKE wildcards matches identifiers only.
+        # The identifier of the app's person the device belongs to (exact; api/people), or the
+        # end of the token (a hint as the dashboard shows it); a term with LIKE wildcards matches
+        # identifiers only.
+        person = Person.select(Person.id).where((Person.app == app_id) & (Person.identifier == term))
         match = DeviceTable.id.is_in(
-            DeviceAccessGrant.select(DeviceAccessGrant.device).where(
-                (DeviceAccessGrant.app == app_id) & (DeviceAccessGrant.identifier == term)
+            PersonDevice.select(PersonDevice.device).where(
+                (PersonDevice.app == app_id) & PersonDevice.person.is_in(person)
             )
         )
         if not WILDCARDS & set(term):
@@ -83,7 +85,7 @@ async def subscriptions_in_app(app_id: int, device_ids: list[int]) -> dict[int, 
 class AppDevicesQuery:
     @strawberry.field(
         description="An app's devices (subscribed to any of its channels), newest first (owner or"
-        " the app's key). search: the identifier its access code gave, or the end of the token."
+        " the app's key). search: the identifier of the person it belongs to, or the end of the token."
         " active: only live (true) or dead (false) devices."
     )
     async def devices(
