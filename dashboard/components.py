@@ -240,6 +240,20 @@ def confirm_dialog(
     )
 
 
+def data_table(headers, rows, render, *footer: rx.Component) -> rx.Component:
+    """A list as a table in a card (it scrolls inside its own box on narrow screens), with an
+    optional footer (the pager)."""
+    return rx.card(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rx.foreach(rows, render)),
+            width="100%",
+        ),
+        *footer,
+        width="100%",
+    )
+
+
 def field_error(message) -> rx.Component:
     return rx.cond(
         message != "",

@@ -9,7 +9,15 @@ import reflex as rx
 
 from dashboard import forms
 from dashboard.client import ApiError
-from dashboard.components import badge, empty_state, error_callout, loading, page_header, pager
+from dashboard.components import (
+    badge,
+    data_table,
+    empty_state,
+    error_callout,
+    loading,
+    page_header,
+    pager,
+)
 from dashboard.layout import app_shell
 from dashboard.paging import Paged
 from dashboard.session import APP_PAGE, AppContext
@@ -158,33 +166,23 @@ def devices_page() -> rx.Component:
                 loading(),
                 rx.cond(
                     DevicesState.rows.length() > 0,
-                    rx.card(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *[
-                                        rx.table.column_header_cell(h)
-                                        for h in (
-                                            "Platform",
-                                            "Token",
-                                            "Identifier",
-                                            "State",
-                                            "Channels",
-                                            "Last seen",
-                                        )
-                                    ]
-                                )
-                            ),
-                            rx.table.body(rx.foreach(DevicesState.rows, _device)),
-                            width="100%",
+                    data_table(
+                        (
+                            "Platform",
+                            "Token",
+                            "Identifier",
+                            "State",
+                            "Channels",
+                            "Last seen",
                         ),
+                        DevicesState.rows,
+                        _device,
                         pager(
                             DevicesState.page,
                             DevicesState.has_next,
                             DevicesState.prev_page,
                             DevicesState.next_page,
                         ),
-                        width="100%",
                     ),
                     empty_state(
                         "smartphone",

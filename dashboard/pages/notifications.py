@@ -10,6 +10,7 @@ import reflex as rx
 from dashboard.client import ApiError
 from dashboard.components import (
     badge,
+    data_table,
     empty_state,
     error_callout,
     loading,
@@ -174,32 +175,22 @@ def notifications_page() -> rx.Component:
                 loading(),
                 rx.cond(
                     NotificationsState.has_rows,
-                    rx.card(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *[
-                                        rx.table.column_header_cell(h)
-                                        for h in (
-                                            "Notification",
-                                            "Channel",
-                                            "Status",
-                                            "Deliveries",
-                                            "Created",
-                                        )
-                                    ]
-                                )
-                            ),
-                            rx.table.body(rx.foreach(NotificationsState.rows, _notification_row)),
-                            width="100%",
+                    data_table(
+                        (
+                            "Notification",
+                            "Channel",
+                            "Status",
+                            "Deliveries",
+                            "Created",
                         ),
+                        NotificationsState.rows,
+                        _notification_row,
                         pager(
                             NotificationsState.page,
                             NotificationsState.has_next,
                             NotificationsState.prev_page,
                             NotificationsState.next_page,
                         ),
-                        width="100%",
                     ),
                     empty_state(
                         "inbox",

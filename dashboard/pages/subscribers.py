@@ -10,6 +10,7 @@ from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import (
     badge,
+    data_table,
     empty_state,
     error_callout,
     loading,
@@ -131,33 +132,23 @@ def subscribers_page() -> rx.Component:
                 loading(),
                 rx.cond(
                     SubscribersState.rows.length() > 0,
-                    rx.card(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *[
-                                        rx.table.column_header_cell(h)
-                                        for h in (
-                                            "Platform",
-                                            "Token",
-                                            "Identifier",
-                                            "Device",
-                                            "Subscribed",
-                                            "Last seen",
-                                        )
-                                    ]
-                                )
-                            ),
-                            rx.table.body(rx.foreach(SubscribersState.rows, _subscriber_row)),
-                            width="100%",
+                    data_table(
+                        (
+                            "Platform",
+                            "Token",
+                            "Identifier",
+                            "Device",
+                            "Subscribed",
+                            "Last seen",
                         ),
+                        SubscribersState.rows,
+                        _subscriber_row,
                         pager(
                             SubscribersState.page,
                             SubscribersState.has_next,
                             SubscribersState.prev_page,
                             SubscribersState.next_page,
                         ),
-                        width="100%",
                     ),
                     empty_state(
                         "users",

@@ -13,6 +13,7 @@ from dashboard.components import (
     badge,
     confirm_dialog,
     copy_button,
+    data_table,
     empty_state,
     error_callout,
     field_error,
@@ -290,27 +291,17 @@ def webhooks_page() -> rx.Component:
                 ),
                 rx.cond(
                     WebhooksState.events.length() > 0,
-                    rx.card(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *[
-                                        rx.table.column_header_cell(h)
-                                        for h in (
-                                            "Event",
-                                            "Status",
-                                            "Attempts",
-                                            "Last error",
-                                            "Created",
-                                            "",
-                                        )
-                                    ]
-                                )
-                            ),
-                            rx.table.body(rx.foreach(WebhooksState.events, _event)),
-                            width="100%",
+                    data_table(
+                        (
+                            "Event",
+                            "Status",
+                            "Attempts",
+                            "Last error",
+                            "Created",
+                            "",
                         ),
-                        width="100%",
+                        WebhooksState.events,
+                        _event,
                     ),
                     empty_state(
                         "webhook",
