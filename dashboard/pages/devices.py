@@ -77,6 +77,24 @@ class DevicesState(Paged, AppContext):
         await self._fetch()
 
     @rx.event
+    async def send_test(self, device_id: str):
+        """A test notification to this one device (sendNotification with deviceIds)."""
+        payload = {
+            "appId": self._route_app_id(),
+            "deviceIds": [device_id],
+            "title": "Test notification",
+            "body": "Sent from the Booper dashboard.",
+        }
+        try:
+            sent = await self._client().send_notification(payload)  # type: ignore[arg-type]
+        except ApiError as exc:
+            self.error = exc.message
+            yield self._handle(exc)
+            return
+        yield rx.toast.success("Test notification sent.", duration=3000)
+        yield rx.redirect(f"/apps/{self._route_app_id()}/notifications/{sent['id']}")
+
+    @rx.event
     async def unsubscribe(self, subscription_id: str):
         try:
             await self._client().delete_subscription(subscription_id)
@@ -125,6 +143,15 @@ def _device(d) -> rx.Component:
             )
         ),
         rx.table.cell(rx.text(d["last_seen"], size="1")),
+        rx.table.cell(
+            rx.button(
+                "Send test",
+                size="1",
+                variant="soft",
+                on_click=DevicesState.send_test(d["id"]),
+                class_name="send-test",
+            )
+        ),
         class_name="device-row",
         align="center",
     )
@@ -174,6 +201,7 @@ def devices_page() -> rx.Component:
                             "State",
                             "Channels",
                             "Last seen",
+                            "",
                         ),
                         DevicesState.rows,
                         _device,

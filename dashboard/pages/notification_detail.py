@@ -73,8 +73,11 @@ class NotificationDetailState(AppContext):
             if not self._not_mine(exc):
                 self.error = exc.message
             return exc
-        if ((n.get("channel") or {}).get("app") or {}).get("id") != self.app_id:
-            self.missing = True  # another app's notification
+        channel = n.get("channel")
+        # Another app's notification (of the same owner: the API answers others NOT_FOUND). A
+        # direct send to persons or devices has no channel: the API's own check is the answer.
+        if channel is not None and (channel.get("app") or {}).get("id") != self.app_id:
+            self.missing = True
             self.loading = False
             return ApiError("NOT_FOUND")
         row = notification_row(n)

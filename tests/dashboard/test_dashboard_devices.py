@@ -3,6 +3,7 @@ an access code gave or the end of a token, live or dead, and removed from a chan
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -56,3 +57,9 @@ def test_devices_page(api_server, dashboard_url, context, shot):
         token=token,
     )
     assert subs["channel"]["subscriberCount"] == 1
+
+    # A test notification to one device: its notification page, one delivery.
+    page.locator(".send-test").first.click()
+    expect(page).to_have_url(re.compile(r"/notifications/[^/]+/?$"))
+    expect(page.locator("#page-title")).to_have_text("Test notification")
+    expect(page.locator(".delivery-status")).to_have_count(1)
