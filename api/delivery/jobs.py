@@ -56,6 +56,12 @@ async def _send_webhooks(webhook_id: int) -> None:
     await webhooks.deliver(get_runtime(), webhook_id)
 
 
+async def _push_replacements(notification_id: int) -> None:
+    from api.engagement import replacements
+
+    await replacements.push_replacements(get_runtime(), notification_id)
+
+
 def _sender_task(transport: pipeline.Transport) -> Callable[[list[int]], Awaitable[None]]:
     module, name = transport.sender.split(":")
     send = getattr(importlib.import_module(module), name)
@@ -78,6 +84,7 @@ def register_maintenance_tasks(broker: AsyncBroker, settings: Settings) -> None:
     """Webhook sends and the periodic jobs, with the label schedules `booper scheduler` fires
     (taskiq wants whole seconds)."""
     broker.register_task(_send_webhooks, task_name=pipeline.SEND_WEBHOOKS)
+    broker.register_task(_push_replacements, task_name=pipeline.PUSH_REPLACEMENTS)
     for job in PERIODIC_JOBS:
         every = max(1, round(job.interval(settings)))
         broker.register_task(_periodic_task(job), task_name=job.task_name, schedule=[{"interval": every}])

@@ -25,6 +25,7 @@ SWEEP = "booper.sweep"
 CHECK_RECEIPTS = "booper.check_receipts"
 RETENTION = "booper.retention"
 WEBHOOKS_DUE = "booper.webhooks_due"
+PUSH_REPLACEMENTS = "booper.push_replacements"  # api/engagement/replacements.py
 # Ids per send task: the task's DB work (claim, load, one ledger UPDATE, status refresh) is
 # amortised over this many deliveries; each sender splits it into requests as its provider wants.
 SEND_BATCH = 1000

@@ -7,6 +7,8 @@ from typing import Any
 
 import strawberry
 
+from api.graphql.scalars import JSON
+
 
 @strawberry.enum(description="Expo's interruptionLevel (iOS 15+): how a notification may interrupt.")
 class InterruptionLevel(Enum):
@@ -24,6 +26,13 @@ class ExpoOptionsInput:
     category_id: str | None = strawberry.field(default=None, description="A notification category (its buttons).")
     interruption_level: InterruptionLevel | None = None
     mutable_content: bool | None = strawberry.field(default=None, description="iOS: a service extension may change it.")
+
+
+@strawberry.input(description="What updateNotification changes: a field left out stays, null clears it.")
+class UpdateNotificationInput:
+    title: str | None = strawberry.UNSET
+    body: str | None = strawberry.UNSET
+    data: JSON | None = strawberry.UNSET
 
 
 @strawberry.input

@@ -42,6 +42,7 @@ class NotificationStatus(Enum):
     SENT = "SENT"
     COMPLETED = "COMPLETED"
     CANCELED = "CANCELED"
+    RETRACTED = "RETRACTED"  # taken back: gone from inboxes, pending deliveries stopped
 
 
 @strawberry.enum

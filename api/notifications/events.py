@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 _DATETIME_FIELDS = ("send_at", "created_at", "sent_at", "completed_at", "archived_at", "kicked_at",
-                    "next_attempt_at", "lease_until", "updated_at")
+                    "next_attempt_at", "lease_until", "updated_at", "edited_at")
 
 
 def channel_topic(channel_id: int) -> str:

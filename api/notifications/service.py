@@ -14,7 +14,7 @@ from api.notifications.draft import Draft
 from api.notifications.rows import NotificationRow
 from api.notifications.tables import DailyUsage, Delivery, Notification
 
-INBOX_HIDDEN = ("SCHEDULED", "CANCELED")
+INBOX_HIDDEN = ("SCHEDULED", "CANCELED", "RETRACTED")
 
 
 class _Duplicate(Exception):

@@ -49,6 +49,7 @@ class Notification(Table, tablename="notifications"):
     # opened (url, image, badge, Expo and Web Push options; api/engagement/presentation.py).
     critical = Boolean(default=False)
     presentation = JSON(null=True, default=None)
+    edited_at = Timestamptz(null=True, default=None)  # updateNotification
 
 
 class Delivery(Table, tablename="deliveries"):

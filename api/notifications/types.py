@@ -110,6 +110,10 @@ class Notification(RowNode):
     def sent_at(self) -> DateTime | None:
         return self.row["sent_at"]
 
+    @strawberry.field(description="When updateNotification last changed it.")
+    def edited_at(self) -> DateTime | None:
+        return self.row.get("edited_at")
+
     @strawberry.field(description="Bypasses quiet hours, digests and caps.")
     def critical(self) -> bool:
         return bool(self.row.get("critical"))

@@ -1,0 +1,88 @@
+"""updateNotification and retractNotification: correct or take back a notification already sent.
+
+The row changes in one statement (guarded by its status, so an edit never revives a canceled or
+retracted notification); then live subscribers get the new version and the devices it already
+reached get a replacement push (api/engagement/replacements.py), kicked as a task after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from strawberry import UNSET
+
+from api import db
+from api.delivery import payload
+from api.delivery import pipeline
+from api.errors import BadUserInput, Conflict, PayloadTooLarge
+from api.notifications import events, sending
+from api.notifications.service import _loaded
+from api.notifications.tables import Delivery, Notification
+from api.runtime import Runtime
+
+CLOSED = ("CANCELED", "RETRACTED")
+# What retracting stops: deliveries not handed to a provider yet.
+NOT_YET_SENT = ("PENDING", "HELD")
+
+
+async def update_notification(
+    runtime: Runtime, row: dict, channel_name: str, *, title: Any = UNSET, body: Any = UNSET, data: Any = UNSET
+) -> dict:
+    """The new version (UNSET fields unchanged, null clears), validated as sendNotification
+    validates; CONFLICT once canceled or retracted."""
+    if row["status"] in CLOSED:
+        raise Conflict(f"a {row['status']} notification cannot be changed")
+    changed = {k: v for k, v in (("title", title), ("body", body), ("data", data)) if v is not UNSET}
+    if not changed:
+        raise BadUserInput("pass title, body or data")
+    merged = {**row, **changed}
+    now = dt.datetime.now(dt.UTC)
+    sending.validate_fields(merged["title"], merged["body"], merged["data"], merged["priority"],
+                            merged["collapse_key"], merged["ttl"], None, None, now)
+    if reason := payload.oversize(merged, channel_name):
+        raise PayloadTooLarge(reason)
+    values = {getattr(Notification, k): v for k, v in changed.items()}
+    values[Notification.edited_at] = now
+    updated = await Notification.update(values).where(
+        (Notification.id == row["id"]) & Notification.status.not_in(list(CLOSED))
+    ).returning(*Notification.all_columns())
+    if not updated:
+        raise Conflict("the notification was canceled or retracted meanwhile")
+    new = _loaded(updated[0])
+    await _announce(runtime, new)
+    return new
+
+
+async def retract_notification(runtime: Runtime, row: dict) -> dict:
+    """RETRACTED: out of every inbox, its unsent deliveries SKIPPED (reason Retracted), and the
+    devices it reached told to remove it. Retracting twice returns the retracted notification."""
+    if row["status"] == "RETRACTED":
+        return row
+    if row["status"] == "CANCELED":
+        raise Conflict("a CANCELED notification cannot be retracted")
+    now = dt.datetime.now(dt.UTC)
+    async with db.transaction():
+        updated = await Notification.update(
+            {Notification.status: "RETRACTED", Notification.completed_at: now}
+        ).where(
+            (Notification.id == row["id"]) & Notification.status.not_in(list(CLOSED))
+        ).returning(*Notification.all_columns())
+        if not updated:
+            raise Conflict("the notification was canceled or retracted meanwhile")
+        await Delivery.update(
+            {Delivery.status: "SKIPPED", Delivery.reason: "Retracted", Delivery.updated_at: now,
+             Delivery.lease_until: None, Delivery.next_attempt_at: None}
+        ).where((Delivery.notification == row["id"]) & Delivery.status.is_in(list(NOT_YET_SENT)))
+    new = _loaded(updated[0])
+    await _announce(runtime, new)
+    return new
+
+
+async def _announce(runtime: Runtime, row: dict) -> None:
+    """Live subscribers get the new version (same id); devices already reached get a push. A
+    scheduled notification has reached nobody yet."""
+    if row["status"] == "SCHEDULED":
+        return
+    await events.publish_notifications(runtime.live, [row])
+    await runtime.queue.kick(pipeline.PUSH_REPLACEMENTS, row["id"])

@@ -1,0 +1,152 @@
+"""updateNotification and retractNotification: the inbox, live subscribers and the devices a
+notification reached see the correction (the sandbox shows the replacement's collapse id)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+import pytest
+
+from api.notifications.tables import Delivery, Notification
+from tests.delivery.helpers import eventually_sync, send, setup_channel, wait_deliveries
+from tests.delivery.test_webpush import sub_id
+from tests.support import factories as f
+
+UPDATE = ("mutation($n: ID!, $i: UpdateNotificationInput!) { updateNotification(id: $n, input: $i)"
+          " { id title body data status editedAt } }")
+RETRACT = "mutation($n: ID!) { retractNotification(id: $n) { id status } }"
+INBOX = "query($t: String) { notifications(deviceToken: $t) { nodes { id title body } } }"
+LIVE = "subscription($t: String) { notifications(deviceToken: $t) { id title status } }"
+
+
+async def _reached(api, sandbox, **fields):
+    """An app, a channel with an Expo and a Web Push device, and a notification that reached both."""
+    app, channel, (expo,) = await setup_channel(api)
+    web = await f.make_web_device(api, sandbox)
+    await f.subscribe(api, web, channel)
+    sent = await send(api, app, channelId=channel["id"], **fields)
+    await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=2)
+    return app, channel, expo, web, sent
+
+
+async def test_an_edit_reaches_the_inbox_live_subscribers_and_the_devices(api, sandbox):
+    app, channel, expo, web, sent = await _reached(api, sandbox, title="Lunch at 1", body="room 4",
+                                                    collapseKey="lunch")
+    async with api.subscribe(LIVE, {"t": expo["token"]}) as next_payload:
+        await asyncio.sleep(0.05)
+        data = await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "Lunch at 2"}}, api_key=app.api_key)
+        live = await next_payload(timeout=2)
+    updated = data["updateNotification"]
+    assert (updated["title"], updated["body"]) == ("Lunch at 2", "room 4")
+    assert updated["status"] in ("SENT", "COMPLETED")
+    assert updated["editedAt"] is not None
+    assert live["data"]["notifications"] == {"id": sent["id"], "title": "Lunch at 2", "status": updated["status"]}
+    inbox = await api.ok(INBOX, {"t": expo["token"]})
+    assert inbox["notifications"]["nodes"] == [{"id": sent["id"], "title": "Lunch at 2", "body": "room 4"}]
+
+    # The replacement: same collapse id, marked as an update, the new text.
+    first, second = await eventually_sync(lambda: len(sandbox.messages(to=expo["token"])) == 2
+                                          and sandbox.messages(to=expo["token"]), what="Expo replacement")
+    assert first["message"]["collapseId"] == second["message"]["collapseId"] == "lunch"
+    assert second["message"]["title"] == "Lunch at 2"
+    assert second["message"]["data"] == {"notificationId": sent["id"], "notificationEvent": "updated"}
+    pushes = await eventually_sync(lambda: len(sandbox.messages(to=sub_id(web))) == 2
+                                   and sandbox.messages(to=sub_id(web)), what="Web Push replacement")
+    assert [p["headers"]["topic"] for p in pushes] == ["lunch", "lunch"]
+    replaced = json.loads(pushes[1]["payload"])
+    assert (replaced["id"], replaced["title"], replaced["event"]) == (sent["id"], "Lunch at 2", "updated")
+    # The ledger still says what happened to the notification itself: one delivery per device.
+    assert await Delivery.count().where(Delivery.notification == int(sent["id"])) == 2
+
+
+async def test_fields_left_out_stay_and_null_clears(api, sandbox):
+    app, channel, _, _, sent = await _reached(api, sandbox, title="t", body="b", data={"k": 1})
+    data = await api.ok(UPDATE, {"n": sent["id"], "i": {"body": None, "data": {"k": 2}}}, api_key=app.api_key)
+    assert {k: data["updateNotification"][k] for k in ("title", "body", "data")} == {
+        "title": "t", "body": None, "data": {"k": 2}}
+
+
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({}, "BAD_USER_INPUT"),
+        ({"title": "x" * 1025}, "BAD_USER_INPUT"),
+        ({"data": [1]}, "BAD_USER_INPUT"),
+        ({"title": None, "body": None}, "BAD_USER_INPUT"),  # nothing left to show
+        ({"body": "x" * 5000}, "PAYLOAD_TOO_LARGE"),
+    ],
+)
+async def test_a_bad_edit_is_refused_and_changes_nothing(api, sandbox, change, code):
+    app, channel, (device,) = await setup_channel(api)
+    sent = await send(api, app, channelId=channel["id"], title="t", body="b")
+    await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=1)
+    error = await api.error(UPDATE, {"n": sent["id"], "i": change}, api_key=app.api_key)
+    assert error["extensions"]["code"] == code
+    row = await Notification.select().where(Notification.id == int(sent["id"])).first()
+    assert (row["title"], row["body"], row["edited_at"]) == ("t", "b", None)
+    await asyncio.sleep(0.2)
+    assert len(sandbox.messages(to=device["token"])) == 1
+
+
+async def test_a_scheduled_notification_is_edited_without_a_push(api, sandbox):
+    app, channel, (device,) = await setup_channel(api)
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    sent = await send(api, app, channelId=channel["id"], title="soon", sendAt=later)
+    data = await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "later"}}, api_key=app.api_key)
+    assert (data["updateNotification"]["title"], data["updateNotification"]["status"]) == ("later", "SCHEDULED")
+    await asyncio.sleep(0.2)
+    assert sandbox.messages() == []
+
+
+async def test_retraction_removes_it_stops_what_is_unsent_and_tells_the_devices(api, sandbox):
+    app, channel, expo, web, sent = await _reached(api, sandbox, title="wrong", collapseKey="oops")
+    # A third device whose delivery waits for a retry: retracting stops it.
+    late = await f.make_expo_device(api)
+    await f.subscribe(api, late, channel)
+    now = dt.datetime.now(dt.UTC)
+    await Delivery.insert(Delivery(notification=int(sent["id"]), device=int(late["id"]), platform="EXPO",
+                                   status="PENDING", next_attempt_at=now + dt.timedelta(hours=1),
+                                   created_at=now, updated_at=now))
+    data = await api.ok(RETRACT, {"n": sent["id"]}, api_key=app.api_key)
+    assert data["retractNotification"] == {"id": sent["id"], "status": "RETRACTED"}
+
+    rows = {r["device"]: r for r in await Delivery.select().where(Delivery.notification == int(sent["id"]))}
+    assert (rows[int(late["id"])]["status"], rows[int(late["id"])]["reason"]) == ("SKIPPED", "Retracted")
+    assert rows[int(expo["id"])]["status"] in ("SENT", "DELIVERED")  # what happened stays in the ledger
+    for device in (expo, late):
+        assert (await api.ok(INBOX, {"t": device["token"]}))["notifications"]["nodes"] == []
+        error = await api.error("query($n: ID!, $t: String) { notification(id: $n, deviceToken: $t) { id } }",
+                                {"n": sent["id"], "t": device["token"]})
+        assert error["extensions"]["code"] == "NOT_FOUND"
+
+    # A data-only push to the devices it reached, none to the one it never reached.
+    _, removal = await eventually_sync(lambda: len(sandbox.messages(to=expo["token"])) == 2
+                                       and sandbox.messages(to=expo["token"]), what="retraction push")
+    assert removal["message"]["data"] == {"notificationId": sent["id"], "notificationEvent": "retracted"}
+    assert "title" not in removal["message"] and "body" not in removal["message"]
+    assert removal["message"]["collapseId"] == "oops"
+    pushes = await eventually_sync(lambda: len(sandbox.messages(to=sub_id(web))) == 2
+                                   and sandbox.messages(to=sub_id(web)), what="Web Push retraction")
+    assert json.loads(pushes[1]["payload"]) == {"id": sent["id"], "channel": channel["name"], "event": "retracted"}
+    assert sandbox.messages(to=late["token"]) == []
+
+    # Retracting again changes nothing and pushes nothing; editing or canceling it is a conflict.
+    again = await api.ok(RETRACT, {"n": sent["id"]}, api_key=app.api_key)
+    assert again["retractNotification"]["status"] == "RETRACTED"
+    assert (await api.error(UPDATE, {"n": sent["id"], "i": {"title": "x"}}, api_key=app.api_key))[
+        "extensions"]["code"] == "CONFLICT"
+    assert (await api.error("mutation($n: ID!) { cancelNotification(id: $n) { id } }", {"n": sent["id"]},
+                            api_key=app.api_key))["extensions"]["code"] == "CONFLICT"
+    await asyncio.sleep(0.3)
+    assert len(sandbox.messages(to=expo["token"])) == 2
+
+
+async def test_a_canceled_notification_cannot_be_edited_or_retracted(api, sandbox):
+    app, channel, _ = await setup_channel(api)
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    sent = await send(api, app, channelId=channel["id"], title="soon", sendAt=later)
+    await api.ok("mutation($n: ID!) { cancelNotification(id: $n) { id } }", {"n": sent["id"]}, api_key=app.api_key)
+    for query, variables in ((UPDATE, {"n": sent["id"], "i": {"title": "x"}}), (RETRACT, {"n": sent["id"]})):
+        assert (await api.error(query, variables, api_key=app.api_key))["extensions"]["code"] == "CONFLICT"
