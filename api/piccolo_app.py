@@ -8,6 +8,7 @@ from api.access_codes.tables import AccessCode, AccessCodeChannel
 from api.apps.tables import ApiKey, App, AppCredentials
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
+from api.engagement.tables import Preference
 from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
 from api.people.tables import NotificationDevice, NotificationPerson, Person, PersonDevice, PersonRead
 from api.users.tables import User
@@ -36,6 +37,7 @@ TABLES = [
     PersonRead,
     NotificationPerson,
     NotificationDevice,
+    Preference,
 ]
 
 APP_CONFIG = AppConfig(

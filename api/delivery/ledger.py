@@ -254,7 +254,8 @@ async def _refresh(runtime: Runtime, notification_id: int, n: dict) -> None:
     if not n["fanout_done"] or n["status"] not in ("QUEUED", "SENT"):
         return
     probe = await Delivery.raw(
-        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE notification = {} AND status = 'PENDING') AS pending,"
+        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE notification = {} AND status IN ('PENDING', 'HELD'))"
+        " AS pending,"
         " EXISTS (SELECT 1 FROM deliveries WHERE notification = {} AND status = 'SENT') AS sent",
         notification_id, notification_id,
     )

@@ -22,6 +22,7 @@ from api.channels.tables import Channel
 from api.delivery import ledger, native_payload, payload, pipeline
 from api.delivery.providers import providers
 from api.devices.tables import Device
+from api.engagement import gate
 from api.notifications import service as notifications
 from api.people import reads
 from api.providers.expo import MAX_MESSAGES_PER_REQUEST
@@ -82,6 +83,7 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
         return
     devices, notes = await _load(claimed)
     changes, ready = _split(claimed, devices, notes, now)
+    ready = await gate.screen(runtime, ready, notes, now)  # muted / quiet hours: SKIPPED or HELD
     if not ready:
         await ledger.apply(runtime, changes, retry_at=None)
         return
@@ -164,6 +166,7 @@ async def send_individually(
         return
     devices, notes = await _load(claimed)
     changes, ready = _split(claimed, devices, notes, now)
+    ready = await gate.screen(runtime, ready, notes, now)  # muted / quiet hours: SKIPPED or HELD
     send_one = await prepare(devices, notes) if ready else None
     shown = await reads.notes_with_badges(ready, notes)  # unread counts as badges, one statement
     outcomes: list = [None] * len(ready)

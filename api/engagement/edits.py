@@ -13,10 +13,10 @@ from typing import Any
 from strawberry import UNSET
 
 from api import db
-from api.delivery import payload
 from api.delivery import pipeline
-from api.errors import BadUserInput, Conflict, PayloadTooLarge
-from api.notifications import events, sending
+from api.errors import BadUserInput, Conflict
+from api.notifications import events
+from api.notifications.draft import Draft
 from api.notifications.service import _loaded
 from api.notifications.tables import Delivery, Notification
 from api.runtime import Runtime
@@ -38,10 +38,11 @@ async def update_notification(
         raise BadUserInput("pass title, body or data")
     merged = {**row, **changed}
     now = dt.datetime.now(dt.UTC)
-    sending.validate_fields(merged["title"], merged["body"], merged["data"], merged["priority"],
-                            merged["collapse_key"], merged["ttl"], None, None, now)
-    if reason := payload.oversize(merged, channel_name):
-        raise PayloadTooLarge(reason)
+    draft = Draft(title=merged["title"], body=merged["body"], data=merged["data"], priority=merged["priority"],
+                  collapse_key=merged["collapse_key"], ttl=merged["ttl"], presentation=merged.get("presentation"),
+                  channel={"name": channel_name} if row["channel"] is not None else None)
+    draft.validate(now)
+    draft.check_size()
     values = {getattr(Notification, k): v for k, v in changed.items()}
     values[Notification.edited_at] = now
     updated = await Notification.update(values).where(

@@ -44,7 +44,7 @@ async def push_replacements(runtime: Runtime, notification_id: int) -> int:
     n = await notifications.get(notification_id)
     if n is None:
         return 0
-    channel = await Channel.select(Channel.name).where(Channel.id == n["channel"]).first()
+    channel = await Channel.select(Channel.name).where(Channel.id == n["channel"]).first() if n["channel"] else None
     channel_name = channel["name"] if channel else ""
     after, handed = 0, 0
     while True:

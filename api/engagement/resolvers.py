@@ -1,18 +1,57 @@
-"""Engagement operations: channel settings, opens, edits and retractions (more to come: preferences)."""
+"""Engagement operations: channel settings, opens, edits and retractions, preferences."""
 
 from __future__ import annotations
 
 import strawberry
 
-from api.channels.types import Channel
 from api.channels import service as channels
-from api.engagement import channel_settings, edits, opens
-from api.engagement.types import UpdateNotificationInput
+from api.channels.types import Channel
+from api.engagement import channel_settings, edits, opens, preferences
+from api.engagement.types import PreferencesInput, UpdateNotificationInput
+from api.errors import BadUserInput
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.ids import parse_id
 from api.notifications.resolvers import administered_notification
 from api.notifications.types import Notification
+from api.people import service as people
+from api.people.types import Preferences, QuietHours
+
+
+async def _preferences_owner(
+    info: Info, app_id: strawberry.ID, identifier: str | None, device_token: str | None
+) -> tuple[preferences.Owner, perms.Access]:
+    """identifier: the app's owner or key names a person; deviceToken: the device itself (its key),
+    speaking for its person of the app if it has one."""
+    if (identifier is None) == (device_token is None):
+        raise BadUserInput("pass exactly one of identifier and deviceToken")
+    if identifier is not None:
+        app, access = await perms.app_admin(info, app_id)
+        person = await people.require(app["id"], identifier)
+        return preferences.Owner(app["id"], person=person["id"]), access
+    device = await perms.authenticated_device(info, device_token)  # type: ignore[arg-type]
+    owner = await preferences.owner_for_device(parse_id(app_id, "app"), device["id"])
+    return owner, perms.Access("device", device_id=device["id"])
+
+
+async def preferences_view(settings: preferences.Settings, access: perms.Access) -> Preferences:
+    rows = await channels.channels_by_ids(settings.muted) if settings.muted else []
+    quiet = settings.quiet
+    return Preferences(
+        muted_channels=[Channel(row=r, access=access) for r in rows if r is not None],
+        quiet_hours=QuietHours(start=quiet.start, end=quiet.end, time_zone=quiet.time_zone) if quiet else None,
+    )
+
+
+@strawberry.type
+class EngagementQuery:
+    @strawberry.field(description="Muted channels and quiet hours of a person of the app (identifier: its owner "
+                      "or key) or of a device (deviceToken with its key: its person's, else its own).")
+    async def preferences(
+        self, info: Info, app_id: strawberry.ID, identifier: str | None = None, device_token: str | None = None
+    ) -> Preferences:
+        owner, access = await _preferences_owner(info, app_id, identifier, device_token)
+        return await preferences_view(await preferences.get(owner), access)
 
 
 @strawberry.type
@@ -48,7 +87,7 @@ class EngagementMutation:
     )
     async def update_notification(self, info: Info, id: strawberry.ID, input: UpdateNotificationInput) -> Notification:
         row, access = await administered_notification(info, id)
-        (channel,) = await channels.channels_by_ids([row["channel"]])
+        (channel,) = await channels.channels_by_ids([row["channel"]]) if row["channel"] is not None else (None,)
         updated = await edits.update_notification(
             info.context.runtime, row, channel["name"] if channel else "",
             title=input.title, body=input.body, data=input.data,
@@ -62,3 +101,23 @@ class EngagementMutation:
     async def retract_notification(self, info: Info, id: strawberry.ID) -> Notification:
         row, access = await administered_notification(info, id)
         return Notification(row=await edits.retract_notification(info.context.runtime, row), access=access)
+
+    @strawberry.mutation(
+        description="Set muted channels (of the app) and quiet hours (HH:MM to HH:MM in an IANA time zone): for "
+        "a person (identifier: the app's owner or key) or by the device itself (deviceToken with its key)."
+    )
+    async def set_preferences(
+        self,
+        info: Info,
+        app_id: strawberry.ID,
+        input: PreferencesInput,
+        identifier: str | None = None,
+        device_token: str | None = None,
+    ) -> Preferences:
+        owner, access = await _preferences_owner(info, app_id, identifier, device_token)
+        muted = input.muted_channel_ids
+        if muted is not strawberry.UNSET and muted is not None:
+            muted = [parse_id(c, "channel") for c in muted]
+        settings = await preferences.set_preferences(owner, muted_channel_ids=muted, quiet=input.quiet_hours,
+                                                     seen_by_device=access.device_id)
+        return await preferences_view(settings, access)

@@ -85,3 +85,16 @@ class WebPushOptions:
     def from_stored(cls, stored: dict[str, Any]) -> WebPushOptions:
         return cls(icon=stored.get("icon"), tag=stored.get("tag"),
                    actions=[WebPushAction(**a) for a in stored.get("actions", [])])
+
+
+@strawberry.input
+class QuietHoursInput:
+    start: str = strawberry.field(description='"22:00": local time of timeZone, HH:MM.')
+    end: str = strawberry.field(description='"07:00"; before start means the window crosses midnight.')
+    time_zone: str = strawberry.field(description='IANA name, e.g. "Europe/Berlin".')
+
+
+@strawberry.input(description="What setPreferences changes: a field left out stays, null clears it.")
+class PreferencesInput:
+    muted_channel_ids: list[strawberry.ID] | None = strawberry.UNSET
+    quiet_hours: QuietHoursInput | None = strawberry.UNSET

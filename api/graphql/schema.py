@@ -24,7 +24,7 @@ from api.apps.resolvers import AppsMutation, AppsQuery
 from api.channels.resolvers import ChannelsMutation, ChannelsQuery
 from api.devices.app_devices import AppDevicesQuery
 from api.devices.resolvers import DevicesMutation
-from api.engagement.resolvers import EngagementMutation
+from api.engagement.resolvers import EngagementMutation, EngagementQuery
 from api.errors import BooperError
 from api.graphql.context import Info
 from api.graphql.cost import QueryCostLimiter
@@ -50,7 +50,7 @@ class WebPushQuery:
 
 @strawberry.type
 class Query(UsersQuery, AppsQuery, ChannelsQuery, NotificationsQuery, WebPushQuery, WebhooksQuery,
-            AppDevicesQuery, PeopleQuery):
+            AppDevicesQuery, PeopleQuery, EngagementQuery):
     pass
 
 

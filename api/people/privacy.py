@@ -93,8 +93,19 @@ async def export(app_id: int, identifier: str) -> dict[str, Any]:
             for n in notifications
         ],
         "readMarks": [{"notificationId": str(r["notification"]), "at": _iso(r["created_at"])} for r in reads],
-        # Muted channels and quiet hours arrive with the engagement issue (#13); none are held yet.
-        "preferences": None,
+        "preferences": await _preferences(app_id, pid),
+    }
+
+
+async def _preferences(app_id: int, person_id: int) -> dict:
+    """Muted channels and quiet hours (erased with the person: ON DELETE CASCADE)."""
+    from api.engagement import preferences
+
+    settings = await preferences.get(preferences.Owner(app_id, person=person_id))
+    quiet = settings.quiet
+    return {
+        "mutedChannelIds": [str(c) for c in settings.muted],
+        "quietHours": {"start": quiet.start, "end": quiet.end, "timeZone": quiet.time_zone} if quiet else None,
     }
 
 

@@ -31,8 +31,8 @@ class QuietHours:
 
 
 @strawberry.type(
-    description="Muted channels and quiet hours. Setting them is the engagement issue's (#13); until "
-    "then a person has none: no channel muted, no quiet hours."
+    description="Muted channels (SKIPPED, still in the inbox) and quiet hours (non-critical pushes HELD "
+    "until they end); setPreferences sets them."
 )
 class Preferences:
     muted_channels: list[Channel]
@@ -60,9 +60,13 @@ class Person(RowNode):
             self.row["id"]
         )
 
-    @strawberry.field(description="Muted channels and quiet hours (none until the engagement issue sets them).")
-    def preferences(self) -> Preferences:
-        return Preferences(muted_channels=[], quiet_hours=None)
+    @strawberry.field(description="Muted channels and quiet hours (setPreferences).")
+    async def preferences(self, info: Info) -> Preferences:
+        from api.engagement.preferences import of_persons
+        from api.engagement.resolvers import preferences_view
+
+        settings = await loader(info, "person_preferences", of_persons).load((self.row["app"], self.row["id"]))
+        return await preferences_view(settings, self.access)
 
     @strawberry.field
     def created_at(self) -> DateTime:

@@ -1,0 +1,155 @@
+"""Preferences: muted channels and quiet hours, kept per person of an app, or per device when the
+device belongs to no person of that app. Read for a whole send batch in one query (for_batch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import orjson
+from strawberry import UNSET
+
+from api import db
+from api.channels.tables import Channel, ChannelSubscription
+from api.devices.tables import DeviceAccessGrant
+from api.engagement import quiet_hours
+from api.engagement.tables import Preference
+from api.errors import BadUserInput, NotFound
+from api.people.tables import PersonDevice
+
+MAX_MUTED = 200
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose preferences: a person of the app, or a device of no person of it."""
+
+    app: int
+    person: int | None = None
+    device: int | None = None
+
+
+@dataclass
+class Settings:
+    muted: list[int] = field(default_factory=list)
+    quiet: quiet_hours.QuietHours | None = None
+
+
+async def owner_for_device(app_id: int, device_id: int) -> Owner:
+    """A device speaks for its person of the app, else for itself; NOT_FOUND when it has nothing
+    to do with the app (no person of it, no channel of it)."""
+    link = await PersonDevice.select(PersonDevice.person).where(
+        (PersonDevice.device == device_id) & (PersonDevice.app == app_id)
+    ).first()
+    if link is not None:
+        return Owner(app_id, person=link["person"])
+    subscribed = await ChannelSubscription.exists().where(
+        (ChannelSubscription.device == device_id)
+        & ChannelSubscription.channel.is_in(Channel.select(Channel.id).where(Channel.app == app_id))
+    )
+    if not subscribed:
+        raise NotFound("app not found")
+    return Owner(app_id, device=device_id)
+
+
+def _where(owner: Owner):
+    column, value = (Preference.person, owner.person) if owner.person is not None else (Preference.device, owner.device)
+    return (Preference.app == owner.app) & (column == value)
+
+
+def _settings(row: dict | None) -> Settings:
+    if row is None:
+        return Settings()
+    muted = row["muted_channels"]
+    muted = orjson.loads(muted) if isinstance(muted, str | bytes) else list(muted or [])
+    quiet = (
+        quiet_hours.QuietHours(row["quiet_start"], row["quiet_end"], row["time_zone"])
+        if row["quiet_start"] and row["quiet_end"] and row["time_zone"] else None
+    )
+    return Settings(muted, quiet)
+
+
+async def get(owner: Owner) -> Settings:
+    return _settings(await Preference.select().where(_where(owner)).first())
+
+
+async def of_persons(keys: list[tuple[int, int]]) -> list[Settings]:
+    """(app, person) -> their settings, in one query (Person.preferences of a page of persons)."""
+    found = await for_batch([(app, person, 0) for app, person in keys])
+    return [applying(found, app, person, 0) or Settings() for app, person in keys]
+
+
+async def set_preferences(owner: Owner, *, muted_channel_ids: object = UNSET, quiet: object = UNSET,
+                          seen_by_device: int | None = None) -> Settings:
+    """UNSET: unchanged; null muted list: none muted; null quiet hours: none. Validated first.
+    `seen_by_device`: a device sets them, and may name only channels it can see."""
+    current = await get(owner)
+    if muted_channel_ids is not UNSET:
+        current.muted = await _channels_of_app(
+            owner.app, list(muted_channel_ids or []), seen_by_device  # type: ignore[call-overload]
+        )
+    if quiet is not UNSET:
+        current.quiet = None if quiet is None else quiet_hours.validate(
+            quiet.start, quiet.end, quiet.time_zone  # type: ignore[attr-defined]
+        )
+    values = {
+        Preference.muted_channels: orjson.dumps(current.muted).decode(),
+        Preference.quiet_start: current.quiet.start if current.quiet else None,
+        Preference.quiet_end: current.quiet.end if current.quiet else None,
+        Preference.time_zone: current.quiet.time_zone if current.quiet else None,
+        Preference.updated_at: dt.datetime.now(dt.UTC),
+    }
+    async with db.transaction():
+        if not await Preference.update(values).where(_where(owner)).returning(Preference.id):
+            await Preference.insert(Preference(app=owner.app, person=owner.person, device=owner.device,
+                                               **{c._meta.name: v for c, v in values.items()}))
+    return current
+
+
+async def _channels_of_app(app_id: int, ids: list[int], seen_by_device: int | None) -> list[int]:
+    """The ids, each a channel of the app (and for a device, public or granted to it: a private
+    channel it was not given does not exist for it); NOT_FOUND otherwise."""
+    if len(ids) > MAX_MUTED:
+        raise BadUserInput(f"at most {MAX_MUTED} muted channels")
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    query = Channel.select(Channel.id).where((Channel.app == app_id) & Channel.id.is_in(ids))
+    if seen_by_device is not None:
+        granted = DeviceAccessGrant.select(DeviceAccessGrant.channel).where(DeviceAccessGrant.device == seen_by_device)
+        query = query.where((Channel.visibility == "PUBLIC") | Channel.id.is_in(granted))
+    found = {r["id"] for r in await query}
+    if found != set(ids):
+        raise NotFound("channel not found: mutedChannelIds must be channels of the app")
+    return ids
+
+
+async def for_batch(keys: Iterable[tuple[int, int | None, int]]) -> dict[tuple[int, str, int], Settings]:
+    """(app, person or None, device) of a send batch -> the settings that apply, in one query:
+    keyed (app, "person", id) and (app, "device", id)."""
+    keys = list(keys)
+    apps = sorted({a for a, _, _ in keys})
+    persons = sorted({p for _, p, _ in keys if p is not None})
+    devices = sorted({d for _, p, d in keys if p is None})
+    if not apps:
+        return {}
+    owners = []
+    if persons:
+        owners.append(Preference.person.is_in(persons))
+    if devices:
+        owners.append(Preference.device.is_in(devices))
+    condition = owners[0] if len(owners) == 1 else owners[0] | owners[1]
+    rows = await Preference.select().where(Preference.app.is_in(apps) & condition)
+    found: dict[tuple[int, str, int], Settings] = {}
+    for row in rows:
+        if row["person"] is not None:
+            found[(row["app"], "person", row["person"])] = _settings(row)
+        elif row["device"] is not None:
+            found[(row["app"], "device", row["device"])] = _settings(row)
+    return found
+
+
+def applying(found: dict[tuple[int, str, int], Settings], app: int, person: int | None, device: int) -> Settings | None:
+    return found.get((app, "person", person)) if person is not None else found.get((app, "device", device))
+
