@@ -55,7 +55,7 @@ async def test_export_holds_devices_channels_grants_notifications_outcomes_and_r
     assert sorted(d["deviceId"] for d in notes[direct["id"]]["deliveries"]) == sorted([phone["id"], tablet["id"]])
     assert {d["status"] for d in notes[news["id"]]["deliveries"]} <= {"SENT", "DELIVERED"}
     assert doc["readMarks"] == [{"notificationId": direct["id"], "at": doc["readMarks"][0]["at"]}]
-    assert doc["preferences"] is None
+    assert doc["preferences"] == {"mutedChannelIds": [], "quietHours": None}  # none set
     other = await f.make_app(api)
     assert await api.code(EXPORT, {"a": app.id, "p": WHO}, api_key=other.api_key) == "NOT_FOUND"
     assert await api.code(EXPORT, {"a": app.id, "p": "nobody"}, api_key=app.api_key) == "NOT_FOUND"
