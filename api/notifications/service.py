@@ -160,7 +160,7 @@ async def get_many(ids: Sequence[int]) -> list[dict | None]:
 
 
 async def cancel(row: dict) -> dict:
-    """SCHEDULED: never sent. QUEUED/SENT: pending deliveries stop (FAILED, 'Canceled')."""
+    """SCHEDULED: never sent. QUEUED/SENT: pending and held deliveries stop (FAILED, 'Canceled')."""
     now = dt.datetime.now(dt.UTC)
     async with db.transaction():
         updated = await Notification.update(
@@ -172,7 +172,7 @@ async def cancel(row: dict) -> dict:
             raise Conflict(f"a {row['status']} notification cannot be canceled")
         await Delivery.update(
             {Delivery.status: "FAILED", Delivery.error: "Canceled", Delivery.updated_at: now}
-        ).where((Delivery.notification == row["id"]) & (Delivery.status == "PENDING"))
+        ).where((Delivery.notification == row["id"]) & Delivery.status.is_in(["PENDING", "HELD"]))
     return _loaded(updated[0])
 
 

@@ -193,3 +193,14 @@ async def test_preferences_are_read_once_per_batch(api, sandbox, monkeypatch):
     assert sum(r["status"] == "SKIPPED" for r in rows) == 25
     await eventually(lambda: asyncio.sleep(0, result=sum(calls) == 50), what="one lookup per batch")
     assert len(calls) == 1
+
+
+async def test_canceling_stops_held_deliveries(api, sandbox):
+    app, channel, device = await _person_on_channel(api)
+    await api.ok(SET, {"a": app.id, "p": "ann", "i": {"quietHours": around_now()}}, api_key=app.api_key)
+    sent = await send(api, app, channelId=channel["id"], title="never mind")
+    await wait_deliveries(sent["id"], "HELD", count=1)
+    await api.ok("mutation($n: ID!) { cancelNotification(id: $n) { status } }", {"n": sent["id"]},
+                 api_key=app.api_key)
+    (row,) = await wait_deliveries(sent["id"], "FAILED", count=1)
+    assert row["error"] == "Canceled"
