@@ -64,7 +64,7 @@ async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEAS
     where, args = _unleased(ids, now)
     rows = await Delivery.raw(
         f"UPDATE deliveries SET lease_until = {_timestamp()} WHERE {where}"
-        " RETURNING id, notification, device, attempts, platform, created_at, person",
+        " RETURNING id, notification, device, attempts, platform, created_at, person, digest_count",
         now + lease, *args,
     )
     return db.parse_timestamps(rows, "created_at")

@@ -96,7 +96,7 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
         by_token.setdefault(app_creds.expo_access_token if app_creds else None, []).append(d)
     ready = [d for group in by_token.values() for d in group]  # outcomes come back in this order
 
-    shown = await reads.notes_with_badges(ready, notes)  # unread counts as badges, one statement
+    shown = gate.with_digests(ready, await reads.notes_with_badges(ready, notes))  # badges, digest texts
 
     async def request(chunk: list[dict], access_token: str | None) -> list:
         messages = [payload.expo_message(devices[d["device"]]["token"], shown[d["id"]]) for d in chunk]
@@ -127,7 +127,7 @@ async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
         per_note: dict[tuple[int, int | None], tuple] = {}
 
         def prepared(n: dict) -> tuple:
-            key = (n["id"], (n.get("presentation") or {}).get("badge"))
+            key = (n["id"], (n.get("presentation") or {}).get("badge"), n.get("digest_count"))
             if key not in per_note:
                 name = channel_names.get(n["channel"], "")
                 per_note[key] = (
@@ -168,7 +168,7 @@ async def send_individually(
     changes, ready = _split(claimed, devices, notes, now)
     ready = await gate.screen(runtime, ready, notes, now)  # muted / quiet hours: SKIPPED or HELD
     send_one = await prepare(devices, notes) if ready else None
-    shown = await reads.notes_with_badges(ready, notes)  # unread counts as badges, one statement
+    shown = gate.with_digests(ready, await reads.notes_with_badges(ready, notes))  # badges, digest texts
     outcomes: list = [None] * len(ready)
     pending = iter(enumerate(ready))
 

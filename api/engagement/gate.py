@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from api import db
 from api.channels.tables import Channel
 from api.delivery import ledger
-from api.engagement import preferences
+from api.engagement import digests, preferences
 from api.notifications.tables import Delivery
 from api.runtime import Runtime
 
@@ -30,16 +30,19 @@ READ_ELSEWHERE = "ReadElsewhere"
 
 
 async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], now: dt.datetime) -> list[dict]:
-    """Of claimed deliveries, those that may go out now; the others are written HELD or SKIPPED."""
+    """Of claimed deliveries, those that may go out now; the others are written HELD or SKIPPED.
+    Digest carriers get what they show instead of their notification (`shown`)."""
+    if not ready:
+        return ready
+    channels = await _channels(notes)
+    digests.share_collapse_ids(notes, channels)
+
+    def critical(n: dict) -> bool:
+        return bool(n.get("critical") or (channels.get(n["channel"]) or {}).get("critical"))
+
     keys = {(notes[d["notification"]]["app"], d.get("person"), d["device"])
             for d in ready if notes[d["notification"]]["app"] is not None}
     found = await preferences.for_batch(keys) if keys else {}
-    if not found:
-        return ready
-    critical_channels = {r["id"] for r in await Channel.select(Channel.id).where(
-        Channel.id.is_in(list({n["channel"] for n in notes.values() if n["channel"] is not None}) or [0])
-        & (Channel.critical == True)  # noqa: E712
-    )}
     go, muted, held = [], [], {}
     for d in ready:
         n = notes[d["notification"]]
@@ -48,18 +51,45 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
             go.append(d)
         elif n["channel"] in settings.muted:
             muted.append(d["id"])
-        elif settings.quiet and not (n.get("critical") or n["channel"] in critical_channels) and (
-            until := settings.quiet.ends_at(now)
-        ):
-            held.setdefault(until, []).append(d["id"])
+        elif settings.quiet and not critical(n) and (until := settings.quiet.ends_at(now)):
+            held.setdefault((QUIET_HOURS, until), []).append(d["id"])
         else:
             go.append(d)
+    candidates = [d for d in go if not critical(notes[d["notification"]]) and not d.get("digest_count")
+                  and (channels.get(notes[d["notification"]]["channel"]) or {}).get("digest_window")]
+    digest_holds = await digests.holds(candidates, notes, channels, now)
+    for delivery_id, until in digest_holds.items():
+        held.setdefault((digests.HOLD, until), []).append(delivery_id)
+    go = [d for d in go if d["id"] not in digest_holds]
+    for d in go:
+        n = notes[d["notification"]]
+        d["shown"] = digests.shown(d, n, (channels.get(n["channel"]) or {}).get("name", ""))
     written = await _settle(muted, "SKIPPED", MUTED, None, now)
-    for until, ids in held.items():
-        written += await _settle(ids, "HELD", QUIET_HOURS, until, now)
+    for (reason, until), ids in held.items():
+        written += await _settle(ids, "HELD", reason, until, now)
     if written:
         await ledger.settled(runtime, written)
     return go
+
+
+def with_digests(ready: list[dict], shown: dict[int, dict]) -> dict[int, dict]:
+    """delivery id -> what its push shows: a digest carrier's text (screen set it) over its
+    notification as the recipient gets it (badge included)."""
+    for d in ready:
+        if d.get("shown"):
+            shown[d["id"]] = {**shown[d["id"]], "title": d["shown"]["title"], "body": d["shown"]["body"],
+                              "digest_count": d["digest_count"]}
+    return shown
+
+
+async def _channels(notes: dict[int, dict]) -> dict[int, dict]:
+    ids = list({n["channel"] for n in notes.values() if n["channel"] is not None})
+    if not ids:
+        return {}
+    rows = await Channel.select(Channel.id, Channel.name, Channel.critical, Channel.digest_window).where(
+        Channel.id.is_in(ids)
+    )
+    return {r["id"]: r for r in rows}
 
 
 async def _settle(ids: Sequence[int], status: str, reason: str, until: dt.datetime | None,
@@ -77,7 +107,8 @@ async def _settle(ids: Sequence[int], status: str, reason: str, until: dt.dateti
 
 async def release_due(runtime: Runtime, now: dt.datetime | None = None) -> int:
     """HELD (QuietHours) deliveries whose window has ended: SKIPPED when the person read the
-    notification elsewhere meanwhile, else PENDING and kicked (the sender expires a stale one)."""
+    notification elsewhere meanwhile, else PENDING and kicked (the sender expires a stale one).
+    Digests whose window has ended: their carriers PENDING and kicked, the rest SKIPPED Digested."""
     from api.delivery.fanout import kick_sends
 
     now = now or dt.datetime.now(dt.UTC)
@@ -95,8 +126,10 @@ async def release_due(runtime: Runtime, now: dt.datetime | None = None) -> int:
         f" WHERE {due} RETURNING *",
         now, now, now,
     )
-    if skipped or released:
-        await ledger.settled(runtime, skipped + released)
+    digested, carriers = await digests.release_due(now)
+    released += carriers
+    if skipped or released or digested:
+        await ledger.settled(runtime, skipped + released + [r for r in digested if r["status"] == "SKIPPED"])
     if released:
         await kick_sends(runtime, [{"id": r["id"], "platform": r["platform"]} for r in released])
     return len(released)

@@ -75,6 +75,10 @@ class Delivery(Table, tablename="deliveries"):
         LazyTableReference("Person", module_path="api.people.tables"), null=True, on_delete=OnDelete.set_null
     )
     reason = Varchar(length=32, null=True, default=None)
+    # Digests (api/engagement/digests.py): the delivery whose push carried this merged one, and on
+    # a carrier how many notifications its push stands for.
+    digest_of = BigInt(null=True, default=None)
+    digest_count = Integer(null=True, default=None)
 
 
 class ReadMark(Table, tablename="read_marks"):

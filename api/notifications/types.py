@@ -189,9 +189,14 @@ class Delivery(RowNode):
     def updated_at(self) -> DateTime:
         return self.row["updated_at"]
 
+    @strawberry.field(description="SKIPPED Digested: the delivery whose digest push carried this one.")
+    def digest_of(self) -> strawberry.ID | None:
+        return str(self.row["digest_of"]) if self.row.get("digest_of") is not None else None
+
     @strawberry.field(description="When the device reported that its user opened it (markOpened).")
     def opened_at(self) -> DateTime | None:
         return self.row.get("opened_at")
+
     @strawberry.field(description="Why HELD or SKIPPED (ReadElsewhere: read on another of the person's devices).")
     def reason(self) -> str | None:
         return self.row.get("reason")
