@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # Webhook URLs on loopback/private addresses are refused (SSRF) unless this is set
     # (booper dev and tests set it to reach the sandbox's receiver).
     webhook_allow_private: bool = False
+    # Engagement: pushes per person (or per device of no person) per hour of an app; more are
+    # HELD (reason Capped) and go out as one digest when the hour frees up. None or 0: no cap.
+    # An app's own cap (setPersonHourlyCap) wins.
+    person_hourly_cap: int | None = None
 
     # Access, tokens, limits.
     jwt_ttl: int = 7 * 24 * 3600

@@ -1,6 +1,6 @@
 """Apps (owned by a user, on a plan) and their API keys (only a hash is stored)."""
 
-from piccolo.columns import BigSerial, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import BigSerial, Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from api.users.tables import User
@@ -14,6 +14,8 @@ class App(Table, tablename="apps"):
     created_at = Timestamptz()
     # Signs persons for devices (api/people/identity.py); sealed at rest (api/secrets_at_rest.py).
     identity_secret = Varchar(length=256, null=True, default=None)
+    # Pushes per person per hour (api/engagement/caps.py); null: the BOOPER_PERSON_HOURLY_CAP default.
+    person_hourly_cap = Integer(null=True, default=None)
 
 
 class ApiKey(Table, tablename="api_keys"):

@@ -150,6 +150,11 @@ class App(RowNode):
             raise Forbidden("only the app's owner sees its identity secret")
         return await identity.secret_of(self.row["id"], info.context.runtime.secret_key)
 
+    @strawberry.field(description="Pushes per person per hour (setPersonHourlyCap); null: the server's default. "
+                      "Owner or key; null for others.")
+    def person_hourly_cap(self) -> int | None:
+        return self.row.get("person_hourly_cap") if self.access.administers(self.row["id"]) else None
+
     def _require_admin(self) -> None:
         if not self.access.administers(self.row["id"]):
             raise Forbidden("only the app's owner or its API key sees this")

@@ -20,6 +20,7 @@ from api.delivery import ledger
 from api.notifications.tables import Delivery
 
 HOLD = "Digest"
+CAPPED = "Capped"  # api/engagement/caps.py: released the same way
 MERGED = "Digested"
 RELEASE_PAGE = 5000
 
@@ -78,13 +79,14 @@ async def holds(candidates: list[dict], notes: dict[int, dict], channels: dict[i
 
 
 async def release_due(now: dt.datetime) -> tuple[list[dict], list[dict]]:
-    """Digests whose window has ended: per (device, channel) the latest delivery carries the
+    """Digests whose window has ended (and capped pushes whose hour has freed up): per (device,
+    channel) the latest delivery carries the
     digest (PENDING again, digest_count set), the others are SKIPPED Digested pointing at it.
     Returns (rows written, carriers to kick)."""
     due = await Delivery.raw(
         "SELECT d.id AS id, d.device AS device, d.notification AS notification, n.channel AS channel"
         " FROM deliveries d JOIN notifications n ON n.id = d.notification"
-        f" WHERE d.status = 'HELD' AND d.reason = '{HOLD}' AND d.next_attempt_at <= {_stamp()}"
+        f" WHERE d.status = 'HELD' AND d.reason IN ('{HOLD}', '{CAPPED}') AND d.next_attempt_at <= {_stamp()}"
         f" ORDER BY d.notification LIMIT {RELEASE_PAGE}",
         now,
     )

@@ -7,9 +7,14 @@ of the persons (or devices) they are for decide which may go now.
   then, and the sender's usual checks expire it (FAILED Expired) if its TTL ran out meanwhile;
   one that the person read elsewhere meanwhile is SKIPPED (ReadElsewhere) instead.
 
-Critical notifications (Notification.critical or Channel.critical) bypass quiet hours, not
-mutes: muting is the person's explicit choice. Everything is done per batch: one query for the
-preferences, one for the channels, one statement per outcome (and per distinct window end).
+- A delivery of a digest channel within its window after an earlier push to the device is HELD
+  (reason Digest); one over the app's hourly cap per person is HELD (reason Capped). Both go out
+  as one digest push (api/engagement/digests.py, api/engagement/caps.py).
+
+Critical notifications (Notification.critical or Channel.critical) bypass quiet hours, digests
+and caps, not mutes: muting is the person's explicit choice. Everything is done per batch: one
+query each for the channels, the preferences, recent pushes (digest channels only) and pushes of
+the last hour (capped apps only), one statement per outcome (and per distinct window end).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Sequence
 from api import db
 from api.channels.tables import Channel
 from api.delivery import ledger
-from api.engagement import digests, preferences
+from api.engagement import caps, digests, preferences
 from api.notifications.tables import Delivery
 from api.runtime import Runtime
 
@@ -61,6 +66,12 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
     for delivery_id, until in digest_holds.items():
         held.setdefault((digests.HOLD, until), []).append(delivery_id)
     go = [d for d in go if d["id"] not in digest_holds]
+    capped = await caps.holds([d for d in go if not critical(notes[d["notification"]]) and not d.get("digest_count")
+                               and notes[d["notification"]]["app"] is not None],
+                              notes, runtime.settings.person_hourly_cap, now)
+    for delivery_id, until in capped.items():
+        held.setdefault((caps.HOLD, until), []).append(delivery_id)
+    go = [d for d in go if d["id"] not in capped]
     for d in go:
         n = notes[d["notification"]]
         d["shown"] = digests.shown(d, n, (channels.get(n["channel"]) or {}).get("name", ""))

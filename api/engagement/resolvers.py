@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from api.apps.types import App
 from api.channels import service as channels
 from api.channels.types import Channel
-from api.engagement import channel_settings, edits, opens, preferences
+from api.engagement import caps, channel_settings, edits, opens, preferences
 from api.engagement.types import PreferencesInput, UpdateNotificationInput
 from api.errors import BadUserInput
 from api.graphql import permissions as perms
@@ -121,3 +122,12 @@ class EngagementMutation:
         settings = await preferences.set_preferences(owner, muted_channel_ids=muted, quiet=input.quiet_hours,
                                                      seen_by_device=access.device_id)
         return await preferences_view(settings, access)
+
+    @strawberry.mutation(
+        description="Pushes per person (or device of no person) per hour for the app (owner or key); more are "
+        "HELD (reason Capped) and go out as one digest when the hour frees up. null: the server's default "
+        "(BOOPER_PERSON_HOURLY_CAP)."
+    )
+    async def set_person_hourly_cap(self, info: Info, app_id: strawberry.ID, cap: int | None) -> App:
+        app, access = await perms.app_admin(info, app_id)
+        return App(row=await caps.set_cap(app["id"], cap), access=access)

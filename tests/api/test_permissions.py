@@ -471,6 +471,11 @@ OPS = [
         (UA, UA, UA, UA, OK, UA, UA, UA),
         lambda w, viewer, data: _muted_names(data, ["news"]),
     ),
+    Op(
+        "setPersonHourlyCap",
+        q("mutation($a: ID!) { setPersonHourlyCap(appId: $a, cap: 20) { personHourlyCap } }", a=app_a),
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+    ),
     # The device operations: only the device's own key opens them.
     Op(
         "subscribe.public",

@@ -35,7 +35,7 @@ async def test_an_edit_reaches_the_inbox_live_subscribers_and_the_devices(api, s
     app, channel, expo, web, sent = await _reached(api, sandbox, title="Lunch at 1", body="room 4",
                                                     collapseKey="lunch")
     async with api.subscribe(LIVE, {"t": expo["token"]}) as next_payload:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # the stream's checks run before it listens (slower under load)
         data = await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "Lunch at 2"}}, api_key=app.api_key)
         live = await next_payload(timeout=2)
     updated = data["updateNotification"]

@@ -1,0 +1,84 @@
+"""Caps: at most N pushes per person (or per device of no person) per hour, per app. A push over
+the cap is HELD (reason Capped) until the oldest push of the last hour is an hour old, and then
+goes out the way a digest does (api/engagement/digests.py): the latest carries "N new in #chat",
+the rest are SKIPPED Digested. Critical notifications and digest carriers are never capped.
+
+A person's push counts once however many of their devices it reached. One query per batch reads
+the recipients' pushes of the last hour; the batch's own pushes count as they are let through.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from api import db
+from api.apps.tables import App
+from api.delivery import ledger
+from api.errors import BadUserInput
+from api.notifications.tables import Delivery
+
+HOLD = "Capped"
+HOUR = dt.timedelta(hours=1)
+MAX_CAP = 10_000
+
+
+def validate(cap: int | None) -> int | None:
+    if cap is not None and not 1 <= cap <= MAX_CAP:
+        raise BadUserInput(f"cap must be between 1 and {MAX_CAP} pushes per hour (null: the default)")
+    return cap
+
+
+async def set_cap(app_id: int, cap: int | None) -> dict:
+    rows = await App.update({App.person_hourly_cap: validate(cap)}).where(App.id == app_id).returning(
+        *App.all_columns()
+    )
+    return rows[0]
+
+
+def _recipient(app: int, d: dict) -> tuple[int, str, int]:
+    return (app, "person", d["person"]) if d.get("person") is not None else (app, "device", d["device"])
+
+
+async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int | None,
+                now: dt.datetime) -> dict[int, dt.datetime]:
+    """delivery id -> until when it waits, for deliveries over their recipient's hourly cap."""
+    if not candidates:
+        return {}
+    apps = sorted({notes[d["notification"]]["app"] for d in candidates})
+    caps = {r["id"]: r["person_hourly_cap"] or default_cap
+            for r in await App.select(App.id, App.person_hourly_cap).where(App.id.is_in(apps))}
+    candidates = [d for d in candidates if caps.get(notes[d["notification"]]["app"])]
+    if not candidates:
+        return {}
+    persons = sorted({d["person"] for d in candidates if d.get("person") is not None}) or [0]
+    devices = sorted({d["device"] for d in candidates if d.get("person") is None}) or [0]
+    app_where, app_args = ledger.ids_in("n.app", apps)
+    person_where, person_args = ledger.ids_in("d.person", persons)
+    device_where, device_args = ledger.ids_in("d.device", devices)
+    stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
+    rows = await Delivery.raw(
+        "SELECT n.app AS app, d.person AS person, CASE WHEN d.person IS NULL THEN d.device END AS device,"
+        " COUNT(DISTINCT d.notification) AS pushes, MIN(d.sent_at) AS oldest"
+        f" FROM deliveries d JOIN notifications n ON n.id = d.notification WHERE {app_where}"
+        f" AND d.status IN ('SENT', 'DELIVERED') AND d.sent_at >= {stamp}"
+        f" AND ({person_where} OR (d.person IS NULL AND {device_where}))"
+        " GROUP BY n.app, d.person, CASE WHEN d.person IS NULL THEN d.device END",
+        *app_args, now - HOUR, *person_args, *device_args,
+    )
+    db.parse_timestamps(rows, "oldest")
+    sent = {((r["app"], "person", r["person"]) if r["person"] is not None else (r["app"], "device", r["device"])):
+            (int(r["pushes"]), r["oldest"]) for r in rows}
+    counted: dict[tuple, set[int]] = {}
+    held: dict[int, dt.datetime] = {}
+    for d in sorted(candidates, key=lambda d: d["notification"]):
+        app = notes[d["notification"]]["app"]
+        key = _recipient(app, d)
+        pushes, oldest = sent.get(key, (0, None))
+        letting = counted.setdefault(key, set())
+        if d["notification"] in letting:
+            continue  # the same push to another of the person's devices: already counted
+        if pushes + len(letting) >= caps[app]:
+            held[d["id"]] = (oldest or now) + HOUR
+        else:
+            letting.add(d["notification"])
+    return held

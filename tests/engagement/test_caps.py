@@ -1,0 +1,69 @@
+"""Caps: pushes over an app's hourly cap per person are HELD (Capped) and go out as one digest."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from api.notifications.tables import Delivery
+from tests.delivery.helpers import eventually, send, setup_channel, wait_deliveries
+from tests.people.support import device_of
+from tests.support import factories as f
+
+CAP = "mutation($a: ID!, $c: Int) { setPersonHourlyCap(appId: $a, cap: $c) { personHourlyCap } }"
+
+
+async def test_over_the_cap_is_held_then_sent_as_one_digest(api, sandbox):
+    app, channel, _ = await setup_channel(api, expo=0, name="deals")
+    phone = await device_of(api, app, "bob")
+    tablet = await device_of(api, app, "bob")
+    for device in (phone, tablet):
+        await f.subscribe(api, device, channel)
+    data = await api.ok(CAP, {"a": app.id, "c": 2}, api_key=app.api_key)
+    assert data["setPersonHourlyCap"] == {"personHourlyCap": 2}
+    sent = []
+    for i in range(1, 5):
+        sent.append(await send(api, app, channelId=channel["id"], title=f"deal {i}"))
+        await wait_deliveries(sent[-1]["id"], "SENT", "DELIVERED", "HELD", count=2)
+    # Two pushes per hour for Bob (each reaching both his devices); the next two wait.
+    for n in sent[:2]:
+        await wait_deliveries(n["id"], "SENT", "DELIVERED", count=2)
+    held = await Delivery.select().where(Delivery.notification.is_in([int(n["id"]) for n in sent[2:]]))
+    assert {(r["status"], r["reason"]) for r in held} == {("HELD", "Capped")}
+    first_push = min((await Delivery.select(Delivery.sent_at).where(Delivery.status.is_in(["SENT", "DELIVERED"]))),
+                     key=lambda r: r["sent_at"])["sent_at"]
+    assert {r["next_attempt_at"] for r in held} == {first_push + dt.timedelta(hours=1)}
+    critical = await send(api, app, channelId=channel["id"], title="account locked", critical=True)
+    await wait_deliveries(critical["id"], "SENT", "DELIVERED", count=2)
+
+    # The hour frees up: one digest per device, carried by the latest.
+    await Delivery.update({Delivery.next_attempt_at: dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)}).where(
+        Delivery.status == "HELD")
+
+    async def released():
+        rows = await Delivery.select().where(Delivery.notification.is_in([int(n["id"]) for n in sent[2:]]))
+        return rows if all(r["status"] != "HELD" and r["status"] != "PENDING" for r in rows) else None
+
+    rows = await eventually(released, what="capped pushes released")
+    carriers = [r for r in rows if r["notification"] == int(sent[3]["id"])]
+    assert all(r["status"] in ("SENT", "DELIVERED") and r["digest_count"] == 2 for r in carriers)
+    merged = [r for r in rows if r["notification"] == int(sent[2]["id"])]
+    assert {(r["status"], r["reason"]) for r in merged} == {("SKIPPED", "Digested")}
+    last = sandbox.messages(to=phone["token"])[-1]["message"]
+    assert (last["title"], last["body"]) == ("2 new in #deals", "deal 4")
+
+
+async def test_the_cap_is_validated_and_the_default_applies(api, sandbox, settings):
+    app, channel, (device,) = await setup_channel(api)
+    for bad in (0, -1, 10001):
+        error = await api.error(CAP, {"a": app.id, "c": bad}, api_key=app.api_key)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    settings.person_hourly_cap = 1
+    first = await send(api, app, channelId=channel["id"], title="one")
+    await wait_deliveries(first["id"], "SENT", "DELIVERED", count=1)
+    second = await send(api, app, channelId=channel["id"], title="two")
+    (row,) = await wait_deliveries(second["id"], "HELD", count=1)
+    assert row["reason"] == "Capped"  # a device of no person is capped on its own
+    data = await api.ok(CAP, {"a": app.id, "c": 5}, api_key=app.api_key)
+    assert data["setPersonHourlyCap"]["personHourlyCap"] == 5
+    third = await send(api, app, channelId=channel["id"], title="three")
+    await wait_deliveries(third["id"], "SENT", "DELIVERED", count=1)
