@@ -13,6 +13,10 @@ from typing import Any, Literal
 
 from api.people.tables import NotificationPerson
 
+# A device whose token belongs to one app's Firebase project or bundle (FCM, APNs) is sent to with
+# that app's credentials: another app's direct send never reaches it (it would carry that app's
+# content under this app's name). Checked where the targets are named too; this is the last word.
+_OWN_TRANSPORT = "(d.app IS NULL OR d.app = :app)"
 _PERSON_OF = "LEFT JOIN person_devices pd ON pd.device = d.id AND pd.app = :app"
 CHANNEL = (
     "SELECT s.device AS device, d.platform AS platform, pd.person AS person FROM channel_subscriptions s"
@@ -23,13 +27,13 @@ PERSONS = (
     "SELECT pd.device AS device, d.platform AS platform, pd.person AS person FROM notification_persons np"
     " JOIN person_devices pd ON pd.person = np.person JOIN devices d ON d.id = pd.device"
     " WHERE np.notification = :notification AND pd.device > :after AND d.active = TRUE"
-    " ORDER BY pd.device LIMIT :limit"
+    f" AND {_OWN_TRANSPORT} ORDER BY pd.device LIMIT :limit"
 )
 DEVICES = (
     "SELECT nd.device AS device, d.platform AS platform, pd.person AS person FROM notification_devices nd"
     f" JOIN devices d ON d.id = nd.device {_PERSON_OF}"
     " WHERE nd.notification = :notification AND nd.device > :after AND d.active = TRUE"
-    " ORDER BY nd.device LIMIT :limit"
+    f" AND {_OWN_TRANSPORT} ORDER BY nd.device LIMIT :limit"
 )
 _NAME = re.compile(r":([a-z_]+)\b")
 

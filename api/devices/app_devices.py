@@ -11,6 +11,7 @@ import strawberry
 from api.channels.tables import Channel as ChannelTable
 from api.channels.tables import ChannelSubscription as SubscriptionTable
 from api.channels.types import ChannelSubscription
+from api.devices.keys import token_hint
 from api.devices.tables import Device as DeviceTable
 from api.devices.types import Device
 from api.graphql import permissions as perms
@@ -20,6 +21,7 @@ from api.people.tables import Person, PersonDevice
 
 MAX_SEARCH = 256
 WILDCARDS = set("%_\\")
+HINT_LENGTH = len(token_hint("ExponentPushToken[abcdefghij]"))
 
 
 @strawberry.type
@@ -49,16 +51,18 @@ async def devices_page(
     term = (search or "").strip()[:MAX_SEARCH]
     if term:
         # The identifier of the app's person the device belongs to (exact; api/people), or the
-        # end of the token (a hint as the dashboard shows it); a term with LIKE wildcards matches
-        # identifiers only.
+        # token hint (api/devices/keys.token_hint: the token's last characters, before an Expo
+        # token's closing bracket). Never more of the token than the hint: a longer suffix
+        # would let the app read tokens it did not register one guessed character at a time.
+        # A term with LIKE wildcards matches identifiers only.
         person = Person.select(Person.id).where((Person.app == app_id) & (Person.identifier == term))
         match = DeviceTable.id.is_in(
             PersonDevice.select(PersonDevice.device).where(
                 (PersonDevice.app == app_id) & PersonDevice.person.is_in(person)
             )
         )
-        if not WILDCARDS & set(term):
-            match = match | DeviceTable.token.like(f"%{term}")
+        if not WILDCARDS & set(term) and len(term) <= HINT_LENGTH:
+            match = match | DeviceTable.token.like(f"%{term}") | DeviceTable.token.like(f"%{term}]")
         query = query.where(match)
     if before_id is not None:
         query = query.where(DeviceTable.id < before_id)

@@ -97,6 +97,10 @@ class DevicesMutation:
         viewer = await perms.viewer(info)
         # Checked before anything is written: a refused person registers no device either.
         person_app, ident = await _person_to_link(info, input, viewer)
+        if person_app is not None and app is not None and app != person_app:
+            # An FCM or APNs token is sent to with its own app's credentials: another app's person
+            # would put that app's content under this app's name.
+            raise Forbidden("this token belongs to another app (appId): it can only be a person of that app")
         try:
             row, key = await service.register(
                 input.platform.value, token, p256dh, auth,

@@ -213,6 +213,9 @@ async def unregister(device_id: int) -> None:
         # also how a device erases itself: its links, grants, subscriptions and read marks go.
         await PersonDevice.delete().where(PersonDevice.device == device_id)
         await ReadMark.delete().where(ReadMark.device == device_id)
+        # Nor does any app still know it as the one that registered it (that would let it link
+        # the device to a person again): a new registration supplies it afresh.
+        await DeviceSupplier.delete().where(DeviceSupplier.device == device_id)
     await webhook_service.emit(get_runtime(), webhook_events.devices_left(apps, {device_id: "unregistered"}))
     await access_withdrawn(f"device:{device_id}")
 

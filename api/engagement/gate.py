@@ -11,7 +11,7 @@ of the persons (or devices) they are for decide which may go now.
   (reason Digest); one over the app's hourly cap per person is HELD (reason Capped). Both go out
   as one digest push (api/engagement/digests.py, api/engagement/caps.py).
 
-Critical notifications (Notification.critical or Channel.critical) bypass quiet hours, digests
+Critical notifications (Notification.critical, which an app's send to a Channel.critical channel sets) bypass quiet hours, digests
 and caps, not mutes: muting is the person's explicit choice. Everything is done per batch: one
 query each for the channels, the preferences, recent pushes (digest channels only) and pushes of
 the last hour (capped apps only), one statement per outcome (and per distinct window end).
@@ -43,7 +43,9 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
     digests.share_collapse_ids(notes, channels)
 
     def critical(n: dict) -> bool:
-        return bool(n.get("critical") or (channels.get(n["channel"]) or {}).get("critical"))
+        # Set at send time (api/notifications/sending.py): the app's own sends to a critical
+        # channel are critical, an anonymous send to it is not.
+        return bool(n.get("critical"))
 
     keys = {(notes[d["notification"]]["app"], d.get("person"), d["device"])
             for d in ready if notes[d["notification"]]["app"] is not None}

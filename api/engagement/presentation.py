@@ -109,3 +109,9 @@ def web_push_fields(presentation: dict | None) -> dict[str, Any]:
     fields = {k: presentation[k] for k in ("url", "image", "badge") if k in presentation}
     fields.update(presentation.get("webPush", {}))
     return fields
+
+
+def breaks_through(presentation: dict | None) -> bool:
+    """An iOS interruption level that breaks through Focus or silence: the app's own sends only."""
+    level = ((presentation or {}).get("expo") or {}).get("interruptionLevel")
+    return level in ("critical", "time-sensitive")

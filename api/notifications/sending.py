@@ -8,6 +8,8 @@ from functools import partial
 from api.apps import plans
 from api.apps.tables import App
 from api.coalesce import Coalescer
+from api.engagement import presentation
+from api.errors import Forbidden
 from api.delivery.pipeline import kick_fan_outs
 from api.metrics import NOTIFICATIONS_ACCEPTED
 from api.notifications import events, service
@@ -35,6 +37,14 @@ async def send(
     quota = None
     channel = draft.channel
     owner_app = app_id if app_id is not None else channel["app"]  # type: ignore[index]
+    # Critical (past quiet hours, digests and caps) is the app's word alone: its own sends to a
+    # critical channel are, an anonymous send to a public one never is.
+    if app_id is None:
+        draft.critical = False
+    elif channel is not None and channel.get("critical"):
+        draft.critical = True
+    if app_id is None and presentation.breaks_through(draft.presentation):
+        raise Forbidden("only the channel's app may send time-sensitive or critical interruptions")
     if app_id is not None:
         await limiter.hit(settings.app_rate, "app", str(app_id), message="this app sends too fast")
         if plan is None:  # API keys bring their app's plan (cached with the key)

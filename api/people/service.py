@@ -155,7 +155,18 @@ async def devices_of_app(app_id: int, device_ids: Sequence[int]) -> set[int]:
         known |= {r["device"] for r in await query}
         if len(known) == len(ids):
             break
-    return known
+    if not known:
+        return known
+    # A token of another app's Firebase project or bundle (FCM, APNs) is sent to with that app's
+    # credentials: however this app came to know the device, it is never this app's to send to or
+    # to link; and an unregistered device is nobody's until it registers again.
+    return {
+        r["id"] for r in await Device.select(Device.id).where(
+            Device.id.is_in(list(known))
+            & (Device.app.is_null() | (Device.app == app_id))
+            & ((Device.inactive_reason.is_null()) | (Device.inactive_reason != "unregistered"))
+        )
+    }
 
 
 async def device_of_app(app_id: int, device_id: int) -> dict:
