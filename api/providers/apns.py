@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import jwt
 import orjson
 
 from api.providers.failures import Outcome, PermanentMessageFailure, TransientFailure, failure_from_apns
+from api.providers.h2client import H2Error, H2Timeout
 from api.providers.http2 import Http2Provider
 
 MAX_PAYLOAD = 4096
@@ -105,10 +105,10 @@ class ApnsClient(Http2Provider):
         url = f"{self.urls[production]}/3/device/{request.device_token}"
         try:
             async with self.slots:
-                response = await self._http().post(url, content=request.payload, headers=headers)
-        except httpx.TimeoutException as exc:
+                response = await self._http().post(url, request.payload, headers)
+        except H2Timeout as exc:
             return Outcome(ok=False, failure=TransientFailure("timeout", repr(exc)))
-        except httpx.HTTPError as exc:
+        except H2Error as exc:
             return Outcome(ok=False, failure=TransientFailure("network", repr(exc)))
         if response.status_code == 200:
             return Outcome(ok=True, delivered=True, ticket_id=response.headers.get("apns-id"))

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
 import jwt
 import orjson
 
 from api.providers.failures import CredentialsFailure, Outcome, TransientFailure, failure_from_fcm_error
+from api.providers.h2client import H2Error, H2Response, H2Timeout
 from api.providers.http2 import Http2Provider
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -73,10 +74,12 @@ class FcmClient(Http2Provider):
         )
         self.token_exchanges += 1
         try:
-            response = await self._http().post(self.token_url, data={"grant_type": GRANT_TYPE, "assertion": assertion})
-        except httpx.TimeoutException as exc:
+            response = await self._http().post(
+                self.token_url, urlencode({"grant_type": GRANT_TYPE, "assertion": assertion}).encode(),
+                {"content-type": "application/x-www-form-urlencoded"})
+        except H2Timeout as exc:
             raise TransientFailure("timeout", f"token endpoint: {exc!r}") from exc
-        except httpx.HTTPError as exc:
+        except H2Error as exc:
             raise TransientFailure("network", f"token endpoint: {exc!r}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientFailure(f"token_http_{response.status_code}", "token endpoint")
@@ -99,10 +102,10 @@ class FcmClient(Http2Provider):
         try:
             async with self.slots:
                 response = await self._http().post(
-                    url, content=body, headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
-        except httpx.TimeoutException as exc:
+                    url, body, {"authorization": f"Bearer {token}", "content-type": "application/json"})
+        except H2Timeout as exc:
             return Outcome(ok=False, failure=TransientFailure("timeout", repr(exc)))
-        except httpx.HTTPError as exc:
+        except H2Error as exc:
             return Outcome(ok=False, failure=TransientFailure("network", repr(exc)))
         if response.status_code == 200:
             name = response.json().get("name")
@@ -114,7 +117,7 @@ class FcmClient(Http2Provider):
             response.status_code, code, message_text, response.headers.get("retry-after")))
 
 
-def _fcm_error(response: httpx.Response) -> tuple[str | None, str]:
+def _fcm_error(response: H2Response) -> tuple[str | None, str]:
     """errorCode from `error.details[]` (FcmError), else the Google status ("UNAVAILABLE")."""
     try:
         error = response.json().get("error", {})

@@ -1,12 +1,13 @@
-"""The HTTP/2 client FCM and APNs share: one httpx client per provider per process, created on
-first use (inside the running loop), a few connections each carrying many concurrent streams."""
+"""The HTTP/2 client FCM and APNs share: one lean client (api/providers/h2client.py) per provider
+per process, created on first use (inside the running loop), a few connections per host each
+carrying many concurrent streams."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-import httpx
+from api.providers.h2client import H2Client
 
 
 class Http2Provider:
@@ -14,16 +15,16 @@ class Http2Provider:
         self.concurrency = concurrency
         self._timeout = timeout
         self._verify = verify
-        self._client: httpx.AsyncClient | None = None
+        self._client: H2Client | None = None
         # Requests in flight per process, whatever the number of send tasks running at once
         # (each sizes its own runners to `concurrency` too): more only queue in the connections.
         self.slots = asyncio.Semaphore(concurrency)
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> H2Client:
         if self._client is None:
             # About 100 streams per connection (both providers' usual limit), at least a few connections.
-            limits = httpx.Limits(max_connections=max(4, self.concurrency // 100), max_keepalive_connections=8)
-            self._client = httpx.AsyncClient(http2=True, timeout=self._timeout, verify=self._verify, limits=limits)
+            self._client = H2Client(timeout=self._timeout, verify=self._verify,
+                                    max_connections=max(4, self.concurrency // 100))
         return self._client
 
     async def close(self) -> None:

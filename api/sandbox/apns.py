@@ -71,7 +71,7 @@ async def handle(scope: dict, receive: Any, send: Any, state: SandboxState) -> N
         return
     authorization = header(scope, b"authorization") or ""
     try:
-        # The client's address and port name its connection (hypercorn: one scope per stream).
+        # The client's address and port name its connection (one scope per stream).
         connection = tuple(scope.get("client") or ())
         team = state.native.check_provider_token(authorization.removeprefix("bearer "), connection)
     except JwtRefused as refused:

@@ -1,5 +1,5 @@
-"""The sandbox's HTTP/2 providers (FCM v1 and APNs) as one ASGI app, served by hypercorn over TLS
-with ALPN h2: APNs speaks nothing else, and a real HTTP/2 connection is what the clients multiplex
+"""The sandbox's HTTP/2 providers (FCM v1 and APNs) as one ASGI app, served over TLS with ALPN h2
+(api/sandbox/h2server.py): APNs speaks nothing else, and a real HTTP/2 connection is what the clients multiplex
 their requests on. The certificate is self-signed; clients trust it with BOOPER_PROVIDER_CA_FILE."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from api.sandbox import apns, fcm
 from api.sandbox.asgi import answer, header
+from api.sandbox.h2server import serve_tls
 from api.sandbox.state import SandboxState
 
 
@@ -66,40 +67,28 @@ class NativeProviders:
         if scope["type"] != "http":
             return
         path = scope["path"]
+        if apns.serves(path):
+            await apns.handle(scope, receive, send, self.state)
+        elif fcm.serves(path):
+            host = header(scope, b"host") or "{}:{}".format(*scope["server"])
+            await fcm.handle(scope, receive, send, self.state, f"https://{host}")
+        else:
+            await answer(send, 404, {"error": "not found"})
+
+    def in_flight(self, change: int) -> None:
+        """Requests received and not yet answered, over every connection (the server counts them:
+        an answer that never waits runs in one step, so the app alone would never see two)."""
         state = self.state
-        state.native_in_flight += 1
+        state.native_in_flight += change
         state.native_peak_in_flight = max(state.native_peak_in_flight, state.native_in_flight)
-        try:
-            if apns.serves(path):
-                await apns.handle(scope, receive, send, self.state)
-            elif fcm.serves(path):
-                host = header(scope, b"host") or "{}:{}".format(*scope["server"])
-                await fcm.handle(scope, receive, send, self.state, f"https://{host}")
-            else:
-                await answer(send, 404, {"error": "not found"})
-        finally:
-            state.native_in_flight -= 1
 
 
 async def serve_native(state: SandboxState, sock: socket.socket, cert_dir: Path,
                        shutdown: asyncio.Event | None = None) -> None:
     """Serve on an already bound socket until `shutdown` is set (or forever)."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
     cert, key = certificate(cert_dir)
-    config = Config()
-    config.certfile, config.keyfile = str(cert), str(key)
-    config.alpn_protocols = ["h2", "http/1.1"]
-    config.accesslog = None
-    config.errorlog = None
-    config.h2_max_concurrent_streams = 1000
-    # hypercorn ends a connection after 1,000 requests by default (GOAWAY), failing the streams
-    # in flight on it; APNs and FCM keep a connection for hours.
-    config.keep_alive_max_requests = 2**31
-    config.graceful_timeout = 1
-    config.bind = [f"fd://{sock.fileno()}"]
-    await serve(NativeProviders(state), config, shutdown_trigger=(shutdown or asyncio.Event()).wait)
+    app = NativeProviders(state)
+    await serve_tls(app, sock, str(cert), str(key), shutdown or asyncio.Event(), app.in_flight)
 
 
 @dataclass

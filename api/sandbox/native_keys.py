@@ -40,6 +40,10 @@ class NativeKeys:
     provider_tokens: dict[tuple[str, Any], tuple[str, int, float]] = field(default_factory=dict)
     token_exchanges: int = 0
     clock: Any = time.time  # tests move it
+    # provider token -> (key id, the apns_keys entry it was verified with, its claims): a client
+    # sends the same token for up to an hour, and checking ES256 on every request cost the
+    # sandbox more than the rest of the request. A revoked or replaced key no longer matches.
+    verified_tokens: dict[str, tuple[str, Any, dict]] = field(default_factory=dict)
 
     def issue_service_account(self, project_id: str, token_uri: str = "https://oauth2.googleapis.com/token") -> dict:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -86,21 +90,27 @@ class NativeKeys:
 
     def check_provider_token(self, token: str, connection: Any = None) -> str:
         """The team id of a valid APNs provider token; JwtRefused with APNs' reason otherwise."""
-        try:
-            header = jwt.get_unverified_header(token)
-            public, team = self.apns_keys[header["kid"]]
-            claims = jwt.decode(token, public, algorithms=["ES256"],
-                                options={"verify_aud": False, "verify_iat": False, "verify_exp": False})
-        except (KeyError, jwt.PyJWTError) as exc:
-            raise JwtRefused("InvalidProviderToken") from exc
+        kid, entry, claims = self.verified_tokens.get(token) or (None, None, {})
+        if kid is None or self.apns_keys.get(kid) is not entry:
+            try:
+                kid = jwt.get_unverified_header(token)["kid"]
+                entry = self.apns_keys[kid]
+                claims = jwt.decode(token, entry[0], algorithms=["ES256"],
+                                    options={"verify_aud": False, "verify_iat": False, "verify_exp": False})
+            except (KeyError, TypeError, jwt.PyJWTError) as exc:
+                raise JwtRefused("InvalidProviderToken") from exc
+            if len(self.verified_tokens) >= 10_000:
+                self.verified_tokens.clear()
+            self.verified_tokens[token] = (kid, entry, claims)
+        team = entry[1]
         if claims.get("iss") != team:
             raise JwtRefused("InvalidProviderToken")
         now = self.clock()
         if now - int(claims.get("iat", 0)) > PROVIDER_TOKEN_MAX_AGE:
             raise JwtRefused("ExpiredProviderToken")
-        current = self.provider_tokens.get((header["kid"], connection))
+        current = self.provider_tokens.get((kid, connection))
         if current is None or current[0] != token:
             if current is not None and now - current[2] < PROVIDER_TOKEN_MIN_INTERVAL:
                 raise JwtRefused("TooManyProviderTokenUpdates")
-            self.provider_tokens[header["kid"], connection] = (token, int(claims["iat"]), now)
+            self.provider_tokens[kid, connection] = (token, int(claims["iat"]), now)
         return team

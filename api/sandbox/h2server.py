@@ -1,0 +1,243 @@
+"""A lean TLS server for the sandbox's FCM and APNs app: HTTP/2 on the `h2` state machine
+(ALPN h2) and HTTP/1.1 on `h11` (what a client without HTTP/2 gets), straight on asyncio.
+
+hypercorn spent about as much CPU per request as httpx's client (a task group, queues and
+events per stream), so the sandbox, not the sender, capped the FCM and APNs benchmarks. This
+serves the very same ASGI app (api/sandbox/h2.py's NativeProviders, which keeps every check):
+one task per request, the request's body handed over whole, the answer written as soon as the
+app sends it, flow control honoured both ways. APNs requires HTTP/2; the app itself refuses
+HTTP/1.1 requests with APNs' answer, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import h2.settings
+import h11
+
+from api.providers.h2client import flush, receive, send_within_window, start
+
+App = Any  # an ASGI application
+InFlight = Callable[[int], None]  # told +1 when a request arrives, -1 once it is answered
+MAX_STREAMS = 1000
+_tasks: set[asyncio.Task] = set()
+
+
+def _scope(http_version: str, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]],
+           transport: asyncio.BaseTransport) -> dict:
+    path, _, query = target.partition(b"?")
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": http_version,
+            "method": method.decode("latin-1"), "scheme": "https", "path": path.decode("latin-1"),
+            "raw_path": path, "query_string": query, "headers": headers, "root_path": "",
+            "client": tuple(transport.get_extra_info("peername")[:2]),
+            "server": tuple(transport.get_extra_info("sockname")[:2])}
+
+
+async def _run(app: App, scope: dict, body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The app's answer (status, headers, body) to one request."""
+    delivered = False
+    answer: dict[str, Any] = {"status": 500, "headers": [], "body": []}
+
+    async def receive() -> dict:
+        nonlocal delivered
+        if delivered:  # the body was read: nothing more comes but the end
+            await asyncio.Event().wait()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"], answer["headers"] = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            answer["body"].append(message.get("body", b""))
+
+    try:
+        await app(scope, receive, send)
+    except Exception:  # noqa: BLE001 - a bug in the app answers 500, as any server would
+        return 500, [(b"content-length", b"0")], b""
+    return answer["status"], answer["headers"], b"".join(answer["body"])
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+class _Http2(asyncio.Protocol):
+    def __init__(self, app: App, transport: asyncio.Transport, in_flight: InFlight) -> None:
+        self.app, self.transport, self.in_flight = app, transport, in_flight
+        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
+        self.requests: dict[int, tuple[list, list[bytes]]] = {}  # stream -> (headers, body so far)
+        self.unsent: dict[int, bytes] = {}  # answers waiting for flow-control window
+        start(self.h2, transport, {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS})
+
+    def data_received(self, data: bytes) -> None:
+        events = receive(self.h2, self.transport, data)
+        if events is None:
+            return
+        for event in events:
+            if isinstance(event, h2.events.RequestReceived):
+                self.requests[event.stream_id] = (event.headers, [])
+                self.in_flight(1)  # received, not answered: the streams a client multiplexes
+            elif isinstance(event, h2.events.DataReceived):
+                if event.stream_id in self.requests:
+                    self.requests[event.stream_id][1].append(event.data)
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded):
+                request = self.requests.pop(event.stream_id, None)
+                if request is not None:
+                    _spawn(self._answer(event.stream_id, *request))
+            elif isinstance(event, h2.events.StreamReset):
+                if self.requests.pop(event.stream_id, None) is not None:
+                    self.in_flight(-1)
+                self.unsent.pop(event.stream_id, None)
+            elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
+                for stream_id in list(self.unsent):
+                    self._send_body(stream_id)
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                self.transport.close()
+        self._flush()
+
+    async def _answer(self, stream_id: int, raw_headers: list, body: list[bytes]) -> None:
+        pseudo, headers = {}, []
+        for name, value in raw_headers:
+            if name.startswith(b":"):
+                pseudo[name] = value
+            else:
+                headers.append((name, value))
+        if b":authority" in pseudo and not any(name == b"host" for name, _ in headers):
+            headers.append((b"host", pseudo[b":authority"]))
+        scope = _scope("2", pseudo.get(b":method", b"GET"), pseudo.get(b":path", b"/"), headers, self.transport)
+        try:
+            status, out, content = await _run(self.app, scope, b"".join(body))
+        finally:
+            self.in_flight(-1)
+        if self.transport.is_closing():
+            return
+        hop_by_hop = (b"connection", b"transfer-encoding")  # HTTP/1.1's, not allowed in HTTP/2
+        out = [(name.lower(), value) for name, value in out if name.lower() not in hop_by_hop]
+        try:
+            self.h2.send_headers(stream_id, [(b":status", str(status).encode()), *out], end_stream=not content)
+            if content:
+                self.unsent[stream_id] = content
+                self._send_body(stream_id)
+        except h2.exceptions.StreamClosedError:
+            self.unsent.pop(stream_id, None)  # the client gave up on it (a timeout): nothing to say
+        self._flush()
+
+    def _send_body(self, stream_id: int) -> None:
+        try:
+            rest = send_within_window(self.h2, stream_id, self.unsent.get(stream_id, b""))
+        except h2.exceptions.StreamClosedError:
+            rest = b""
+        if rest:
+            self.unsent[stream_id] = rest
+        else:
+            self.unsent.pop(stream_id, None)
+
+    def _flush(self) -> None:
+        flush(self.h2, self.transport)
+
+
+class _Http11(asyncio.Protocol):
+    """One request at a time per connection, keep-alive."""
+
+    def __init__(self, app: App, transport: asyncio.Transport, in_flight: InFlight) -> None:
+        self.app, self.transport, self.in_flight = app, transport, in_flight
+        self.h11 = h11.Connection(h11.SERVER)
+        self.request: h11.Request | None = None
+        self.body: list[bytes] = []
+        self.busy = False
+
+    def data_received(self, data: bytes) -> None:
+        self.h11.receive_data(data)
+        self._process()
+
+    def _process(self) -> None:
+        while not self.busy:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError:
+                self.transport.close()
+                return
+            if event in (h11.NEED_DATA, h11.PAUSED):
+                return
+            if isinstance(event, h11.Request):
+                self.request, self.body = event, []
+            elif isinstance(event, h11.Data):
+                self.body.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                self.busy = True
+                self.in_flight(1)
+                _spawn(self._answer())
+            elif isinstance(event, h11.ConnectionClosed):
+                self.transport.close()
+                return
+
+    async def _answer(self) -> None:
+        request = self.request
+        scope = _scope("1.1", request.method, request.target, list(request.headers), self.transport)
+        try:
+            status, out, content = await _run(self.app, scope, b"".join(self.body))
+        finally:
+            self.in_flight(-1)
+        if self.transport.is_closing():
+            return
+        out = [(n, v) for n, v in out if n.lower() != b"content-length"]
+        out.append((b"content-length", str(len(content)).encode()))
+        self.transport.write(self.h11.send(h11.Response(status_code=status, headers=out))
+                             + self.h11.send(h11.Data(data=content)) + self.h11.send(h11.EndOfMessage()))
+        if self.h11.our_state is h11.MUST_CLOSE:
+            self.transport.close()
+            return
+        self.h11.start_next_cycle()
+        self.busy = False
+        self._process()
+
+
+class _Tls(asyncio.Protocol):
+    """Hands the connection to HTTP/2 or HTTP/1.1 by the protocol ALPN agreed."""
+
+    def __init__(self, app: App, connections: set[asyncio.Transport], in_flight: InFlight) -> None:
+        self.app, self.connections, self.in_flight = app, connections, in_flight
+        self.inner: asyncio.Protocol | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.connections.add(self.transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
+        self.inner = (_Http2 if alpn == "h2" else _Http11)(self.app, self.transport, self.in_flight)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)  # type: ignore[union-attr]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connections.discard(self.transport)
+
+
+async def serve_tls(app: App, sock: Any, certfile: str, keyfile: str, shutdown: asyncio.Event,
+                    in_flight: InFlight = lambda change: None) -> None:
+    """Serve `app` on the bound socket until `shutdown` is set; then close every connection."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile, keyfile)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    connections: set[asyncio.Transport] = set()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _Tls(app, connections, in_flight), sock=sock, ssl=context, backlog=1024)
+    try:
+        await shutdown.wait()
+    finally:
+        server.close()
+        for transport in list(connections):
+            transport.close()
