@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     app_rate: str = "10/second"
     auth_rate: str = "10/minute"  # signUp and logIn per client IP (and logIn per account)
     device_rate: str = "60/minute"  # registerDevice per client IP
+    erase_rate: str = "60/minute"  # erasePerson and exportPerson per app (each reads or rewrites much)
     verification_rate: str = "3/hour"  # requestDeviceVerification per token (bounds code guessing)
 
     # A device not seen (registered, refreshed, or calling as itself) for this many days is
@@ -121,6 +122,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sandbox_port: int = 8001
+
+    @field_validator("proxy_secret")
+    @classmethod
+    def _strong_proxy_secret(cls, value: str | None) -> str | None:
+        # Whoever knows it may claim any client address (lock people out, dodge throttles).
+        if value is not None and len(value) < 32:
+            raise ValueError("BOOPER_PROXY_SECRET needs at least 32 random characters "
+                             "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -11,10 +11,10 @@ of the persons (or devices) they are for decide which may go now.
   (reason Digest); one over the app's hourly cap per person is HELD (reason Capped). Both go out
   as one digest push (api/engagement/digests.py, api/engagement/caps.py).
 
-Critical notifications (Notification.critical, which an app's send to a Channel.critical channel sets) bypass quiet hours, digests
-and caps, not mutes: muting is the person's explicit choice. Everything is done per batch: one
-query each for the channels, the preferences, recent pushes (digest channels only) and pushes of
-the last hour (capped apps only), one statement per outcome (and per distinct window end).
+Critical notifications (Notification.critical: an app's own send to a Channel.critical channel
+is one) bypass quiet hours, digests and caps, not mutes: muting is the person's explicit choice.
+Everything is done per batch: one query each for the channels, the preferences, recent pushes
+(digest channels only) and pushes of the last hour (capped apps only), one statement per outcome (and per distinct window end).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from functools import partial
 from api.apps import plans
 from api.apps.tables import App
 from api.coalesce import Coalescer
+from api.delivery.pipeline import kick_fan_outs
 from api.engagement import presentation
 from api.errors import Forbidden
-from api.delivery.pipeline import kick_fan_outs
 from api.metrics import NOTIFICATIONS_ACCEPTED
 from api.notifications import events, service
 from api.notifications.draft import Draft

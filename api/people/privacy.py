@@ -109,6 +109,12 @@ async def _preferences(app_id: int, person_id: int) -> dict:
     }
 
 
+async def limit(runtime: Runtime, app_id: int) -> None:
+    """Export and erase read or rewrite a person's whole history: bounded per app."""
+    await runtime.limiter.hit(runtime.settings.erase_rate, "person-privacy", str(app_id),
+                              message="too many exports and erasures for this app; wait before trying again")
+
+
 async def erase(runtime: Runtime, app_id: int, identifier: str) -> bool:
     """Returns whether there was a person to erase (the identifier is scrubbed either way)."""
     identifier = service.identifier(identifier)
@@ -157,9 +163,14 @@ async def _scrub_identifier(app_id: int, identifier: str) -> None:
     hook = await webhook_service.get_webhook(app_id)
     if hook is None:
         return
-    # Only device.* events carry an identifier; the exact check is made on the decoded payload.
+    # Only device.* events carry an identifier: the database finds the candidates (those holding
+    # the identifier as a JSON string; never the app's whole event log in memory), the exact check
+    # is made on the decoded payload.
+    written = orjson.dumps(identifier).decode()
+    pattern = "%" + written.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await Person.raw(
-        "SELECT id, payload FROM webhook_events WHERE webhook = {} AND event_type LIKE 'device.%'", hook["id"]
+        "SELECT id, payload FROM webhook_events WHERE webhook = {} AND event_type LIKE 'device.%'"
+        " AND CAST(payload AS TEXT) LIKE {} ESCAPE '\\'", hook["id"], pattern,
     )
     for row in rows:
         payload = orjson.loads(row["payload"]) if isinstance(row["payload"], str | bytes) else row["payload"]

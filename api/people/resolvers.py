@@ -40,6 +40,7 @@ class PeopleQuery:
     )
     async def export_person(self, info: Info, app_id: strawberry.ID, identifier: str) -> JSON:
         app, _ = await perms.app_admin(info, app_id)
+        await privacy.limit(info.context.runtime, app["id"])
         return await privacy.export(app["id"], identifier)
 
 
@@ -52,6 +53,7 @@ class PeopleMutation:
     )
     async def erase_person(self, info: Info, app_id: strawberry.ID, identifier: str) -> bool:
         app, _ = await perms.app_admin(info, app_id)
+        await privacy.limit(info.context.runtime, app["id"])
         return await privacy.erase(info.context.runtime, app["id"], identifier)
 
     @strawberry.mutation(

@@ -3,8 +3,10 @@ when it proves itself with BOOPER_PROXY_SECRET, so every log-in throttle is per 
 
 from __future__ import annotations
 
+import pytest
+
 LOG_IN = "mutation($e: String!, $p: String!) { logIn(email: $e, password: $p) { token } }"
-SECRET = "s3cret-shared-by-the-dashboard"
+SECRET = "s3cret-shared-by-the-dashboard-0123456789"
 
 
 async def _refused(api, email: str, headers: dict, n: int) -> list[bool]:
@@ -44,3 +46,13 @@ async def test_without_a_configured_secret_the_header_proves_nothing(api, settin
     forwarded = [{"x-forwarded-for": f"198.51.100.{i}", "x-booper-proxy": ""} for i in range(4)]
     results = [(await _refused(api, f"u{i}@example.com", h, 1))[0] for i, h in enumerate(forwarded)]
     assert results == [False, False, False, True]
+
+
+def test_a_short_proxy_secret_is_refused_at_start():
+    import pydantic
+
+    from api.settings import Settings
+
+    with pytest.raises(pydantic.ValidationError, match="at least 32"):
+        Settings(proxy_secret="guessable")
+    assert Settings(proxy_secret=SECRET).proxy_secret == SECRET

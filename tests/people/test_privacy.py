@@ -14,7 +14,7 @@ EXPORT = "query($a: ID!, $p: String!) { exportPerson(appId: $a, identifier: $p) 
 ERASE = "mutation($a: ID!, $p: String!) { erasePerson(appId: $a, identifier: $p) }"
 MARK = "mutation($t: String!, $n: [ID!]!) { markRead(deviceToken: $t, notificationIds: $n) }"
 SET_WEBHOOK = "mutation($a: ID!, $u: String!) { setWebhook(appId: $a, url: $u) { url } }"
-WHO = "erase-me-7f3a"
+WHO = "erase_me-7f3a%"  # LIKE wildcards in it: the scrub matches them as text
 
 
 async def _person_with_history(api, sandbox, settings):
