@@ -11,6 +11,7 @@ four collapse keys per device while it is offline, so a key per notification wou
 Such a replacement still carries the notification id, which clients use to replace their copy
 (the README's service worker shows it with `tag: id`).
 
+Expo and Web Push only: FCM and APNs devices keep the first version (not built yet).
 Best effort, outside the ledger: the delivery rows keep what happened to the notification
 itself; a replacement lost with its task is not retried. Pages of PAGE deliveries, each page one
 query, Expo requests of 100 messages, Web Push with the sender's concurrency.
@@ -24,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from api.apps import credentials
 from api.channels.tables import Channel
 from api.delivery import payload
 from api.delivery.providers import providers
@@ -81,10 +83,15 @@ async def _push_expo(runtime: Runtime, n: dict, rows: list[dict]) -> int:
         return 0
     expo = providers(runtime).expo
     await expo.pacer.acquire(len(rows))
+    # The app's own Expo access token when it set one (an Expo project with enhanced push security
+    # refuses the server's), as for the notification itself (api/delivery/senders.py).
+    creds = (await credentials.credentials_of_apps({n["app"]}, runtime.secret_key)).get(n["app"]) if n["app"] else None
+    access_token = creds.expo_access_token if creds else None
 
     async def request(chunk: list[dict]) -> int:
         try:
-            outcomes = await expo.send([expo_replacement(r["token"], n) for r in chunk], paced=True)
+            outcomes = await expo.send([expo_replacement(r["token"], n) for r in chunk], paced=True,
+                                       access_token=access_token)
         except ProviderFailure as failure:
             log.warning("replacement pushes of notification %s failed: %s", n["id"], failure.code)
             return 0

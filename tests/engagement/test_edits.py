@@ -150,3 +150,17 @@ async def test_a_canceled_notification_cannot_be_edited_or_retracted(api, sandbo
     await api.ok("mutation($n: ID!) { cancelNotification(id: $n) { id } }", {"n": sent["id"]}, api_key=app.api_key)
     for query, variables in ((UPDATE, {"n": sent["id"], "i": {"title": "x"}}), (RETRACT, {"n": sent["id"]})):
         assert (await api.error(query, variables, api_key=app.api_key))["extensions"]["code"] == "CONFLICT"
+
+
+async def test_a_replacement_goes_with_the_apps_own_expo_token(api, sandbox):
+    app, channel, (expo,) = await setup_channel(api)
+    await api.ok("mutation($a: ID!) { setExpoAccessToken(appId: $a, token: \"own-expo-token\") { id } }",
+                 {"a": app.id}, token=app.owner.token)
+    sent = await send(api, app, channelId=channel["id"], title="v1", collapseKey="k")
+    await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=1)
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "v2"}}, api_key=app.api_key)
+    first, second = await eventually_sync(lambda: len(sandbox.messages(to=expo["token"])) == 2
+                                          and sandbox.messages(to=expo["token"]), what="Expo replacement")
+    assert second["message"]["title"] == "v2"
+    # An Expo project with enhanced push security refuses any other token.
+    assert first["authorization"] == second["authorization"] == "Bearer own-expo-token"
