@@ -86,9 +86,15 @@ async def set_preferences(owner: Owner, *, muted_channel_ids: object = UNSET, qu
     `seen_by_device`: a device sets them, and may name only channels it can see."""
     current = await get(owner)
     if muted_channel_ids is not UNSET:
-        current.muted = await _channels_of_app(
+        named = await _channels_of_app(
             owner.app, list(muted_channel_ids or []), seen_by_device  # type: ignore[call-overload]
         )
+        if seen_by_device is not None:
+            # A device replaces only what it can see: private channels the app muted for its person
+            # that this device was never given stay muted (it cannot know they exist).
+            unseen = set(current.muted) - await visible_to_device(seen_by_device, current.muted)
+            named = sorted(set(named) | unseen)
+        current.muted = named
     if quiet is not UNSET:
         current.quiet = None if quiet is None else quiet_hours.validate(
             quiet.start, quiet.end, quiet.time_zone  # type: ignore[attr-defined]
@@ -105,6 +111,17 @@ async def set_preferences(owner: Owner, *, muted_channel_ids: object = UNSET, qu
             await Preference.insert(Preference(app=owner.app, person=owner.person, device=owner.device,
                                                **{c._meta.name: v for c, v in values.items()}))
     return current
+
+
+async def visible_to_device(device_id: int, channel_ids: list[int]) -> set[int]:
+    """Of these channels, the public ones and the private ones granted to the device."""
+    if not channel_ids:
+        return set()
+    granted = DeviceAccessGrant.select(DeviceAccessGrant.channel).where(DeviceAccessGrant.device == device_id)
+    rows = await Channel.select(Channel.id).where(
+        Channel.id.is_in(list(channel_ids)) & ((Channel.visibility == "PUBLIC") | Channel.id.is_in(granted))
+    )
+    return {r["id"] for r in rows}
 
 
 async def _channels_of_app(app_id: int, ids: list[int], seen_by_device: int | None) -> list[int]:

@@ -36,7 +36,12 @@ async def _preferences_owner(
 
 
 async def preferences_view(settings: preferences.Settings, access: perms.Access) -> Preferences:
-    rows = await channels.channels_by_ids(settings.muted) if settings.muted else []
+    muted = settings.muted
+    if access.role == "device" and muted:
+        # A device sees the private channels it was given, no others, even muted for its person.
+        visible = await preferences.visible_to_device(access.device_id, muted)
+        muted = [c for c in muted if c in visible]
+    rows = await channels.channels_by_ids(muted) if muted else []
     quiet = settings.quiet
     return Preferences(
         muted_channels=[Channel(row=r, access=access) for r in rows if r is not None],

@@ -204,3 +204,17 @@ async def test_canceling_stops_held_deliveries(api, sandbox):
                  api_key=app.api_key)
     (row,) = await wait_deliveries(sent["id"], "FAILED", count=1)
     assert row["error"] == "Canceled"
+
+
+async def test_a_device_neither_sees_nor_drops_private_channels_muted_for_its_person(api, sandbox):
+    app, public, device = await _person_on_channel(api)
+    secret = await f.make_channel(api, app, name="board-only", visibility="PRIVATE")
+    await api.ok(SET, {"a": app.id, "p": "ann", "i": {"mutedChannelIds": [public["id"], secret["id"]]}},
+                 api_key=app.api_key)
+    # The device was never given the private channel: it does not exist for it.
+    seen = await api.ok(GET, {"a": app.id, "t": device["token"]})
+    assert seen["preferences"]["mutedChannels"] == [{"id": public["id"]}]
+    # Replacing the list it sees leaves the app's mute of the channel it cannot see in place.
+    await api.ok(SET, {"a": app.id, "t": device["token"], "i": {"mutedChannelIds": []}})
+    by_app = await api.ok(GET, {"a": app.id, "p": "ann"}, api_key=app.api_key)
+    assert by_app["preferences"]["mutedChannels"] == [{"id": secret["id"]}]
