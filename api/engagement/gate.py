@@ -14,7 +14,8 @@ of the persons (or devices) they are for decide which may go now.
 Critical notifications (Notification.critical: an app's own send to a Channel.critical channel
 is one) bypass quiet hours, digests and caps, not mutes: muting is the person's explicit choice.
 Everything is done per batch: one query each for the channels, the preferences, recent pushes
-(digest channels only) and pushes of the last hour (capped apps only), one statement per outcome (and per distinct window end).
+(digest channels only) and pushes of the last hour (capped apps only), one statement per outcome
+(and per distinct window end).
 """
 
 from __future__ import annotations
