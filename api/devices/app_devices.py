@@ -24,12 +24,20 @@ WILDCARDS = set("%_\\")
 HINT_LENGTH = len(token_hint("ExponentPushToken[abcdefghij]"))
 
 
+SUBSCRIPTIONS_SHOWN = 20
+
+
 @strawberry.type
 class AppDevice:
     device: Device
-    subscriptions: list[ChannelSubscription] = strawberry.field(
-        description="The device's subscriptions to this app's channels (deleteSubscription removes one)."
+    all_subscriptions: strawberry.Private[list[ChannelSubscription]]
+
+    @strawberry.field(
+        description="The device's subscriptions to this app's channels, oldest first, at most `first` "
+        f"(default {SUBSCRIPTIONS_SHOWN}, at most 100); deleteSubscription removes one."
     )
+    def subscriptions(self, first: int = SUBSCRIPTIONS_SHOWN) -> list[ChannelSubscription]:
+        return self.all_subscriptions[: max(0, min(first, 100))]
 
 
 @strawberry.type
@@ -110,7 +118,7 @@ class AppDevicesQuery:
             nodes=[
                 AppDevice(
                     device=Device(row=r, access=access),
-                    subscriptions=[ChannelSubscription(row=s, access=access) for s in subs[r["id"]]],
+                    all_subscriptions=[ChannelSubscription(row=s, access=access) for s in subs[r["id"]]],
                 )
                 for r in page.rows
             ],
