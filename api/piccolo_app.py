@@ -9,7 +9,7 @@ from api.apps.tables import ApiKey, App, AppCredentials
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.engagement.tables import Preference
-from api.notifications.tables import DailyUsage, Delivery, Notification, ReadMark
+from api.notifications.tables import DailyUsage, Delivery, DeliveryAttempt, Notification, ReadMark
 from api.people.tables import NotificationDevice, NotificationPerson, Person, PersonDevice, PersonRead
 from api.users.tables import User
 from api.webhooks.tables import Webhook, WebhookEvent
@@ -28,6 +28,7 @@ TABLES = [
     AccessCodeChannel,
     Notification,
     Delivery,
+    DeliveryAttempt,
     ReadMark,
     DailyUsage,
     Webhook,

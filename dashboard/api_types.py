@@ -133,6 +133,14 @@ class NotificationPage(TypedDict):
     pageInfo: PageInfo
 
 
+class DeliveryAttempt(TypedDict):
+    kind: str  # SEND or RECEIPT
+    status: str  # what it left the delivery in (PENDING: a retry due)
+    error: str | None
+    ticketId: str | None
+    at: str
+
+
 class Delivery(TypedDict):
     id: str
     status: str
@@ -142,6 +150,7 @@ class Delivery(TypedDict):
     updatedAt: str
     device: Device
     notification: NotRequired[dict[str, Any]]
+    history: NotRequired[list[DeliveryAttempt]]
 
 
 class DeliveryPage(TypedDict):

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from api import db, metrics
+from api.delivery import attempts
 from api.devices.tables import Device
 from api.notifications import events
 from api.notifications.tables import Delivery, Notification
@@ -124,6 +125,8 @@ async def apply(
     # fan-out in between would send to it again), and the webhook events commit with it.
     async with db.transaction():
         written = _with_apps(await _write_changes(values, args, now, retry_param, retry_at, count_attempt), app_of)
+        await attempts.record(values, args, now, receipt=not count_attempt)
+        await attempts.prune([c.delivery["id"] for c in changes if attempts.may_overflow(c.delivery["attempts"])])
         if dead:
             await mark_devices_dead(dead)
         hooks = await webhook_service.record(

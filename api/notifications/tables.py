@@ -95,3 +95,16 @@ class DailyUsage(Table, tablename="daily_usage"):
     app = ForeignKey(App, on_delete=OnDelete.cascade)
     day = Date()
     count = Integer(default=0)
+
+
+class DeliveryAttempt(Table, tablename="delivery_attempts"):
+    """Every provider outcome of a delivery (a send, or its Expo receipt), the last
+    ATTEMPTS_KEPT per delivery (api/delivery/attempts.py): what the dashboard's timeline shows."""
+
+    id = BigSerial(primary_key=True)
+    delivery = ForeignKey(Delivery, on_delete=OnDelete.cascade)
+    kind = Varchar(length=8)  # SEND or RECEIPT
+    status = Varchar(length=10)  # what the attempt left the delivery in (PENDING: retry due)
+    error = Varchar(length=128, null=True, default=None)
+    ticket_id = Varchar(length=128, null=True, default=None)
+    attempted_at = Timestamptz()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import strawberry
 
 from api.channels import service as channels
 from api.channels.types import Channel
+from api.delivery import attempts
 from api.devices import service as devices
 from api.devices.types import Device
 from api.engagement.types import ExpoOptions, ExpoOptionsInput, WebPushOptions, WebPushOptionsInput
@@ -157,6 +160,26 @@ class Notification(RowNode):
         return DeliveryCounts.from_map(counts)
 
 
+@strawberry.enum(description="SEND: the provider's answer to a send. RECEIPT: Expo's receipt for its ticket.")
+class DeliveryAttemptKind(Enum):
+    SEND = "SEND"
+    RECEIPT = "RECEIPT"
+
+
+@strawberry.type(description="One provider outcome of a delivery.")
+class DeliveryAttempt:
+    kind: DeliveryAttemptKind
+    at: DateTime
+    status: DeliveryStatus = strawberry.field(description="What it left the delivery in (PENDING: a retry is due).")
+    error: str | None = strawberry.field(description="Provider error code, e.g. http_503, DeviceNotRegistered.")
+    ticket_id: str | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> DeliveryAttempt:
+        return cls(kind=DeliveryAttemptKind(row["kind"]), at=row["attempted_at"], status=DeliveryStatus(row["status"]),
+                   error=row["error"], ticket_id=row["ticket_id"])
+
+
 @strawberry.type
 class Delivery(RowNode):
     @strawberry.field
@@ -196,6 +219,15 @@ class Delivery(RowNode):
     @strawberry.field(description="When the device reported that its user opened it (markOpened).")
     def opened_at(self) -> DateTime | None:
         return self.row.get("opened_at")
+
+    @strawberry.field(description="Every provider outcome, oldest first (the last 20; the app's owner or key).")
+    async def history(self, info: Info) -> list[DeliveryAttempt]:
+        # Deliveries reach a caller only through the app's owner or key (deliveries,
+        # deliveryEvents), scoped to the app there; a device never sees the ledger.
+        if self.access.role not in ("owner", "key"):
+            raise Forbidden("only the app's owner or its API key sees delivery history")
+        rows = await loader(info, "delivery_history", attempts.attempts_of).load(self.row["id"])
+        return [DeliveryAttempt.from_row(r) for r in rows]
 
     @strawberry.field(description="Why HELD or SKIPPED (ReadElsewhere: read on another of the person's devices).")
     def reason(self) -> str | None:

@@ -11,11 +11,11 @@ import reflex as rx
 from dashboard.client import ApiError
 from dashboard.components import (
     badge,
-    empty_state,
     error_callout,
     loading,
 )
 from dashboard.layout import app_shell
+from dashboard.pages.delivery_timeline import attempt_timeline, deliveries_section, timeline_rows
 from dashboard.rows import FINAL_NOTIFICATION, delivery_row, notification_row
 from dashboard.session import (
     APP_PAGE,
@@ -30,6 +30,7 @@ class NotificationDetailState(AppContext):
     loading: bool = True
     error: str = ""
     deliveries: list[dict[str, str]] = []
+    attempts: list[dict[str, str]] = []
     deliveries_error: str = ""
     has_more: bool = False
     cancel_error: str = ""
@@ -53,6 +54,7 @@ class NotificationDetailState(AppContext):
         if self.n.get("id") != nid:
             self.n = {}
             self.deliveries = []
+            self.attempts = []
         self.loading = True
         self.error = ""
         self.cancel_error = ""
@@ -100,9 +102,13 @@ class NotificationDetailState(AppContext):
             self.deliveries_error = exc.message
             return None
         self.deliveries_error = ""
-        self.deliveries = [delivery_row(d) for d in page["nodes"]]
-        self.has_more = bool((page.get("pageInfo") or {}).get("hasNextPage"))
+        self._show_deliveries(page)
         return None
+
+    def _show_deliveries(self, page) -> None:
+        self.deliveries = [delivery_row(d) for d in page["nodes"]]
+        self.attempts = timeline_rows(page["nodes"])
+        self.has_more = bool((page.get("pageInfo") or {}).get("hasNextPage"))
 
     def _settled(self) -> bool:
         if self.n.get("status") in FINAL_NOTIFICATION:
@@ -141,8 +147,7 @@ class NotificationDetailState(AppContext):
                     row["collapse_key"] = n.get("collapseKey") or ""
                     row["ttl"] = "" if n.get("ttl") is None else f"{n['ttl']} s"
                     self.n = row
-                    self.deliveries = [delivery_row(d) for d in page["nodes"]]
-                    self.has_more = bool((page.get("pageInfo") or {}).get("hasNextPage"))
+                    self._show_deliveries(page)
                     if self._settled():
                         self.watching = False
                         return
@@ -172,41 +177,6 @@ class NotificationDetailState(AppContext):
         self.canceling = False
         await self._fetch(nid)
         yield rx.toast.info("Scheduled notification canceled.", duration=3000)
-
-
-def _delivery_row(d) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(
-            rx.vstack(
-                rx.hstack(
-                    rx.badge(d["platform"], variant="outline", size="1"),
-                    rx.code(d["device"], size="1"),
-                    spacing="2",
-                    align="center",
-                ),
-                rx.cond(
-                    d["identifier"] != "", rx.text(d["identifier"], size="1", color_scheme="gray")
-                ),
-                spacing="1",
-            )
-        ),
-        rx.table.cell(badge(d["status"]), class_name="delivery-status"),
-        rx.table.cell(d["attempts"]),
-        rx.table.cell(
-            rx.cond(
-                d["ticket"] != "", rx.code(d["ticket"], size="1"), rx.text("—", color_scheme="gray")
-            )
-        ),
-        rx.table.cell(
-            rx.cond(
-                d["error"] != "",
-                rx.text(d["error"], color_scheme="red", size="2"),
-                rx.text("—", color_scheme="gray"),
-            )
-        ),
-        rx.table.cell(rx.text(d["updated"], size="2")),
-        align="center",
-    )
 
 
 def _detail_field(label: str, value) -> rx.Component:
@@ -349,50 +319,14 @@ def notification_detail_page() -> rx.Component:
                         NotificationDetailState.deliveries_error != "",
                         error_callout(NotificationDetailState.deliveries_error),
                     ),
+                    deliveries_section(
+                        NotificationDetailState.deliveries,
+                        NotificationDetailState.has_more,
+                        n.get("status", "") == "SCHEDULED",
+                    ),
                     rx.cond(
-                        NotificationDetailState.deliveries.length() > 0,
-                        rx.card(
-                            rx.table.root(
-                                rx.table.header(
-                                    rx.table.row(
-                                        *[
-                                            rx.table.column_header_cell(h)
-                                            for h in (
-                                                "Device",
-                                                "Status",
-                                                "Attempts",
-                                                "Ticket",
-                                                "Error",
-                                                "Updated",
-                                            )
-                                        ]
-                                    )
-                                ),
-                                rx.table.body(
-                                    rx.foreach(NotificationDetailState.deliveries, _delivery_row)
-                                ),
-                                width="100%",
-                            ),
-                            rx.cond(
-                                NotificationDetailState.has_more,
-                                rx.text(
-                                    "Showing the first 100 deliveries.",
-                                    size="1",
-                                    color_scheme="gray",
-                                    padding_top="8px",
-                                ),
-                            ),
-                            width="100%",
-                        ),
-                        empty_state(
-                            "smartphone",
-                            "No deliveries yet",
-                            rx.cond(
-                                n.get("status", "") == "SCHEDULED",
-                                "Deliveries are created when the scheduled time comes.",
-                                "Deliveries appear as the notification fans out to subscribed devices. No subscribers, no deliveries.",  # noqa: E501
-                            ),
-                        ),
+                        NotificationDetailState.attempts.length() > 0,
+                        attempt_timeline(NotificationDetailState.attempts),
                     ),
                     spacing="4",
                     width="100%",

@@ -157,6 +157,9 @@ def test_full_flow(api_server, dashboard_url, context, shot, suite_clock):
     # gives receipts after BOOPER_RECEIPT_DELAY=3 s under `booper dev`).
     expect(page.locator(".delivery-status")).to_have_text("DELIVERED", timeout=45_000)
     expect(page.locator("#count-delivered")).to_contain_text("1")
+    # The attempt timeline: the send (Expo's ticket, SENT) and then its receipt (DELIVERED).
+    expect(page.locator(".attempt-outcome")).to_have_text(["SENT", "DELIVERED"], timeout=15_000)
+    expect(page.locator(".timeline-device")).to_have_count(1)
     shot(page, "09-notification-delivered")
 
     # ... and in the live view, which was never reloaded.
