@@ -71,16 +71,27 @@ async def send_apns(runtime: Runtime, delivery_ids: list[int]) -> None:
 
 async def push_data(runtime: Runtime, device: dict, data: dict, ttl: int) -> Outcome:
     """One data-only push outside any notification (device verification codes)."""
-    creds = (await _credentials_of(runtime, {device["id"]: device})).get(device["app"])
     n = {"id": 0, "title": None, "body": None, "data": data, "priority": "HIGH", "ttl": ttl, "collapse_key": None}
+    return await push_one(runtime, device, n)
+
+
+async def push_one(runtime: Runtime, device: dict, n: dict,
+                   creds: dict[int, credentials.AppProviderCredentials] | None = None) -> Outcome:
+    """One push to an FCM or APNs device outside the ledger (verification codes, the replacement
+    of an edited or retracted notification), with its app's credentials (`creds`: looked up once
+    for many devices by the caller, else here)."""
+    if creds is None:
+        creds = await _credentials_of(runtime, {device["id"]: device})
+    app_creds = creds.get(device["app"])
     clients = providers(runtime)
     if device["platform"] == "FCM":
-        if creds is None or creds.fcm is None:
-            return _missing(creds, "FCM")
-        account = ServiceAccount(creds.fcm.project_id, creds.fcm.client_email, creds.fcm.private_key)
+        if app_creds is None or app_creds.fcm is None:
+            return _missing(app_creds, "FCM")
+        fcm = app_creds.fcm
+        account = ServiceAccount(fcm.project_id, fcm.client_email, fcm.private_key)
         return await clients.fcm.send(account, native_payload.fcm_message(device["token"], n))
-    if creds is None or creds.apns is None:
-        return _missing(creds, "APNs")
-    key = creds.apns
+    if app_creds is None or app_creds.apns is None:
+        return _missing(app_creds, "APNs")
+    key = app_creds.apns
     request = native_payload.apns_request(device["token"], n, key.topic)
     return await clients.apns.send(SigningKey(key.key_id, key.team_id, key.private_key), key.production, request)

@@ -11,7 +11,6 @@ four collapse keys per device while it is offline, so a key per notification wou
 Such a replacement still carries the notification id, which clients use to replace their copy
 (the README's service worker shows it with `tag: id`).
 
-Expo and Web Push only: FCM and APNs devices keep the first version (not built yet).
 Best effort, outside the ledger: the delivery rows keep what happened to the notification
 itself; a replacement lost with its task is not retried. Pages of PAGE deliveries, each page one
 query, Expo requests of 100 messages, Web Push with the sender's concurrency.
@@ -28,6 +27,7 @@ import orjson
 from api.apps import credentials
 from api.channels.tables import Channel
 from api.delivery import payload
+from api.delivery.native_senders import push_one
 from api.delivery.providers import providers
 from api.notifications import service as notifications
 from api.notifications.tables import Delivery
@@ -36,6 +36,7 @@ from api.providers.failures import ProviderFailure
 from api.runtime import Runtime
 
 PAGE = 1000
+NATIVE_CONCURRENCY = 32  # requests in flight over the HTTP/2 connections of FCM and APNs
 REACHED = ("SENT", "DELIVERED")
 log = logging.getLogger("booper.engagement")
 
@@ -51,7 +52,8 @@ async def push_replacements(runtime: Runtime, notification_id: int) -> int:
     after, handed = 0, 0
     while True:
         rows = await Delivery.raw(
-            "SELECT d.id, d.platform, v.token, v.p256dh, v.auth FROM deliveries d JOIN devices v ON v.id = d.device"
+            "SELECT d.id, d.platform, v.id AS device, v.app, v.token, v.p256dh, v.auth FROM deliveries d"
+            " JOIN devices v ON v.id = d.device"
             " WHERE d.notification = {} AND d.status IN ('SENT', 'DELIVERED') AND v.active AND d.id > {}"
             " ORDER BY d.id LIMIT {}",
             notification_id, after, PAGE,
@@ -61,6 +63,7 @@ async def push_replacements(runtime: Runtime, notification_id: int) -> int:
         after = rows[-1]["id"]
         handed += await _push_expo(runtime, n, [r for r in rows if r["platform"] == "EXPO"])
         handed += await _push_webpush(runtime, n, channel_name, [r for r in rows if r["platform"] == "WEB"])
+        handed += await _push_native(runtime, n, [r for r in rows if r["platform"] in ("FCM", "APNS")])
 
 
 def expo_replacement(token: str, n: dict[str, Any]) -> dict[str, Any]:
@@ -118,4 +121,34 @@ async def _push_webpush(runtime: Runtime, n: dict, channel_name: str, rows: list
             handed += 1 if outcome.ok else 0
 
     await asyncio.gather(*(runner() for _ in range(min(sender.concurrency, len(rows)))))
+    return handed
+
+
+def native_replacement(n: dict[str, Any]) -> dict[str, Any]:
+    """What an FCM or APNs device gets: the new version (same collapse key), or a data-only
+    retraction, both carrying the notification id and the event, as Expo's do."""
+    event = {"notificationId": str(n["id"]),
+             "notificationEvent": "retracted" if n["status"] == "RETRACTED" else "updated"}
+    if n["status"] == "RETRACTED":
+        return {**n, "title": None, "body": None, "data": event, "priority": "HIGH", "presentation": None}
+    return {**n, "data": {**(n.get("data") or {}), **event}}
+
+
+async def _push_native(runtime: Runtime, n: dict, rows: list[dict]) -> int:
+    if not rows:
+        return 0
+    creds = await credentials.credentials_of_apps({r["app"] for r in rows if r["app"] is not None},
+                                                  runtime.secret_key)
+    replacement = native_replacement(n)
+    pending = iter(rows)
+    handed = 0
+
+    async def runner() -> None:
+        nonlocal handed
+        for r in pending:
+            device = {"id": r["device"], "app": r["app"], "platform": r["platform"], "token": r["token"]}
+            outcome = await push_one(runtime, device, replacement, creds)
+            handed += 1 if outcome.ok else 0
+
+    await asyncio.gather(*(runner() for _ in range(min(NATIVE_CONCURRENCY, len(rows)))))
     return handed

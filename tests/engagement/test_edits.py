@@ -164,3 +164,33 @@ async def test_a_replacement_goes_with_the_apps_own_expo_token(api, sandbox):
     assert second["message"]["title"] == "v2"
     # An Expo project with enhanced push security refuses any other token.
     assert first["authorization"] == second["authorization"] == "Bearer own-expo-token"
+
+
+async def test_fcm_and_apns_devices_get_the_edit_and_the_retraction_too(api, sandbox):
+    from tests.delivery.test_native import native_app, subscribed
+
+    app, channel = await native_app(api, sandbox, project="edits-project", team="TEAMEDIT01")
+    android = await subscribed(api, app, channel, "FCM")
+    ios = await subscribed(api, app, channel, "APNS")
+    sent = await send(api, app, channelId=channel["id"], title="Lunch at 1", collapseKey="lunch")
+    await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=2)
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "Lunch at 2"}}, api_key=app.api_key)
+    fcm = await eventually_sync(lambda: len(sandbox.messages(to=android["token"])) == 2
+                                and sandbox.messages(to=android["token"]), what="FCM replacement")
+    assert fcm[1]["message"]["notification"]["title"] == "Lunch at 2"
+    assert fcm[1]["message"]["android"]["collapse_key"] == "lunch"
+    assert fcm[1]["message"]["data"] == {"notificationId": sent["id"], "notificationEvent": "updated"}
+    apns = await eventually_sync(lambda: len(sandbox.messages(to=ios["token"])) == 2
+                                 and sandbox.messages(to=ios["token"]), what="APNs replacement")
+    assert apns[1]["headers"]["apns-collapse-id"] == "lunch"
+    assert apns[1]["message"]["aps"]["alert"]["title"] == "Lunch at 2"
+
+    await api.ok(RETRACT, {"n": sent["id"]}, api_key=app.api_key)
+    fcm = await eventually_sync(lambda: len(sandbox.messages(to=android["token"])) == 3
+                                and sandbox.messages(to=android["token"]), what="FCM retraction")
+    assert "notification" not in fcm[2]["message"]
+    assert fcm[2]["message"]["data"] == {"notificationId": sent["id"], "notificationEvent": "retracted"}
+    apns = await eventually_sync(lambda: len(sandbox.messages(to=ios["token"])) == 3
+                                 and sandbox.messages(to=ios["token"]), what="APNs retraction")
+    assert apns[2]["headers"]["apns-push-type"] == "background"
+    assert apns[2]["message"]["data"] == {"notificationId": sent["id"], "notificationEvent": "retracted"}
