@@ -5,6 +5,7 @@ at 1440x900 and 390x844 in test-artifacts/dashboard/."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -23,6 +24,8 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
+REGISTER = "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { deviceKey } }"
+SUBSCRIBE = "mutation($t: String!, $c: ID!) { subscribe(deviceToken: $t, channelId: $c) { id } }"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +40,10 @@ def filled_app(api_server):
         {"a": app_id},
         token=token,
     )["createChannel"]["id"]
+    # A subscribed device: the notification page shows a delivery and its attempt timeline.
+    device_token = f"ExponentPushToken[pages-{uuid.uuid4().hex[:10]}]"
+    device_key = gql(api_server, REGISTER, {"t": device_token})["registerDevice"]["deviceKey"]
+    gql(api_server, SUBSCRIBE, {"t": device_token, "c": channel}, device_key=device_key)
     sent = gql(
         api_server,
         "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }",
@@ -96,6 +103,8 @@ def test_every_page_fits_and_is_captured(
             page.goto(f"{dashboard_url}{path}")
             expect(page.locator("#page-title, #not-found").first).to_be_visible()
             expect(page.locator(".loading")).to_have_count(0)
+            if name == "notification":  # its delivery's attempt timeline fits the phone too
+                expect(page.locator(".timeline-attempt").first).to_be_visible(timeout=30_000)
             page.wait_for_timeout(200)
             shot(page, f"{size}-{name}")
             overflow = _overflow(page)
