@@ -15,8 +15,8 @@ import pytest
 from tests.e2e import chaos_support as chaos
 from tests.support import databases
 
+# Not marked e2e: like test_chaos.py it runs in the PostgreSQL pass (scripts/test), which skips e2e.
 pytestmark = [
-    pytest.mark.e2e,
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.skipif(os.environ.get("BOOPER_TEST_DB") != "postgres",
