@@ -220,14 +220,16 @@ class Delivery(RowNode):
     def opened_at(self) -> DateTime | None:
         return self.row.get("opened_at")
 
-    @strawberry.field(description="Every provider outcome, oldest first (the last 20; the app's owner or key).")
-    async def history(self, info: Info) -> list[DeliveryAttempt]:
+    @strawberry.field(description="Provider outcomes, oldest first, the latest `first` (at most 20, all that is "
+                      "kept; the app's owner or key).")
+    async def history(self, info: Info, first: int = 20) -> list[DeliveryAttempt]:
         # Deliveries reach a caller only through the app's owner or key (deliveries,
         # deliveryEvents), scoped to the app there; a device never sees the ledger.
         if self.access.role not in ("owner", "key"):
             raise Forbidden("only the app's owner or its API key sees delivery history")
         rows = await loader(info, "delivery_history", attempts.attempts_of).load(self.row["id"])
-        return [DeliveryAttempt.from_row(r) for r in rows]
+        keep = max(0, min(first, 20))
+        return [DeliveryAttempt.from_row(r) for r in (rows[-keep:] if keep else [])]
 
     @strawberry.field(description="Why HELD or SKIPPED (ReadElsewhere: read on another of the person's devices).")
     def reason(self) -> str | None:
