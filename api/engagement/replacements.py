@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -32,7 +33,7 @@ from api.delivery.providers import providers
 from api.notifications import service as notifications
 from api.notifications.tables import Delivery
 from api.providers.expo import MAX_MESSAGES_PER_REQUEST, build_message
-from api.providers.failures import ProviderFailure
+from api.providers.failures import Outcome, ProviderFailure
 from api.runtime import Runtime
 
 PAGE = 1000
@@ -61,9 +62,14 @@ async def push_replacements(runtime: Runtime, notification_id: int) -> int:
         if not rows:
             return handed
         after = rows[-1]["id"]
-        handed += await _push_expo(runtime, n, [r for r in rows if r["platform"] == "EXPO"])
+        native = [r for r in rows if r["platform"] in ("FCM", "APNS")]
+        # The app's own credentials (its Expo access token; FCM and APNs keys of the devices' app),
+        # one lookup per page for every transport, as for the notification itself.
+        apps = {a for a in [n["app"], *(r["app"] for r in native)] if a is not None}
+        creds = await credentials.credentials_of_apps(apps, runtime.secret_key) if apps else {}
+        handed += await _push_expo(runtime, n, [r for r in rows if r["platform"] == "EXPO"], creds.get(n["app"]))
         handed += await _push_webpush(runtime, n, channel_name, [r for r in rows if r["platform"] == "WEB"])
-        handed += await _push_native(runtime, n, [r for r in rows if r["platform"] in ("FCM", "APNS")])
+        handed += await _push_native(runtime, n, native, creds)
 
 
 def expo_replacement(token: str, n: dict[str, Any]) -> dict[str, Any]:
@@ -81,15 +87,15 @@ def webpush_replacement(n: dict[str, Any], channel_name: str) -> bytes:
     return orjson.dumps({**orjson.loads(payload.webpush_payload(n, channel_name)), "event": "updated"})
 
 
-async def _push_expo(runtime: Runtime, n: dict, rows: list[dict]) -> int:
+async def _push_expo(runtime: Runtime, n: dict, rows: list[dict],
+                     app_creds: credentials.AppProviderCredentials | None) -> int:
     if not rows:
         return 0
     expo = providers(runtime).expo
     await expo.pacer.acquire(len(rows))
     # The app's own Expo access token when it set one (an Expo project with enhanced push security
-    # refuses the server's), as for the notification itself (api/delivery/senders.py).
-    creds = (await credentials.credentials_of_apps({n["app"]}, runtime.secret_key)).get(n["app"]) if n["app"] else None
-    access_token = creds.expo_access_token if creds else None
+    # refuses the server's).
+    access_token = app_creds.expo_access_token if app_creds else None
 
     async def request(chunk: list[dict]) -> int:
         try:
@@ -111,16 +117,24 @@ async def _push_webpush(runtime: Runtime, n: dict, channel_name: str, rows: list
     body = webpush_replacement(n, channel_name)
     ttl = n["ttl"] if n["ttl"] is not None else 2419200
     urgency, topic = payload.WEBPUSH_URGENCY[n["priority"]], payload.webpush_topic(n)
+
+    async def send_one(r: dict) -> Outcome:
+        return await sender.send(r["token"], r["p256dh"], r["auth"], body, ttl=ttl, urgency=urgency, topic=topic)
+
+    return await _accepted(rows, sender.concurrency, send_one)
+
+
+async def _accepted(rows: list[dict], concurrency: int, send_one: Callable[[dict], Awaitable[Outcome]]) -> int:
+    """Send one push per row with `concurrency` in flight; how many the provider accepted."""
     pending = iter(rows)
     handed = 0
 
     async def runner() -> None:
         nonlocal handed
         for r in pending:
-            outcome = await sender.send(r["token"], r["p256dh"], r["auth"], body, ttl=ttl, urgency=urgency, topic=topic)
-            handed += 1 if outcome.ok else 0
+            handed += 1 if (await send_one(r)).ok else 0
 
-    await asyncio.gather(*(runner() for _ in range(min(sender.concurrency, len(rows)))))
+    await asyncio.gather(*(runner() for _ in range(min(concurrency, len(rows)))))
     return handed
 
 
@@ -134,21 +148,14 @@ def native_replacement(n: dict[str, Any]) -> dict[str, Any]:
     return {**n, "data": {**(n.get("data") or {}), **event}}
 
 
-async def _push_native(runtime: Runtime, n: dict, rows: list[dict]) -> int:
+async def _push_native(runtime: Runtime, n: dict, rows: list[dict],
+                       creds: dict[int, credentials.AppProviderCredentials]) -> int:
     if not rows:
         return 0
-    creds = await credentials.credentials_of_apps({r["app"] for r in rows if r["app"] is not None},
-                                                  runtime.secret_key)
     replacement = native_replacement(n)
-    pending = iter(rows)
-    handed = 0
 
-    async def runner() -> None:
-        nonlocal handed
-        for r in pending:
-            device = {"id": r["device"], "app": r["app"], "platform": r["platform"], "token": r["token"]}
-            outcome = await push_one(runtime, device, replacement, creds)
-            handed += 1 if outcome.ok else 0
+    async def send_one(r: dict) -> Outcome:
+        device = {"id": r["device"], "app": r["app"], "platform": r["platform"], "token": r["token"]}
+        return await push_one(runtime, device, replacement, creds)
 
-    await asyncio.gather(*(runner() for _ in range(min(NATIVE_CONCURRENCY, len(rows)))))
-    return handed
+    return await _accepted(rows, NATIVE_CONCURRENCY, send_one)
