@@ -27,7 +27,7 @@ from api.devices.resolvers import DevicesMutation
 from api.engagement.resolvers import EngagementMutation, EngagementQuery
 from api.errors import BooperError
 from api.graphql.context import Info
-from api.graphql.cost import QueryCostLimiter
+from api.graphql.cost import cost_limiter
 from api.graphql.deadline import within_deadline
 from api.graphql.errors import ShapeErrors
 from api.graphql.text import RefuseUnstorableText
@@ -158,9 +158,10 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         QueryDepthLimiter(max_depth=10),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        QueryCostLimiter(max_cost=settings.max_query_cost, max_page=settings.max_page_size),
         ParserCache(maxsize=512),
         ValidationCache(maxsize=512),
+        # After ValidationCache: it costs the validated document with the request's variables.
+        cost_limiter(max_cost=settings.max_query_cost, max_page=settings.max_page_size),
     ]
     if not introspection:
         extensions.append(DisableIntrospection())
