@@ -33,17 +33,13 @@ def from_event(event: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def person_topic(person_id: int) -> str:
-    return f"person:{person_id}"
-
-
 def device_topic(device_id: int) -> str:
     return f"device:{device_id}:notifications"
 
 
 def notification_topics(row: dict[str, Any], direct: dict[int, list[str]] | None = None) -> list[str]:
-    """A channel send goes to its channel's topic; a direct send to its persons' or devices'
-    topics (`direct`: notification id -> those topics), which their devices' streams follow."""
+    """A channel send goes to its channel's topic; a direct send to its devices' topics (`direct`:
+    notification id -> those topics), which their streams follow."""
     if row["channel"] is not None:
         topics = [channel_topic(row["channel"])]
     else:
@@ -54,21 +50,10 @@ def notification_topics(row: dict[str, Any], direct: dict[int, list[str]] | None
 
 
 async def direct_topics(notification_ids: list[int]) -> dict[int, list[str]]:
-    """The persons' and devices' topics of direct sends, two statements for all of them."""
-    from api.people.tables import NotificationDevice, NotificationPerson
+    """The topics of direct sends: their devices' now (api/people/service.py, live_devices)."""
+    from api.people.service import live_devices
 
-    if not notification_ids:
-        return {}
-    found: dict[int, list[str]] = {}
-    for r in await NotificationPerson.select(NotificationPerson.notification, NotificationPerson.person).where(
-        NotificationPerson.notification.is_in(notification_ids)
-    ):
-        found.setdefault(r["notification"], []).append(person_topic(r["person"]))
-    for r in await NotificationDevice.select(NotificationDevice.notification, NotificationDevice.device).where(
-        NotificationDevice.notification.is_in(notification_ids)
-    ):
-        found.setdefault(r["notification"], []).append(device_topic(r["device"]))
-    return found
+    return {n: [device_topic(d) for d in devices] for n, devices in (await live_devices(notification_ids)).items()}
 
 
 async def publish_notification(live, row: dict[str, Any]) -> None:

@@ -227,9 +227,9 @@ class NotificationsSubscription:
             access = perms.Access("device", device_id=device["id"])
             subscribed = await channels.channels_of_device(device["id"])
             ids = [c["id"] for c in subscribed]
-            # Its channels, and direct sends to it or to the persons it belongs to.
+            # Its channels, and direct sends to it or to the persons it belongs to at the time of
+            # each send (resolved as the send is published: links made or undone later count).
             topics = [events.channel_topic(c) for c in ids] + [events.device_topic(device["id"])]
-            topics += [events.person_topic(p) for p in await people.persons_of_device(device["id"])]
             scopes = [f"device:{device['id']}", *(f"channel:{c}" for c in ids)]
             guard = StreamGuard(hub, _device_check(info, device_token, device["id"]), scopes)
             online = presence_of(info.context.runtime).connected(device["id"])

@@ -19,6 +19,7 @@ import orjson
 from api import db
 from api.delivery.ledger import ids_in
 from api.devices.keys import token_hint
+from api.live.guard import access_withdrawn
 from api.notifications.tables import ReadMark
 from api.people import service
 from api.people.tables import NotificationPerson, Person, PersonDevice, PersonRead
@@ -118,17 +119,23 @@ async def limit(runtime: Runtime, app_id: int) -> None:
 async def erase(runtime: Runtime, app_id: int, identifier: str) -> bool:
     """Returns whether there was a person to erase (the identifier is scrubbed either way)."""
     identifier = service.identifier(identifier)
+    devices: list[int] = []
     async with db.transaction():
         person = await service.find(app_id, identifier)
         if person is not None:
-            await _erase_person(app_id, person["id"])
+            devices = await _erase_person(app_id, person["id"])
         await _scrub_identifier(app_id, identifier)
         hooks = await webhook_service.record([(app_id, "person.erased", {"identifier": identifier})])
+    # Their devices' open streams lose the private channels the grants opened at once (their
+    # person's direct sends already stop: a send's devices are looked up as it is published).
+    if devices:
+        await access_withdrawn(*(f"device:{d}" for d in devices))
     await webhook_service.kick(runtime, hooks)
     return person is not None
 
 
-async def _erase_person(app_id: int, pid: int) -> None:
+async def _erase_person(app_id: int, pid: int) -> list[int]:
+    """The person's rows gone; returns the devices they had."""
     device_ids = [r["device"] for r in await PersonDevice.select(PersonDevice.device).where(
         PersonDevice.person == pid
     )]
@@ -150,6 +157,7 @@ async def _erase_person(app_id: int, pid: int) -> None:
         await ReadMark.raw(f"DELETE FROM device_access_grants WHERE {d_where} AND app = {{}}", *d_args, app_id)
     await PersonDevice.delete().where(PersonDevice.person == pid)
     await Person.delete().where(Person.id == pid)
+    return device_ids
 
 
 async def _scrub_identifier(app_id: int, identifier: str) -> None:

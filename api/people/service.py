@@ -96,11 +96,29 @@ async def identifiers_of(keys: Sequence[tuple[int, int | None]]) -> list[str | N
     return [found.get(k) for k in keys]
 
 
-async def persons_of_device(device_id: int) -> list[int]:
-    return [
-        r["person"]
-        for r in await PersonDevice.select(PersonDevice.person).where(PersonDevice.device == device_id)
-    ]
+async def live_devices(notification_ids: Sequence[int]) -> dict[int, list[int]]:
+    """notification id -> the devices a direct send's live event goes to, decided as it is
+    published (not when a stream opened): the devices it names and those its persons have now,
+    active and of the sending app's transport, as the fan-out chooses them. A device linked
+    since its stream opened gets it; one unlinked, erased with its person or deactivated does not."""
+    ids = list(dict.fromkeys(notification_ids))
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    usable = "d.active = TRUE AND (d.app IS NULL OR d.app = n.app)"
+    rows = await PersonDevice.raw(
+        "SELECT np.notification AS notification, pd.device AS device FROM notification_persons np"
+        " JOIN person_devices pd ON pd.person = np.person JOIN devices d ON d.id = pd.device"
+        f" JOIN notifications n ON n.id = np.notification WHERE np.notification IN ({marks}) AND {usable}"
+        " UNION SELECT nd.notification AS notification, nd.device AS device FROM notification_devices nd"
+        " JOIN devices d ON d.id = nd.device JOIN notifications n ON n.id = nd.notification"
+        f" WHERE nd.notification IN ({marks}) AND {usable}",
+        *ids, *ids,
+    )
+    found: dict[int, list[int]] = {}
+    for r in rows:
+        found.setdefault(r["notification"], []).append(r["device"])
+    return found
 
 
 async def devices_of_persons(person_ids: Sequence[int]) -> list[list[dict]]:
