@@ -15,36 +15,28 @@ from api.people.tables import NotificationDevice, NotificationPerson, PersonDevi
 async def record(
     notification_id: int, app_id: int | None, identifiers: Sequence[str], device_ids: Sequence[int]
 ) -> None:
-    """Inside the send's transaction: one insert for the persons (created if new: an app may
-    notify a user before any of their devices is linked) and one for the devices."""
+    """Inside the send's transaction: one insert for the persons and one for the devices. Only
+    persons the app has are recorded: a send creates none (an API key cannot grow the app's
+    persons, a typo makes no ghost, an erased identifier is not written again); the ones it
+    names that do not exist are left out of Notification.identifiers."""
     if identifiers and app_id is not None:
         if db.is_postgres(db.current_engine()):
-            await _record_persons_pg(notification_id, app_id, list(dict.fromkeys(identifiers)))
+            # One set-based statement with one array parameter, no row objects built in Python.
+            await NotificationPerson.raw(
+                "INSERT INTO notification_persons (notification, person) SELECT {}, id FROM persons"
+                " WHERE app = {} AND identifier = ANY(CAST({} AS TEXT[])) ON CONFLICT DO NOTHING",
+                notification_id, app_id, list(dict.fromkeys(identifiers)),
+            )
             return
-        persons = await people.ensure_persons(app_id, identifiers)
-        await NotificationPerson.insert(
-            *[NotificationPerson(notification=notification_id, person=p) for p in persons.values()]
-        ).on_conflict(action="DO NOTHING")
+        persons = await people.person_ids(app_id, list(dict.fromkeys(identifiers)))
+        if persons:
+            await NotificationPerson.insert(
+                *[NotificationPerson(notification=notification_id, person=p) for p in persons.values()]
+            ).on_conflict(action="DO NOTHING")
     if device_ids:
         await NotificationDevice.insert(
             *[NotificationDevice(notification=notification_id, device=d) for d in dict.fromkeys(device_ids)]
         ).on_conflict(action="DO NOTHING")
-
-
-async def _record_persons_pg(notification_id: int, app_id: int, identifiers: list[str]) -> None:
-    """PostgreSQL: the same in two set-based statements with one array parameter each, no row
-    objects built in Python (a send to 1,000 persons). Two, not one: the second sees the persons a
-    concurrent send created, which the first waited for on the unique index."""
-    await NotificationPerson.raw(
-        "INSERT INTO persons (app, identifier, created_at) SELECT {}, i, now()"
-        " FROM unnest(CAST({} AS TEXT[])) AS i ON CONFLICT DO NOTHING",
-        app_id, identifiers,
-    )
-    await NotificationPerson.raw(
-        "INSERT INTO notification_persons (notification, person) SELECT {}, id FROM persons"
-        " WHERE app = {} AND identifier = ANY(CAST({} AS TEXT[])) ON CONFLICT DO NOTHING",
-        notification_id, app_id, identifiers,
-    )
 
 
 async def identifiers_of(notification_ids: Sequence[int]) -> list[list[str] | None]:

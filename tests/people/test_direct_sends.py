@@ -9,7 +9,7 @@ import json
 from api.notifications.tables import Delivery
 from tests.api.conftest import row_counts
 from tests.delivery.helpers import delivery_rows, send, send_error, wait_deliveries, wait_status
-from tests.people.support import device_of, identify
+from tests.people.support import device_of, identify, person
 from tests.support import factories as f
 
 DIRECT = (
@@ -53,7 +53,30 @@ async def test_a_send_to_several_persons_reaches_each_once(api, sandbox):
     assert sorted(r["device"] for r in rows) == sorted(int(d["id"]) for d in devices)
     data = await api.ok("query($n: ID!) { notification(id: $n) { identifiers } }", {"n": sent["id"]},
                         api_key=app.api_key)
-    assert data["notification"]["identifiers"] == ["nobody-yet", "p0", "p1", "p2"]
+    # Who it went to: the persons of the app; an identifier naming none is left out.
+    assert data["notification"]["identifiers"] == ["p0", "p1", "p2"]
+
+
+async def test_identifiers_naming_no_person_create_none_and_reach_nobody(api, sandbox):
+    """A typo, a user not linked yet, a person erased: an API key cannot grow the app's persons by
+    sending, and an erased identifier is not written again."""
+    app = await f.make_app(api)
+    await device_of(api, app, "user-42")
+    before = await row_counts()
+    data = await api.ok(DIRECT, {"i": {"identifiers": ["user-4200", "nobody"], "title": "typo"}}, api_key=app.api_key)
+    sent = data["sendNotification"]
+    assert sent["identifiers"] is None  # nobody: the send names no person of the app
+    await wait_status(sent["id"], "COMPLETED")
+    assert await Delivery.count().where(Delivery.notification == int(sent["id"])) == 0
+    assert await person(api, app, "user-4200") is None and await person(api, app, "nobody") is None
+    after = await row_counts()
+    assert after["persons"] == before["persons"] and after["notification_persons"] == before["notification_persons"]
+
+    await api.ok("mutation($a: ID!, $p: String!) { erasePerson(appId: $a, identifier: $p) }",
+                 {"a": app.id, "p": "user-42"}, api_key=app.api_key)
+    data = await api.ok(DIRECT, {"i": {"identifiers": ["user-42"], "title": "after erasure"}}, api_key=app.api_key)
+    assert data["sendNotification"]["identifiers"] is None
+    assert await person(api, app, "user-42") is None
 
 
 async def test_a_send_to_devices_reaches_those_devices_of_the_app(api, sandbox):
