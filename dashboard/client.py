@@ -359,6 +359,30 @@ class GraphQLClient:
             "cancelNotification"
         ]
 
+    # -- people ---------------------------------------------------------------
+
+    async def people(
+        self, app_id: str, first: int = 20, after: str | None = None, search: str | None = None
+    ) -> dict[str, Any]:
+        variables = {"appId": app_id, "first": first, "after": after, "search": search or None}
+        return (await self.execute("People", variables))["people"]
+
+    async def person(self, app_id: str, identifier: str) -> dict[str, Any]:
+        """The person (NOT_FOUND when the app has none by that identifier) and the app's
+        channels, in one call: {"person": ..., "channels": [...]}."""
+        data = await self.execute("Person", {"appId": app_id, "identifier": identifier})
+        self._found(data["person"])
+        return data
+
+    async def person_call(self, name: str, app_id: str, identifier: str, **more: Any) -> Any:
+        """SetPreferences (input=), ExportPerson, ErasePerson: the operation's one field."""
+        data = await self.execute(name, {"appId": app_id, "identifier": identifier, **more})
+        return data[name[0].lower() + name[1:]]
+
+    async def identify_device(self, app_id: str, device_id: str, identifier: str | None) -> Any:
+        variables = {"appId": app_id, "deviceId": device_id, "identifier": identifier}
+        return (await self.execute("IdentifyDevice", variables))["identifyDevice"]
+
     @staticmethod
     def _found(value: Any) -> Any:
         if value is None:

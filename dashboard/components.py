@@ -295,3 +295,18 @@ def not_found(text: str = "That page doesn't exist, or it isn't yours.") -> rx.C
         rx.link(rx.button("Back to your apps"), href="/apps"),
         id="not-found",
     )
+
+
+# -- devices in tables (the Devices and person pages) ---------------------------------------
+
+
+def device_cells(d) -> tuple[rx.Component, rx.Component]:
+    """A device row's platform and token cells (the token or its hint, and the device's id,
+    which a send to devices names)."""
+    return (
+        rx.table.cell(rx.badge(d["platform"], variant="outline")),
+        rx.table.cell(
+            rx.code(d["token"], size="1"),
+            rx.text("id ", d["id"], size="1", color_scheme="gray", class_name="device-id"),
+        ),
+    )

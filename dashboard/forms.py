@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dashboard.people_forms import parse_device_ids, parse_identifiers
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CHANNEL_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 MIN_PASSWORD = 8
@@ -139,6 +141,12 @@ class SendForm:
     ttl: str = ""
     send_at: str = ""
     tz_offset_minutes: int = 0
+    # Whom it goes to: "channel" (channel_id), "people" (identifiers) or "devices" (device_ids),
+    # the last two as typed (comma or newline separated), for the app app_id.
+    target: str = "channel"
+    identifiers: str = ""
+    device_ids: str = ""
+    app_id: str = ""
 
 
 @dataclass
@@ -154,10 +162,7 @@ class SendCheck:
 def check_send_form(form: SendForm, now: datetime | None = None) -> SendCheck:
     """Validate the send form; the SendNotificationInput, or errors per field."""
     check = SendCheck()
-    if not form.channel_id:
-        check.errors["channel"] = "Choose a channel."
-    else:
-        check.payload["channelId"] = form.channel_id
+    _check_target(form, check)
     title, body = form.title.strip(), form.body.strip()
     data, data_error = parse_json_data(form.data)
     if data_error:
@@ -203,6 +208,30 @@ def check_send_form(form: SendForm, now: datetime | None = None) -> SendCheck:
                 f"{MAX_PAYLOAD_BYTES}. Shorten this one."
             )
     return check
+
+
+def _check_target(form: SendForm, check: SendCheck) -> None:
+    """One target: a channel, persons of the app, or devices of the app."""
+    direct = DIRECT_TARGETS.get(form.target)
+    if direct is not None:
+        key, api_name, parse = direct
+        items, problem = parse(getattr(form, key))
+        if problem:
+            check.errors[key] = problem
+        else:
+            check.payload[api_name] = items
+            check.payload["appId"] = form.app_id
+    elif not form.channel_id:
+        check.errors["channel"] = "Choose a channel."
+    else:
+        check.payload["channelId"] = form.channel_id
+
+
+# A direct send's target: (the form's field, the API's input field, its parser).
+DIRECT_TARGETS = {
+    "people": ("identifiers", "identifiers", parse_identifiers),
+    "devices": ("device_ids", "deviceIds", parse_device_ids),
+}
 
 
 # --------------------------------------------------------------------------

@@ -113,6 +113,7 @@ NAV = (
     ("Send", "send", "/send"),
     ("Notifications", "inbox", "/notifications"),
     ("Live", "radio", "/live"),
+    ("People", "users", "/people"),
     ("Devices", "smartphone", "/devices"),
     ("Channels", "hash", "/channels"),
     ("Access codes", "key-round", "/access-codes"),

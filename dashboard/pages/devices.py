@@ -12,6 +12,7 @@ from dashboard.client import ApiError
 from dashboard.components import (
     badge,
     data_table,
+    device_cells,
     empty_state,
     error_callout,
     loading,
@@ -125,8 +126,7 @@ def _channel(ch) -> rx.Component:
 
 def _device(d) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.badge(d["platform"], variant="outline")),
-        rx.table.cell(rx.code(d["token"], size="1")),
+        *device_cells(d),
         rx.table.cell(d["identifier"], class_name="device-identifier"),
         rx.table.cell(
             rx.badge(

@@ -16,13 +16,17 @@ from dashboard.components import (
     page_header,
 )
 from dashboard.layout import app_shell
+from dashboard.pages.send_target import SendTarget, target_field, target_picker
+from dashboard.people_forms import api_error_field
 from dashboard.session import (
     APP_PAGE,
     AppContext,
 )
 
+MESSAGE_FIELDS = ("title", "body", "data", "collapse_key", "ttl", "send_at")
 
-class SendState(AppContext):
+
+class SendState(SendTarget, AppContext):
     channels: list[dict[str, str]] = []
     loading: bool = True
     load_error: str = ""
@@ -50,6 +54,7 @@ class SendState(AppContext):
         self.load_error = ""
         self.error = ""
         self.sent_id = ""
+        self._preset_target()
         yield rx.call_script("new Date().getTimezoneOffset()", callback=SendState.set_tz_offset)
         try:
             channels = await self._client().channels(app_id)
@@ -104,6 +109,11 @@ class SendState(AppContext):
     def clear_error(self, key: str):
         self._clear(key)
 
+    def _fields(self) -> set[str]:
+        """The fields on the form now (the target's, and the message's)."""
+        target = {"channel": "channel", "people": "identifiers", "devices": "device_ids"}
+        return {target.get(self.target, "channel"), *MESSAGE_FIELDS}
+
     @rx.event
     async def send(self, form: dict):
         check = forms.check_send_form(
@@ -117,6 +127,10 @@ class SendState(AppContext):
                 ttl=str(form.get("ttl") or ""),
                 send_at=str(form.get("send_at") or ""),
                 tz_offset_minutes=self.tz_offset,
+                target=self.target,
+                identifiers=self.identifiers_text,
+                device_ids=self.device_ids_text,
+                app_id=self._route_app_id(),
             )
         )
         self.errors = check.errors
@@ -131,6 +145,10 @@ class SendState(AppContext):
         except ApiError as exc:
             self.sending = False
             self.error = exc.message
+            key = api_error_field(exc.server_message, self._fields())
+            if key:  # the API's words under the field they are about
+                self.errors = {key: exc.message}
+                self.error = "Please fix the field marked below."
             yield self._handle(exc)
             return
         self.sending = False
@@ -156,27 +174,50 @@ def _labeled(
     )
 
 
+def _channel_field() -> rx.Component:
+    return rx.cond(
+        SendState.has_channels,
+        _labeled(
+            "Channel",
+            rx.select.root(
+                rx.select.trigger(width="100%", id="send-channel"),
+                rx.select.content(
+                    rx.foreach(
+                        SendState.channels,
+                        lambda c: rx.select.item(c["label"], value=c["id"]),
+                    )
+                ),
+                value=SendState.channel_id,
+                on_change=SendState.set_channel_id,
+            ),
+            SendState.errors.get("channel", ""),
+        ),
+        empty_state(
+            "hash",
+            "No channels to send to",
+            "Create a channel first; devices subscribe to it and receive what you send. "
+            "Or send to people or devices.",
+            rx.link(
+                rx.button("Go to channels"),
+                href="/apps/" + AppContext.app_id + "/channels",
+            ),
+            padding="24px 16px",
+            grid_column="1 / -1",
+        ),
+    )
+
+
 def send_page() -> rx.Component:
     err = SendState.errors
     return app_shell(
-        page_header("Send a notification", "Goes to every device subscribed to the channel."),
+        page_header("Send a notification", SendState.target_subtitle),
         rx.cond(
             SendState.load_error != "",
             error_callout(SendState.load_error),
             rx.cond(
                 SendState.loading & ~SendState.has_channels,
                 loading(),
-                rx.cond(
-                    ~SendState.has_channels,
-                    empty_state(
-                        "hash",
-                        "No channels to send to",
-                        "Create a channel first; devices subscribe to it and receive what you send.",  # noqa: E501
-                        rx.link(
-                            rx.button("Go to channels"),
-                            href="/apps/" + AppContext.app_id + "/channels",
-                        ),
-                    ),
+                rx.fragment(
                     rx.card(
                         rx.form(
                             rx.vstack(
@@ -184,24 +225,9 @@ def send_page() -> rx.Component:
                                     SendState.error != "",
                                     error_callout(SendState.error, id="send-error"),
                                 ),
+                                target_picker(SendState),
                                 rx.grid(
-                                    _labeled(
-                                        "Channel",
-                                        rx.select.root(
-                                            rx.select.trigger(width="100%", id="send-channel"),
-                                            rx.select.content(
-                                                rx.foreach(
-                                                    SendState.channels,
-                                                    lambda c: rx.select.item(
-                                                        c["label"], value=c["id"]
-                                                    ),
-                                                )
-                                            ),
-                                            value=SendState.channel_id,
-                                            on_change=SendState.set_channel_id,
-                                        ),
-                                        err.get("channel", ""),
-                                    ),
+                                    target_field(SendState, _channel_field()),
                                     _labeled(
                                         "Priority",
                                         rx.select.root(
