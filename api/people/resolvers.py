@@ -57,7 +57,8 @@ class PeopleMutation:
         return await privacy.erase(info.context.runtime, app["id"], identifier)
 
     @strawberry.mutation(
-        description="A new identity secret (owner only): identities signed with the old one stop working."
+        description="A new identity secret (owner only): identities signed with the old one link no device "
+        "any more; devices linked before stay linked (identifyDevice with null unlinks one)."
     )
     async def rotate_identity_secret(self, info: Info, app_id: strawberry.ID) -> App:
         app, access = await perms.app_admin(info, app_id, owner_only=True)

@@ -138,6 +138,32 @@ async def test_rotating_the_identity_secret_ends_old_signatures(api):
     await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": expo_token(), "identity": fresh}})
 
 
+async def test_after_rotation_an_old_signature_links_no_device_and_earlier_links_stay(api):
+    """Rotation ends old signatures for every device, new or already registered (its refresh with
+    the old identity is refused whole, nothing written); devices linked before it stay linked
+    (SECURITY.md: the app unlinks them with identifyDevice(..., null) if it must)."""
+    app = await f.make_app(api)
+    old = await identity_secret(api, app)
+    signed = {"appId": app.id, "identifier": "user-42", "signature": sign(old, "user-42")}
+    token = expo_token()
+    linked = (await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": token, "identity": signed}}))
+    linked_id = linked["registerDevice"]["device"]["id"]
+    unlinked = await f.make_expo_device(api)
+    await api.ok("mutation($a: ID!) { rotateIdentitySecret(appId: $a) { id } }", {"a": app.id}, token=app.owner.token)
+
+    before = await row_counts()
+    for device_token in (token, unlinked["token"], expo_token()):  # linked, registered, new
+        stale = {"platform": "EXPO", "token": device_token, "identity": signed}
+        assert await api.code(REGISTER, {"i": stale}) == "FORBIDDEN", device_token
+    other = {**signed, "identifier": "user-43", "signature": sign(old, "user-43")}
+    assert await api.code(REGISTER, {"i": {"platform": "EXPO", "token": unlinked["token"], "identity": other}}) == (
+        "FORBIDDEN"
+    )
+    assert await row_counts() == before
+    assert [d["id"] for d in (await person(api, app, "user-42"))["devices"]] == [linked_id]
+    assert await person(api, app, "user-43") is None
+
+
 async def test_the_identity_secret_is_the_owners_and_sealed_at_rest(api):
     app = await f.make_app(api)
     secret = await identity_secret(api, app)
