@@ -31,43 +31,79 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+# Each list of an export holds at most this many entries, the newest (deliveries: of the kept
+# notifications, at most DELIVERY_LIMIT in all): one call reads and builds a bounded document
+# however long the person's history, and says `truncated` when it is not all there is.
+EXPORT_LIMIT = 1000
+DELIVERY_LIMIT = 10_000
+
+
+class _Cut:
+    """Rows read with limit + 1: the extra one only tells that a list was cut."""
+
+    def __init__(self) -> None:
+        self.lists: set[str] = set()
+
+    def newest(self, name: str, rows: list, limit: int) -> list:
+        """Rows read newest first, kept up to the limit and given back oldest first."""
+        if len(rows) > limit:
+            self.lists.add(name)
+            rows = rows[:limit]
+        return rows[::-1]
+
+
 async def export(app_id: int, identifier: str) -> dict[str, Any]:
     person = await service.require(app_id, identifier)
     pid = person["id"]
-    devices = (await service.devices_of_persons([pid]))[0]
+    cut = _Cut()
+    limit = EXPORT_LIMIT
+    devices = cut.newest("devices", await service.devices_of_person(pid, limit + 1), limit)
     device_ids = [d["id"] for d in devices] or [0]
     d_where, d_args = ids_in("device", device_ids)
-    channels = await Person.raw(
+    channels = cut.newest("channels", await Person.raw(
         "SELECT s.device AS device, c.id AS id, c.name AS name, c.visibility AS visibility, s.created_at AS since"
         f" FROM channel_subscriptions s JOIN channels c ON c.id = s.channel WHERE s.{d_where} AND c.app = {{}}"
-        " ORDER BY c.id", *d_args, app_id,
-    )
-    grants = await Person.raw(
+        " ORDER BY c.id DESC LIMIT {}", *d_args, app_id, limit + 1,
+    ), limit)
+    grants = cut.newest("grants", await Person.raw(
         "SELECT g.device AS device, c.id AS channel, c.name AS name, g.created_at AS since"
         f" FROM device_access_grants g JOIN channels c ON c.id = g.channel WHERE g.{d_where} AND g.app = {{}}"
-        " ORDER BY g.id", *d_args, app_id,
-    )
-    notifications = await Person.raw(
+        " ORDER BY g.id DESC LIMIT {}", *d_args, app_id, limit + 1,
+    ), limit)
+    notifications = cut.newest("notifications", await Person.raw(
         "SELECT n.id AS id, n.channel AS channel, n.title AS title, n.body AS body, n.data AS data,"
         " n.status AS status, n.created_at AS created_at FROM notifications n WHERE n.app = {}"
         " AND (n.id IN (SELECT notification FROM deliveries WHERE person = {})"
-        " OR n.id IN (SELECT notification FROM notification_persons WHERE person = {})) ORDER BY n.id",
-        app_id, pid, pid,
-    )
-    deliveries = await Person.raw(
+        " OR n.id IN (SELECT notification FROM notification_persons WHERE person = {})) ORDER BY n.id DESC"
+        " LIMIT {}", app_id, pid, pid, limit + 1,
+    ), limit)
+    n_where, n_args = ids_in("notification", [n["id"] for n in notifications] or [0])
+    deliveries = cut.newest("deliveries", await Person.raw(
         "SELECT notification, device, status, error, reason, attempts, updated_at FROM deliveries"
-        " WHERE person = {} ORDER BY id", pid,
-    )
-    reads = await PersonRead.select(PersonRead.notification, PersonRead.created_at).where(
+        f" WHERE person = {{}} AND {n_where} ORDER BY id DESC LIMIT {{}}", pid, *n_args, DELIVERY_LIMIT + 1,
+    ), DELIVERY_LIMIT)
+    reads = cut.newest("readMarks", await PersonRead.select(PersonRead.notification, PersonRead.created_at).where(
         PersonRead.person == pid
-    ).order_by(PersonRead.notification)
+    ).order_by(PersonRead.notification, ascending=False).limit(limit + 1), limit)
     by_notification: dict[int, list[dict]] = {}
     for d in deliveries:
         by_notification.setdefault(d["notification"], []).append({
             "deviceId": str(d["device"]), "status": d["status"], "error": d["error"], "reason": d["reason"],
             "attempts": d["attempts"], "updatedAt": _iso(d["updated_at"]),
         })
-    read_ids = {r["notification"] for r in reads}
+    kept = [n["id"] for n in notifications]
+    read_ids = {r["notification"] for r in await PersonRead.select(PersonRead.notification).where(
+        (PersonRead.person == pid) & PersonRead.notification.is_in(kept or [0])
+    )}
+    of_device: dict[int, dict[str, list]] = {d["id"]: {"channels": [], "grants": []} for d in devices}
+    for c in channels:
+        of_device[c["device"]]["channels"].append(
+            {"id": str(c["id"]), "name": c["name"], "visibility": c["visibility"], "since": _iso(c["since"])}
+        )
+    for g in grants:
+        of_device[g["device"]]["grants"].append(
+            {"channelId": str(g["channel"]), "channel": g["name"], "since": _iso(g["since"])}
+        )
     return {
         "app": str(app_id),
         "identifier": person["identifier"],
@@ -76,10 +112,7 @@ async def export(app_id: int, identifier: str) -> dict[str, Any]:
             {
                 "id": str(d["id"]), "platform": d["platform"], "tokenHint": token_hint(d["token"]),
                 "active": bool(d["active"]), "createdAt": _iso(d["created_at"]), "lastSeenAt": _iso(d["last_seen_at"]),
-                "channels": [{"id": str(c["id"]), "name": c["name"], "visibility": c["visibility"],
-                              "since": _iso(c["since"])} for c in channels if c["device"] == d["id"]],
-                "grants": [{"channelId": str(g["channel"]), "channel": g["name"], "since": _iso(g["since"])}
-                           for g in grants if g["device"] == d["id"]],
+                **of_device[d["id"]],
             }
             for d in devices
         ],
@@ -95,6 +128,8 @@ async def export(app_id: int, identifier: str) -> dict[str, Any]:
         ],
         "readMarks": [{"notificationId": str(r["notification"]), "at": _iso(r["created_at"])} for r in reads],
         "preferences": await _preferences(app_id, pid),
+        "truncated": bool(cut.lists),
+        "truncatedLists": sorted(cut.lists),
     }
 
 

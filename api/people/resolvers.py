@@ -36,7 +36,8 @@ class PeopleQuery:
     @strawberry.field(
         description="Everything Booper holds about one person of the app, as one JSON document (owner or "
         "key): devices with token hints, the app's channels and grants they hold, notifications sent to "
-        "them with delivery outcomes, read marks, preferences."
+        "them with delivery outcomes, read marks, preferences. Each list holds at most 1,000 entries (deliveries "
+        "10,000), the newest: `truncated` (and `truncatedLists`) says when the history was longer."
     )
     async def export_person(self, info: Info, app_id: strawberry.ID, identifier: str) -> JSON:
         app, _ = await perms.app_admin(info, app_id)

@@ -136,6 +136,15 @@ async def devices_of_persons(person_ids: Sequence[int]) -> list[list[dict]]:
     return [by_person.get(p, []) for p in person_ids]
 
 
+async def devices_of_person(person_id: int, limit: int) -> list[dict]:
+    """The person's devices (rows of `devices`), newest link first, at most `limit`."""
+    rows = await PersonDevice.raw(
+        "SELECT d.* FROM person_devices pd JOIN devices d ON d.id = pd.device WHERE pd.person = {}"
+        " ORDER BY pd.id DESC LIMIT {}", person_id, limit,
+    )
+    return db.parse_timestamps(rows, "created_at", "last_seen_at", "verification_expires_at")
+
+
 async def page(app_id: int, search: str | None, first: int, after_id: int | None) -> list[PersonRow]:
     """Persons of the app, newest first; `search` matches the start of the identifier exactly
     (character for character: no wildcards, the same on both engines)."""

@@ -117,3 +117,28 @@ async def test_a_device_erases_itself_with_unregister_device(api, sandbox):
     from api.people.tables import PersonDevice
 
     assert await ReadMark.count() == 0 and await PersonDevice.count() == 0
+
+
+async def test_an_export_is_bounded_and_says_when_it_was_cut(api, sandbox, monkeypatch):
+    """A person with a long history: each list keeps its newest entries up to the bound, and
+    `truncated` says the document is not all there is (bounded work and memory per call)."""
+    from api.people import privacy
+
+    app = await f.make_app(api)
+    phone = await device_of(api, app, "busy")
+    sent = [await send(api, app, identifiers=["busy"], title=f"n{i}") for i in range(5)]
+    for n in sent:
+        await wait_deliveries(n["id"], "SENT", "DELIVERED", count=1)
+    await api.ok(MARK, {"t": phone["token"], "n": [n["id"] for n in sent]})
+    whole = (await api.ok(EXPORT, {"a": app.id, "p": "busy"}, api_key=app.api_key))["exportPerson"]
+    assert whole["truncated"] is False and whole["truncatedLists"] == []
+    assert [n["title"] for n in whole["notifications"]] == [f"n{i}" for i in range(5)]
+
+    monkeypatch.setattr(privacy, "EXPORT_LIMIT", 3)
+    monkeypatch.setattr(privacy, "DELIVERY_LIMIT", 2)
+    cut = (await api.ok(EXPORT, {"a": app.id, "p": "busy"}, api_key=app.api_key))["exportPerson"]
+    assert cut["truncated"] is True and cut["truncatedLists"] == ["deliveries", "notifications", "readMarks"]
+    assert [n["title"] for n in cut["notifications"]] == ["n2", "n3", "n4"]  # the newest, oldest first
+    assert [n["title"] for n in cut["notifications"] if n["deliveries"]] == ["n3", "n4"]
+    assert [r["notificationId"] for r in cut["readMarks"]] == [n["id"] for n in sent[2:]]
+    assert [d["id"] for d in cut["devices"]] == [phone["id"]]
