@@ -126,6 +126,7 @@ class Notification(TypedDict):
     data: NotRequired[Any]
     collapseKey: NotRequired[str | None]
     ttl: NotRequired[int | None]
+    identifiers: NotRequired[list[str] | None]  # a send to people: the persons it went to
 
 
 class NotificationPage(TypedDict):
@@ -169,3 +170,6 @@ class SendInput(TypedDict, total=False):
     ttl: int
     sendAt: str
     idempotencyKey: str
+    appId: str  # with identifiers or deviceIds (a dashboard user's direct send)
+    identifiers: list[str]
+    deviceIds: list[str]

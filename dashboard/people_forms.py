@@ -169,3 +169,18 @@ def api_error_field(message: str | None, fields: tuple[str, ...] | set[str]) -> 
         if words in text and key in fields:
             return key
     return None
+
+
+def unknown_people(asked: list[str], reached: list[str] | None) -> str | None:
+    """After a send to people: words for the identifiers that name no person of the app (the
+    API sends them nothing and creates no one), or None when every one was a person."""
+    have = set(reached or [])
+    missing = [i for i in asked if i not in have]
+    if not missing:
+        return None
+    shown = ", ".join(_quoted(i, 24) for i in missing[:3]) + (" …" if len(missing) > 3 else "")
+    people = "person" if len(asked) == 1 else "people"
+    return (
+        f"{len(missing)} of the {len(asked)} {people} named no person of this app and got "
+        f"nothing: {shown}."
+    )

@@ -17,7 +17,7 @@ from dashboard.components import (
 )
 from dashboard.layout import app_shell
 from dashboard.pages.send_target import SendTarget, target_field, target_picker
-from dashboard.people_forms import api_error_field
+from dashboard.people_forms import api_error_field, unknown_people
 from dashboard.session import (
     APP_PAGE,
     AppContext,
@@ -155,6 +155,10 @@ class SendState(SendTarget, AppContext):
         self.sent_id = result["id"]
         self.sent_status = result.get("status") or ""
         scheduled = result.get("status") == "SCHEDULED"
+        if "identifiers" in check.payload:
+            nobody = unknown_people(check.payload["identifiers"], result.get("identifiers"))
+            if nobody:
+                yield rx.toast.warning(nobody, duration=12000, id="send-unknown-people")
         yield rx.toast.success(
             "Notification scheduled." if scheduled else "Notification sent.", duration=3000
         )

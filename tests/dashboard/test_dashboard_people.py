@@ -205,9 +205,11 @@ def test_send_to_people_and_devices(api_server, dashboard_url, context, shot):
     page.locator("#send-identifiers").fill("ada@example.com,\n" + "x" * 129)
     page.locator("#send-submit").click()
     expect(page.locator(".field-error")).to_contain_text("at most 128 characters")
-    page.locator("#send-identifiers").fill("ada@example.com")
+    page.locator("#send-identifiers").fill("ada@example.com\nghost-user")
     shot(page, "desktop-send-people")
     page.locator("#send-submit").click()
+    # An identifier that names no person of the app gets nothing, and the page says so.
+    expect(page.get_by_text("named no person of this app")).to_contain_text("'ghost-user'")
     expect(page).to_have_url(re.compile(r"/notifications/[^/]+/?$"))
     expect(page.locator("#page-title")).to_have_text("For Ada")
     expect(page.locator(".delivery-status")).to_have_count(2)
@@ -291,3 +293,56 @@ def test_people_pages_fit_and_are_captured(api_server, dashboard_url, browser, s
             expect(page.locator(".person-row")).to_have_count(3)
     finally:
         ctx.close()
+
+
+def test_online_dot_follows_a_live_connection(api_server, dashboard_url, context):
+    """A device of the person holding a live stream (graphql-transport-ws, its device key) makes
+    the person online on both pages; closing it makes them offline again."""
+    from websockets.sync.client import connect
+
+    app = _app_with_people(api_server)
+    token = f"ExponentPushToken[people-live-{uuid.uuid4().hex[:10]}]"
+    registered = gql(
+        api_server,
+        "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t, identifier: "
+        '"carol"}) { deviceKey } }',
+        {"t": token},
+        api_key=app["key"],
+    )["registerDevice"]
+    page = context.new_page()
+    log_in(page, dashboard_url, app["email"], path=person_path(app["app"], "carol"))
+    expect(page.locator("#page-title")).to_have_text("carol")
+    expect(page.locator(".online-dot.is-online")).to_have_count(0)
+
+    ws_url = api_server["url"].replace("http://", "ws://") + "/graphql"
+    with connect(ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {"deviceKey": registered["deviceKey"]}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(json.dumps({
+            "id": "1",
+            "type": "subscribe",
+            "payload": {
+                "query": "subscription($t: String!) { notifications(deviceToken: $t) { id } }",
+                "variables": {"t": token},
+            },
+        }))
+        for _ in range(50):  # the stream counts once the server has opened it
+            if gql(api_server, "query($a: ID!) { person(appId: $a, identifier: \"carol\") { online } }",
+                   {"a": app["app"]}, token=app["token"])["person"]["online"]:
+                break
+            page.wait_for_timeout(100)
+        page.reload()
+        expect(page.locator("#page-title")).to_have_text("carol")
+        expect(page.locator(".online-dot.is-online")).to_have_count(1)
+        page.goto(f"{dashboard_url}/apps/{app['app']}/people")
+        carol = page.locator(".person-row").filter(has_text="carol")
+        expect(carol.locator(".online-dot.is-online")).to_have_count(1)
+        expect(page.locator(".online-dot.is-online")).to_have_count(1)  # ada, bob: offline
+    for _ in range(50):
+        if not gql(api_server, "query($a: ID!) { person(appId: $a, identifier: \"carol\") { online } }",
+                   {"a": app["app"]}, token=app["token"])["person"]["online"]:
+            break
+        page.wait_for_timeout(100)
+    page.reload()
+    expect(page.locator(".person-row")).to_have_count(4)
+    expect(page.locator(".online-dot.is-online")).to_have_count(0)

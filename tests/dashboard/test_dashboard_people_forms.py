@@ -20,6 +20,7 @@ from dashboard.people_forms import (
     person_path,
     person_segment,
     time_zones,
+    unknown_people,
 )
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -124,3 +125,10 @@ def test_export_filename():
     assert export_filename("../../etc") == "person-etc.json"
     assert export_filename("空") == "person-export.json"
     assert len(export_filename("x" * 500)) <= len("person-.json") + 60
+
+
+def test_unknown_people_are_named_after_a_send():
+    assert unknown_people(["a", "b"], ["b", "a"]) is None
+    assert unknown_people(["ghost"], None) == "1 of the 1 person named no person of this app and got nothing: 'ghost'."
+    words = unknown_people(["a", "x1", "x2", "x3", "x4"], ["a"])
+    assert words.startswith("4 of the 5 people") and "'x3' …" in words and "x4" not in words
