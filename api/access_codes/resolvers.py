@@ -6,14 +6,15 @@ import datetime as dt
 
 import strawberry
 
-from api.access_codes import service
-from api.access_codes.types import AccessCode, CreateAccessCodeInput
+from api.access_codes import listing, service
+from api.access_codes.types import AccessCode, CreateAccessCodeInput, IssuedAccessCode, IssuedAccessCodeConnection
 from api.apps.tables import App
 from api.channels.tables import Channel as ChannelTable
 from api.channels.types import Channel
 from api.errors import BadUserInput, NotFound, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
+from api.graphql.pagination import Page, decode_cursor, page_size
 from api.ids import parse_id
 from api.people import service as people
 from api.ratelimit import address_bucket
@@ -35,6 +36,24 @@ async def _channels_of_app(app_id: int, refs: list[str]) -> list[dict]:
             raise NotFound(f"no channel {ref[:64]!r} in this app")
         found[row["id"]] = row
     return list(found.values())
+
+
+@strawberry.type
+class AccessCodesQuery:
+    @strawberry.field(
+        description="The app's access codes, newest first, with their state (the app's owner only: never"
+        " the codes, which createAccessCode shows once, only their last digits)."
+    )
+    async def access_codes(
+        self, info: Info, app_id: strawberry.ID, first: int = 20, after: str | None = None
+    ) -> IssuedAccessCodeConnection:
+        size = page_size(first, info.context.runtime.settings.max_page_size)
+        before = decode_cursor(after)
+        app, access = await perms.app_admin(info, app_id, owner_only=True)
+        page = Page(await listing.page(app["id"], size, before), size)
+        return IssuedAccessCodeConnection(
+            nodes=[IssuedAccessCode(row=r, access=access) for r in page.rows], page_info=page.page_info
+        )
 
 
 @strawberry.type

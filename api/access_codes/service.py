@@ -33,6 +33,9 @@ MAX_CHANNELS = 50
 WRONG_CODE = "this access code is wrong, expired or already used"
 # Whatever length was issued redeems (6-digit codes from before BOOPER_ACCESS_CODE_DIGITS).
 CODE_LENGTHS = range(6, 13)
+# Digits of a code its owner sees in the list later (accessCodes): they tell codes apart, and
+# only the owner, who can create codes anyway, sees them; the guessing bound is unchanged.
+HINT_DIGITS = 2
 BUDGET_SPENT = "too many wrong access codes for {}; wait before trying again"
 
 
@@ -100,7 +103,10 @@ async def create(
             raise Conflict("could not allocate an unused access code; try again")
         row = (
             await AccessCode.insert(
-                AccessCode(app=app_id, code_hash=code_hash, identifier=identifier, expires_at=expires_at)
+                AccessCode(
+                    app=app_id, code_hash=code_hash, code_hint=code[-HINT_DIGITS:], identifier=identifier,
+                    expires_at=expires_at,
+                )
             ).returning(*AccessCode.all_columns())
         )[0]
         await AccessCodeChannel.insert(

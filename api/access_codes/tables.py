@@ -12,6 +12,8 @@ class AccessCode(Table, tablename="access_codes"):
     id = BigSerial(primary_key=True)
     app = ForeignKey(App, on_delete=OnDelete.cascade, index=True)
     code_hash = Varchar(length=64, index=True)
+    # The code's last HINT_DIGITS digits, for its owner to tell codes apart (null before hints).
+    code_hint = Varchar(length=4, null=True, default=None)
     identifier = Varchar(length=256, null=True, default=None)
     expires_at = Timestamptz()
     created_at = Timestamptz()

@@ -18,7 +18,7 @@ from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 
 from api import logs
-from api.access_codes.resolvers import AccessCodesMutation
+from api.access_codes.resolvers import AccessCodesMutation, AccessCodesQuery
 from api.apps.credentials_api import CredentialsMutation
 from api.apps.resolvers import AppsMutation, AppsQuery
 from api.channels.resolvers import ChannelsMutation, ChannelsQuery
@@ -50,7 +50,7 @@ class WebPushQuery:
 
 @strawberry.type
 class Query(UsersQuery, AppsQuery, ChannelsQuery, NotificationsQuery, WebPushQuery, WebhooksQuery,
-            AppDevicesQuery, PeopleQuery, EngagementQuery):
+            AppDevicesQuery, PeopleQuery, EngagementQuery, AccessCodesQuery):
     pass
 
 

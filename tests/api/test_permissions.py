@@ -608,6 +608,14 @@ OPS = [
           t=optional_token),
         (OK, NF, FB, NF, FB, UA, UA, UA),
     ),
+    # The app's codes, listed later: the owner only, never the code itself (its last digits).
+    Op(
+        "accessCodes",
+        q("query($a: ID!) { accessCodes(appId: $a) { nodes { codeHint identifier state redeemedByHint"
+          " channels { name } } } }", a=app_a),
+        (OK, NF, FB, FB, UA, UA, UA, UA),
+        lambda w, viewer, data: _the_redeemed_code(w, data["accessCodes"]["nodes"]),
+    ),
     # Live operations: OK means the first event arrives.
     Op(
         "live.notifications.device",
@@ -638,6 +646,13 @@ OPS = [
 
 def _is_customer_1(w: World, person: dict) -> None:
     assert person == {"identifier": "customer-1", "devices": [{"id": w.device["id"]}]}
+
+
+def _the_redeemed_code(w: World, nodes: list[dict]) -> None:
+    assert [(n["identifier"], n["state"], [c["name"] for c in n["channels"]]) for n in nodes] == [
+        ("customer-1", "USED", ["vip"])
+    ]
+    assert len(nodes[0]["codeHint"]) == 2 and w.device["token"].rstrip("]").endswith(nodes[0]["redeemedByHint"])
 
 
 def _erased(data: dict) -> None:
