@@ -238,6 +238,21 @@ async def delivery_counts(notification_ids: Sequence[int]) -> list[dict[str, int
     return [counts.get(i, {}) for i in notification_ids]
 
 
+async def delivery_reasons(notification_ids: Sequence[int]) -> list[list[tuple[str, str, int]]]:
+    """Per notification: (status, reason, count) of its HELD and SKIPPED deliveries, one
+    statement for a page of notifications."""
+    rows = await Delivery.raw(
+        "SELECT notification, status, reason, COUNT(*) AS n FROM deliveries WHERE notification IN ("
+        + ", ".join("{}" for _ in notification_ids)
+        + ") AND status IN ('HELD', 'SKIPPED') GROUP BY notification, status, reason",
+        *notification_ids,
+    )
+    found: dict[int, list[tuple[str, str, int]]] = {}
+    for r in rows:
+        found.setdefault(r["notification"], []).append((r["status"], r["reason"] or "", int(r["n"])))
+    return [sorted(found.get(i, []), key=lambda t: (t[0], -t[2], t[1])) for i in notification_ids]
+
+
 async def deliveries_page(notification_id: int, first: int, before_id: int | None) -> list[dict]:
     query = Delivery.select().where(Delivery.notification == notification_id)
     if before_id is not None:

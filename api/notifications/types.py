@@ -159,6 +159,23 @@ class Notification(RowNode):
         counts = await loader(info, "delivery_counts", service.delivery_counts).load(self.row["id"])
         return DeliveryCounts.from_map(counts)
 
+    @strawberry.field(
+        description="HELD and SKIPPED deliveries by reason (QuietHours, Digest, Capped, Muted, Digested,"
+        " ReadElsewhere, Retracted...), most first: the app's owner or key only."
+    )
+    async def delivery_reasons(self, info: Info) -> list[DeliveryReasonCount]:
+        if not self.access.administers(self.row["app"]):
+            raise Forbidden("only the app's owner or its API key sees delivery counts")
+        rows = await loader(info, "delivery_reasons", service.delivery_reasons).load(self.row["id"])
+        return [DeliveryReasonCount(status=DeliveryStatus(s), reason=r, count=n) for s, r, n in rows]
+
+
+@strawberry.type(description="How many of a notification's deliveries are HELD or SKIPPED for one reason.")
+class DeliveryReasonCount:
+    status: DeliveryStatus
+    reason: str = strawberry.field(description="Empty when none was recorded.")
+    count: int
+
 
 @strawberry.enum(description="SEND: the provider's answer to a send. RECEIPT: Expo's receipt for its ticket.")
 class DeliveryAttemptKind(Enum):
