@@ -293,6 +293,13 @@ class GraphQLClient:
         variables = {"appId": app_id, "name": name, "visibility": visibility}
         return (await self.execute("CreateChannel", variables))["createChannel"]
 
+    async def update_channel(
+        self, channel_id: str, critical: bool | None = None, digest_window: int | None = None
+    ) -> Channel:
+        """Channel settings; digest_window 0 turns digests off (None leaves it)."""
+        variables = {"id": channel_id, "critical": critical, "digestWindow": digest_window}
+        return (await self.execute("UpdateChannel", variables))["updateChannel"]
+
     async def delete_channel(self, channel_id: str) -> bool:
         return bool((await self.execute("DeleteChannel", {"id": channel_id}))["deleteChannel"])
 
@@ -317,6 +324,12 @@ class GraphQLClient:
         if expires_at:
             payload["expiresAt"] = expires_at
         return (await self.execute("CreateAccessCode", {"input": payload}))["createAccessCode"]
+
+    async def access_codes(
+        self, app_id: str, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        variables = {"appId": app_id, "first": first, "after": after}
+        return (await self.execute("AccessCodes", variables))["accessCodes"]
 
     # -- notifications --------------------------------------------------------
 
@@ -357,6 +370,16 @@ class GraphQLClient:
     async def cancel_notification(self, notification_id: str) -> Notification:
         return (await self.execute("CancelNotification", {"id": notification_id}))[
             "cancelNotification"
+        ]
+
+    async def update_notification(self, notification_id: str, fields: dict) -> Notification:
+        """fields: title, body, data (None clears one)."""
+        variables = {"id": notification_id, "input": fields}
+        return (await self.execute("UpdateNotification", variables))["updateNotification"]
+
+    async def retract_notification(self, notification_id: str) -> Notification:
+        return (await self.execute("RetractNotification", {"id": notification_id}))[
+            "retractNotification"
         ]
 
     # -- people ---------------------------------------------------------------

@@ -310,3 +310,21 @@ def device_cells(d) -> tuple[rx.Component, rx.Component]:
             rx.text("id ", d["id"], size="1", color_scheme="gray", class_name="device-id"),
         ),
     )
+
+
+# -- Engagement: delivery states HELD / SKIPPED, retracted notifications, access-code states -----
+
+STATUS_COLORS += (
+    ("HELD", "orange"),
+    ("SKIPPED", "gray"),
+    ("RETRACTED", "crimson"),
+    ("VALID", "green"),
+    ("USED", "blue"),
+    ("EXPIRED", "gray"),
+    ("OPENED", "teal"),
+)
+
+
+def labelled_count(count, label, color: str, **props) -> rx.Component:
+    """A number with its word ("2 held"), never a colour alone."""
+    return rx.badge(count, " ", label, color_scheme=color, variant="soft", **props)

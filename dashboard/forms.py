@@ -198,15 +198,7 @@ def check_send_form(form: SendForm, now: datetime | None = None) -> SendCheck:
     elif send_at:
         check.payload["sendAt"] = send_at
     if not check.errors:
-        parts = {k: check.payload.get(k) for k in ("title", "body", "data")}
-        size = len(json.dumps(parts).encode())
-        if size > MAX_PAYLOAD_BYTES:
-            # Under the field that takes the most room: the one to shorten.
-            biggest = max(parts, key=lambda k: len(json.dumps(parts[k]).encode()))
-            check.errors[biggest] = (
-                f"Title, body and data come to {size} bytes; push providers accept at most "
-                f"{MAX_PAYLOAD_BYTES}. Shorten this one."
-            )
+        _check_size(check)
     return check
 
 
@@ -232,6 +224,67 @@ DIRECT_TARGETS = {
     "people": ("identifiers", "identifiers", parse_identifiers),
     "devices": ("device_ids", "deviceIds", parse_device_ids),
 }
+
+
+def _check_size(check: SendCheck) -> None:
+    parts = {k: check.payload.get(k) for k in ("title", "body", "data")}
+    size = len(json.dumps(parts).encode())
+    if size > MAX_PAYLOAD_BYTES:
+        # Under the field that takes the most room: the one to shorten.
+        biggest = max(parts, key=lambda k: len(json.dumps(parts[k]).encode()))
+        check.errors[biggest] = (
+            f"Title, body and data come to {size} bytes; push providers accept at most "
+            f"{MAX_PAYLOAD_BYTES}. Shorten this one."
+        )
+
+
+MAX_TITLE = 1024
+
+
+def check_edit_form(title: str, body: str, data: str) -> SendCheck:
+    """The edit of a sent notification: the UpdateNotificationInput (an emptied field is null,
+    which clears it), or errors per field."""
+    check = SendCheck()
+    title, body = (title or "").strip(), (body or "").strip()
+    value, data_error = parse_json_data(data)
+    if data_error:
+        check.errors["data"] = data_error
+    elif not title and not body and value is None:
+        check.errors["body"] = "Write a title, a body or some data."
+    if len(title) > MAX_TITLE:
+        check.errors["title"] = f"Keep the title under {MAX_TITLE} characters."
+    check.payload = {"title": title or None, "body": body or None, "data": value}
+    if not check.errors:
+        _check_size(check)
+    return check
+
+
+# Channel digests: seconds (the API takes 5-86400; 0 turns them off), with presets.
+DIGEST_PRESETS = {"off": 0, "1 min": 60, "5 min": 300, "15 min": 900, "1 h": 3600}
+MIN_DIGEST, MAX_DIGEST = 5, 86400
+
+
+def parse_digest_window(text: str) -> tuple[int | None, str | None]:
+    text = (text or "").strip()
+    if not text:
+        return 0, None
+    try:
+        seconds = int(text)
+    except ValueError:
+        return None, "The digest window is a whole number of seconds."
+    if seconds != 0 and not MIN_DIGEST <= seconds <= MAX_DIGEST:
+        return None, f"Between {MIN_DIGEST} and {MAX_DIGEST:,} seconds (a day), or 0 for off."
+    return seconds, None
+
+
+def format_window(seconds: int | None) -> str:
+    """A digest window for people: "off", "5 min", "1 h", "90 s"."""
+    if not seconds:
+        return "off"
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
 
 
 # --------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from typing import Any
 
 from dashboard import forms
 
-FINAL_NOTIFICATION = {"COMPLETED", "CANCELED"}
+FINAL_NOTIFICATION = {"COMPLETED", "CANCELED", "RETRACTED"}
+COUNTS = ("pending", "sent", "delivered", "failed", "held", "skipped", "opened")
 
 
 def _s(value: Any, empty: str = "") -> str:
@@ -15,7 +16,32 @@ def _s(value: Any, empty: str = "") -> str:
 
 def _counts(counts: dict[str, Any] | None) -> dict[str, str]:
     counts = counts or {}
-    return {k: str(int(counts.get(k) or 0)) for k in ("pending", "sent", "delivered", "failed")}
+    return {k: str(int(counts.get(k) or 0)) for k in COUNTS}
+
+
+# Why a delivery is HELD or SKIPPED (Delivery.reason), in words.
+REASON_LABELS = {
+    "QuietHours": "quiet hours",
+    "Digest": "waiting for its digest",
+    "Capped": "over the hourly cap",
+    "Muted": "channel muted",
+    "Digested": "merged into a digest",
+    "ReadElsewhere": "read on another device",
+    "Retracted": "retracted",
+}
+
+
+def reason_rows(reasons: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+    """Notification.deliveryReasons as labelled counts: "1 held: quiet hours (QuietHours)"."""
+    return [
+        {
+            "status": _s(r.get("status")),
+            "reason": _s(r.get("reason")) or "unknown",
+            "label": REASON_LABELS.get(_s(r.get("reason")), _s(r.get("reason")) or "no reason given"),
+            "count": _s(r.get("count"), "0"),
+        }
+        for r in reasons or []
+    ]
 
 
 def notification_row(n: dict[str, Any]) -> dict[str, str]:
@@ -47,6 +73,8 @@ def delivery_row(d: dict[str, Any]) -> dict[str, str]:
         "status": _s(d.get("status"), "PENDING"),
         "attempts": _s(d.get("attempts"), "0"),
         "error": _s(d.get("error"), ""),
+        "reason": _s(d.get("reason"), ""),
+        "opened": "yes" if d.get("openedAt") else "",
         "ticket": _s(d.get("ticketId"), ""),
         "updated": forms.format_time(d.get("updatedAt")),
         "platform": _s(device.get("platform"), "—"),

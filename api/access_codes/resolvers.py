@@ -86,6 +86,7 @@ class AccessCodesMutation:
             digits=settings.access_code_digits, live_cap=settings.access_code_live_cap,
         )
         return AccessCode(
+            id=strawberry.ID(str(row["id"])),
             code=code,
             expires_at=row["expires_at"],
             channels=[Channel(row=c, access=access) for c in channels],

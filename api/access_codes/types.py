@@ -32,6 +32,7 @@ class CreateAccessCodeInput:
 
 @strawberry.type
 class AccessCode:
+    id: strawberry.ID = strawberry.field(description="The code's id in accessCodes.")
     code: str = strawberry.field(
         description="BOOPER_ACCESS_CODE_DIGITS digits (8 by default); shown once."
     )

@@ -18,6 +18,7 @@ from dashboard.components import (
     page_header,
 )
 from dashboard.layout import app_shell
+from dashboard.pages.access_code_list import AccessCodeListState, code_list
 from dashboard.session import (
     APP_PAGE,
     AppContext,
@@ -36,6 +37,7 @@ class AccessCodeState(AppContext):
     busy: bool = False
 
     code: str = ""
+    code_id: str = ""
     code_channels: str = ""
     code_identifier: str = ""
     expires_at: str = ""
@@ -134,12 +136,14 @@ class AccessCodeState(AppContext):
             return
         self.busy = False
         self.code = code["code"]
+        self.code_id = code.get("id") or ""
         self.expires_at = code["expiresAt"]
         self.code_identifier = code.get("identifier") or ""
         self.code_channels = ", ".join(c.get("name") or c["id"] for c in code.get("channels") or [])
         self._update_remaining()
         self._ticker = new_generation()
         yield AccessCodeState.tick
+        yield AccessCodeListState.refresh
 
     def _update_remaining(self) -> None:
         expiry = forms.parse_time(self.expires_at)
@@ -166,6 +170,7 @@ class AccessCodeState(AppContext):
     def clear_code(self):
         self._ticker = new_generation()
         self.code = ""
+        self.code_id = ""
         self.remaining = 0
 
 
@@ -274,12 +279,29 @@ def access_codes_page() -> rx.Component:
                                         letter_spacing="0.08em",
                                         font_family="ui-monospace, SFMono-Regular, Menlo, monospace",  # noqa: E501
                                         id="access-code",
-                                        opacity=rx.cond(AccessCodeState.remaining > 0, "1", "0.35"),
+                                        opacity=rx.cond(
+                                            (AccessCodeState.remaining > 0)
+                                            & ~AccessCodeListState.used_ids.contains(
+                                                AccessCodeState.code_id
+                                            ),
+                                            "1",
+                                            "0.35",
+                                        ),
                                         data_code=AccessCodeState.code,
                                     ),
                                     rx.hstack(
                                         rx.icon("timer", size=16),
                                         rx.cond(
+                                            AccessCodeListState.used_ids.contains(
+                                                AccessCodeState.code_id
+                                            ),
+                                            rx.text(
+                                                "Used",
+                                                color_scheme="blue",
+                                                weight="bold",
+                                                id="countdown",
+                                            ),
+                                            rx.cond(
                                             AccessCodeState.remaining > 0,
                                             rx.text(
                                                 "Expires in ",
@@ -293,6 +315,7 @@ def access_codes_page() -> rx.Component:
                                                 color_scheme="red",
                                                 weight="bold",
                                                 id="countdown",
+                                            ),
                                             ),
                                         ),
                                         align="center",
@@ -343,7 +366,8 @@ def access_codes_page() -> rx.Component:
                 ),
             ),
         ),
-        on_unmount=AccessCodeState.stop,
+        code_list(),
+        on_unmount=[AccessCodeState.stop, AccessCodeListState.stop],
     )
 
 
@@ -352,5 +376,5 @@ def register(app: rx.App) -> None:
         access_codes_page,
         route="/apps/[aid]/access-codes",
         title="Access codes · Booper",
-        on_load=[*APP_PAGE, AccessCodeState.load],
+        on_load=[*APP_PAGE, AccessCodeState.load, AccessCodeListState.load],
     )

@@ -60,6 +60,8 @@ class ChannelsState(AppContext):
                 "visibility": c.get("visibility") or "PUBLIC",
                 "subscribers": str(int(c.get("subscriberCount") or 0)),
                 "created": forms.format_time(c.get("createdAt")),
+                "critical": "yes" if c.get("critical") else "",
+                "digest": forms.format_window(c.get("digestWindow")),
             }
             for c in sorted(channels, key=lambda c: c["name"])
         ]
@@ -138,11 +140,20 @@ def _channel_row(ch) -> rx.Component:
         ),
         rx.table.cell(badge(ch["visibility"])),
         rx.table.cell(ch["subscribers"], class_name="subscriber-count"),
+        rx.table.cell(
+            rx.cond(
+                ch["critical"] != "",
+                rx.badge("critical", color_scheme="red", variant="soft"),
+                rx.text("—", color_scheme="gray"),
+            ),
+            class_name="channel-critical",
+        ),
+        rx.table.cell(ch["digest"], class_name="channel-digest"),
         rx.table.cell(ch["created"]),
         rx.table.cell(
             rx.hstack(
                 rx.link(
-                    rx.button("Subscribers", size="1", variant="soft"),
+                    rx.button("Settings & subscribers", size="1", variant="soft"),
                     href="/apps/" + AppContext.app_id + "/channels/" + ch["id"],
                 ),
                 rx.icon_button(
@@ -240,6 +251,8 @@ def channels_page() -> rx.Component:
                                     rx.table.column_header_cell("Name"),
                                     rx.table.column_header_cell("Visibility"),
                                     rx.table.column_header_cell("Subscribers"),
+                                    rx.table.column_header_cell("Critical"),
+                                    rx.table.column_header_cell("Digest"),
                                     rx.table.column_header_cell("Created"),
                                     rx.table.column_header_cell(""),
                                 )

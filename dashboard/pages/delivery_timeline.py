@@ -135,7 +135,19 @@ def _delivery_row(d) -> rx.Component:
                 spacing="1",
             )
         ),
-        rx.table.cell(badge(d["status"]), class_name="delivery-status"),
+        rx.table.cell(
+            rx.hstack(
+                rx.box(badge(d["status"]), class_name="delivery-status"),
+                rx.cond(
+                    d["reason"] != "",
+                    rx.text(d["reason"], size="1", color_scheme="gray", class_name="delivery-reason"),
+                ),
+                rx.cond(d["opened"] != "", rx.badge("opened", color_scheme="teal", size="1")),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            )
+        ),
         rx.table.cell(d["attempts"]),
         rx.table.cell(
             rx.cond(

@@ -8,6 +8,7 @@ import time
 
 import reflex as rx
 
+from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import (
     badge,
@@ -15,8 +16,9 @@ from dashboard.components import (
     loading,
 )
 from dashboard.layout import app_shell
+from dashboard.pages import notification_edit
 from dashboard.pages.delivery_timeline import attempt_timeline, deliveries_section, timeline_rows
-from dashboard.rows import FINAL_NOTIFICATION, delivery_row, notification_row
+from dashboard.rows import FINAL_NOTIFICATION, delivery_row, notification_row, reason_rows
 from dashboard.session import (
     APP_PAGE,
     AppContext,
@@ -24,12 +26,13 @@ from dashboard.session import (
 )
 
 
-class NotificationDetailState(AppContext):
+class NotificationDetailState(notification_edit.EditRetract, AppContext):
     n: dict[str, str] = {}
     data_text: str = ""
     loading: bool = True
     error: str = ""
     deliveries: list[dict[str, str]] = []
+    reasons: list[dict[str, str]] = []
     attempts: list[dict[str, str]] = []
     deliveries_error: str = ""
     has_more: bool = False
@@ -41,6 +44,10 @@ class NotificationDetailState(AppContext):
     @rx.var
     def can_cancel(self) -> bool:
         return self.n.get("status", "") == "SCHEDULED"
+
+    @rx.var
+    def can_change(self) -> bool:
+        return self.n.get("status", "") not in ("", "CANCELED", "RETRACTED")
 
     @rx.var
     def is_final(self) -> bool:
@@ -55,6 +62,7 @@ class NotificationDetailState(AppContext):
             self.n = {}
             self.deliveries = []
             self.attempts = []
+            self.reasons = []
         self.loading = True
         self.error = ""
         self.cancel_error = ""
@@ -82,19 +90,7 @@ class NotificationDetailState(AppContext):
             self.missing = True
             self.loading = False
             return ApiError("NOT_FOUND")
-        row = notification_row(n)
-        row["collapse_key"] = n.get("collapseKey") or ""
-        row["ttl"] = "" if n.get("ttl") is None else f"{n['ttl']} s"
-        self.n = row
-        data = n.get("data")
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                pass
-        self.data_text = (
-            "" if data in (None, {}, "") else json.dumps(data, indent=2, sort_keys=True)
-        )
+        self._show(n)
         self.loading = False
         try:
             page = await client.deliveries(nid, 100)
@@ -104,6 +100,26 @@ class NotificationDetailState(AppContext):
         self.deliveries_error = ""
         self._show_deliveries(page)
         return None
+
+    def _show(self, n) -> None:
+        row = notification_row(n)
+        row["collapse_key"] = n.get("collapseKey") or ""
+        row["ttl"] = "" if n.get("ttl") is None else f"{n['ttl']} s"
+        row["edited"] = forms.format_time(n.get("editedAt"), "")
+        self.n = row
+        self.reasons = reason_rows(n.get("deliveryReasons"))
+        data = n.get("data")
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                pass
+        self.data_text = (
+            "" if data in (None, {}, "") else json.dumps(data, indent=2, sort_keys=True)
+        )
+        self._original = {
+            "title": n.get("title") or "", "body": n.get("body") or "", "data": self.data_text
+        }
 
     def _show_deliveries(self, page) -> None:
         self.deliveries = [delivery_row(d) for d in page["nodes"]]
@@ -143,10 +159,7 @@ class NotificationDetailState(AppContext):
                 async with self:
                     if self._watch != ticket:
                         return
-                    row = notification_row(n)
-                    row["collapse_key"] = n.get("collapseKey") or ""
-                    row["ttl"] = "" if n.get("ttl") is None else f"{n['ttl']} s"
-                    self.n = row
+                    self._show(n)
                     self._show_deliveries(page)
                     if self._settled():
                         self.watching = False
@@ -221,6 +234,9 @@ def notification_detail_page() -> rx.Component:
                             ),
                         ),
                         rx.spacer(),
+                        notification_edit.actions(
+                            NotificationDetailState, NotificationDetailState.can_change
+                        ),
                         rx.cond(
                             NotificationDetailState.can_cancel,
                             rx.button(
@@ -236,6 +252,7 @@ def notification_detail_page() -> rx.Component:
                         align="center",
                         spacing="3",
                         width="100%",
+                        wrap="wrap",
                     ),
                     rx.cond(
                         NotificationDetailState.cancel_error != "",
@@ -269,6 +286,10 @@ def notification_detail_page() -> rx.Component:
                                     rx.cond(n.get("ttl", "") != "", n.get("ttl", ""), "default"),
                                 ),
                                 _detail_field("Id", n.get("id", "")),
+                                rx.cond(
+                                    n.get("edited", "") != "",
+                                    _detail_field("Edited", n.get("edited", "")),
+                                ),
                                 columns=rx.breakpoints(initial="2", md="4"),
                                 spacing="4",
                                 width="100%",
@@ -308,12 +329,16 @@ def notification_detail_page() -> rx.Component:
                                 ("SENT", "n_sent"),
                                 ("DELIVERED", "n_delivered"),
                                 ("FAILED", "n_failed"),
+                                ("HELD", "n_held"),
+                                ("SKIPPED", "n_skipped"),
+                                ("OPENED", "n_opened"),
                             )
                         ],
                         columns=rx.breakpoints(initial="2", sm="4"),
                         spacing="4",
                         width="100%",
                     ),
+                    notification_edit.reasons_card(NotificationDetailState.reasons),
                     rx.heading("Deliveries", size="4", margin_top="8px"),
                     rx.cond(
                         NotificationDetailState.deliveries_error != "",

@@ -13,6 +13,7 @@ from dashboard.components import (
     data_table,
     empty_state,
     error_callout,
+    labelled_count,
     loading,
     page_header,
     pager,
@@ -26,7 +27,7 @@ from dashboard.session import (
     AppContext,
 )
 
-STATUSES = ["any status", "SCHEDULED", "QUEUED", "SENT", "COMPLETED", "CANCELED"]
+STATUSES = ["any status", "SCHEDULED", "QUEUED", "SENT", "COMPLETED", "CANCELED", "RETRACTED"]
 PERIODS = {"any time": None, "last hour": 3600, "last 24 hours": 86400, "last 7 days": 7 * 86400}
 ALL_CHANNELS = "all channels"
 
@@ -103,6 +104,14 @@ def _counts_inline(row) -> rx.Component:
                 ("pending", "amber"),
                 ("failed", "red"),
             )
+        ],
+        # Held (quiet hours, digests, caps) and skipped (muted, read elsewhere...) where there are any.
+        *[
+            rx.cond(
+                row[f"n_{key}"] != "0",
+                labelled_count(row[f"n_{key}"], key, color, class_name=f"count-{key}"),
+            )
+            for key, color in (("held", "orange"), ("skipped", "gray"))
         ],
         spacing="1",
         wrap="wrap",

@@ -16,6 +16,7 @@ from dashboard.components import (
     stat_card,
 )
 from dashboard.layout import app_shell
+from dashboard.pages.overview_chart import delivery_chart
 from dashboard.session import (
     APP_PAGE,
     AppContext,
@@ -34,6 +35,8 @@ class OverviewState(AppContext):
     sent: int = 0
     delivered: int = 0
     failed: int = 0
+    opened: int = 0
+    open_rate: str = "—"  # usage.openRate: opened per delivery that reached a device
     created: str = ""
 
     chart: list[dict[str, Any]] = []
@@ -59,6 +62,11 @@ class OverviewState(AppContext):
         if done == 0:
             return "—"
         return f"{100 * self.delivered / done:.1f}%"
+
+    @rx.var
+    def reached(self) -> int:
+        """Deliveries that reached a device (the open rate's denominator, as the API counts)."""
+        return self.sent + self.delivered
 
     @rx.var
     def chart_empty(self) -> bool:
@@ -93,6 +101,9 @@ class OverviewState(AppContext):
         self.sent = int(counts.get("sent") or 0)
         self.delivered = int(counts.get("delivered") or 0)
         self.failed = int(counts.get("failed") or 0)
+        self.opened = int(counts.get("opened") or 0)
+        rate = usage.get("openRate")
+        self.open_rate = "—" if rate is None else f"{100 * float(rate):.1f}%"
         channels = app.get("channels") or []
         self.channel_count = len(channels)
         self.private_channels = sum(1 for c in channels if c.get("visibility") == "PRIVATE")
@@ -128,89 +139,6 @@ class OverviewState(AppContext):
             )
         self.chart = chart
         self.chart_loading = False
-
-
-def _chart() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading("Deliveries, last 24 hours", size="4"),
-                rx.spacer(),
-                rx.hstack(
-                    *[
-                        rx.hstack(
-                            rx.box(
-                                width="10px", height="10px", border_radius="3px", bg=rx.color(c, 9)
-                            ),
-                            rx.text(label, size="1", color_scheme="gray"),
-                            align="center",
-                            spacing="1",
-                        )
-                        for label, c in (
-                            ("Sent", "blue"),
-                            ("Delivered", "green"),
-                            ("Failed", "red"),
-                        )
-                    ],
-                    spacing="3",
-                ),
-                width="100%",
-                align="center",
-            ),
-            rx.cond(
-                OverviewState.chart_error != "",
-                error_callout(OverviewState.chart_error),
-                rx.cond(
-                    OverviewState.chart_loading,
-                    loading("Loading the chart…"),
-                    rx.box(
-                        rx.recharts.bar_chart(
-                            rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-                            rx.recharts.x_axis(data_key="time", tick_line=False, font_size=12),
-                            rx.recharts.y_axis(
-                                allow_decimals=False, tick_line=False, font_size=12, width=40
-                            ),
-                            rx.recharts.graphing_tooltip(),
-                            rx.recharts.bar(
-                                data_key="sent", name="Sent", stack_id="a", fill=rx.color("blue", 9)
-                            ),
-                            rx.recharts.bar(
-                                data_key="delivered",
-                                name="Delivered",
-                                stack_id="a",
-                                fill=rx.color("green", 9),
-                            ),
-                            rx.recharts.bar(
-                                data_key="failed",
-                                name="Failed",
-                                stack_id="a",
-                                fill=rx.color("red", 9),
-                                radius=[3, 3, 0, 0],
-                            ),
-                            data=OverviewState.chart,
-                            width="100%",
-                            height=260,
-                        ),
-                        rx.cond(
-                            OverviewState.chart_empty,
-                            rx.text(
-                                "No deliveries in the last 24 hours yet.",
-                                size="2",
-                                color_scheme="gray",
-                                text_align="center",
-                                width="100%",
-                            ),
-                        ),
-                        width="100%",
-                        id="delivery-chart",
-                    ),
-                ),
-            ),
-            spacing="4",
-            width="100%",
-        ),
-        width="100%",
-    )
 
 
 def _step(done, number: str, title: str, text: str, label: str, suffix: str) -> rx.Component:
@@ -347,7 +275,18 @@ def overview_page() -> rx.Component:
                             "delivered / finished",
                             color="green",
                         ),
-                        columns=rx.breakpoints(initial="1", sm="2", lg="4"),
+                        stat_card(
+                            "Open rate",
+                            OverviewState.open_rate,
+                            "mouse-pointer-click",
+                            OverviewState.opened.to_string()
+                            + " opened / "
+                            + OverviewState.reached.to_string()
+                            + " delivered",
+                            color="teal",
+                            id="open-rate",
+                        ),
+                        columns=rx.breakpoints(initial="1", sm="2", lg="5"),
                         spacing="4",
                         width="100%",
                     ),
@@ -378,7 +317,12 @@ def overview_page() -> rx.Component:
                         ),
                         width="100%",
                     ),
-                    _chart(),
+                    delivery_chart(
+                        OverviewState.chart,
+                        OverviewState.chart_loading,
+                        OverviewState.chart_error,
+                        OverviewState.chart_empty,
+                    ),
                     spacing="4",
                     width="100%",
                 ),

@@ -17,6 +17,7 @@ from dashboard.components import (
     pager,
 )
 from dashboard.layout import app_shell
+from dashboard.pages.channel_settings import ChannelSettingsState, settings_card
 from dashboard.paging import Paged
 from dashboard.session import (
     APP_PAGE,
@@ -124,6 +125,7 @@ def subscribers_page() -> rx.Component:
             margin_y="16px",
             width="100%",
         ),
+        settings_card(),
         rx.cond(
             SubscribersState.error != "",
             error_callout(SubscribersState.error),
@@ -170,5 +172,5 @@ def register(app: rx.App) -> None:
         subscribers_page,
         route="/apps/[aid]/channels/[cid]",
         title="Subscribers · Booper",
-        on_load=[*APP_PAGE, SubscribersState.load],
+        on_load=[*APP_PAGE, SubscribersState.load, ChannelSettingsState.load],
     )

@@ -108,3 +108,21 @@ def app_path(page) -> str:
     match = re.search(r"/apps/([^/]+)", page.url)
     assert match, page.url
     return f"/apps/{match.group(1)}"
+
+
+def device(api: dict, name: str, channel_id: str | None = None) -> dict:
+    """A registered Expo device (token and key), subscribed to `channel_id` if given."""
+    token = f"ExponentPushToken[{name}-{uuid.uuid4().hex[:10]}]"
+    key = gql(
+        api,
+        "mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { deviceKey } }",
+        {"t": token},
+    )["registerDevice"]["deviceKey"]
+    if channel_id is not None:
+        gql(
+            api,
+            "mutation($t: String!, $c: ID!) { subscribe(deviceToken: $t, channelId: $c) { id } }",
+            {"t": token, "c": channel_id},
+            device_key=key,
+        )
+    return {"token": token, "key": key}

@@ -189,3 +189,24 @@ def test_display_helpers():
     assert forms.quota_percent(50, 100) == 50
     assert forms.quota_percent(5000, 100) == 100
     assert forms.short_token("ExponentPushToken[abcdefghijklmnopqrstuvwxyz]", 20).endswith("…")
+
+
+def test_edit_form():
+    check = forms.check_edit_form(" New title ", "", '{"v": 2}')
+    assert check.ok and check.payload == {"title": "New title", "body": None, "data": {"v": 2}}
+    assert forms.check_edit_form("", "", "").errors == {"body": "Write a title, a body or some data."}
+    assert "JSON object" in forms.check_edit_form("t", "", "[1]").errors["data"]
+    assert "1024" in forms.check_edit_form("x" * 1025, "", "").errors["title"]
+    assert "bytes" in forms.check_edit_form("t", "b" * 5000, "").errors["body"]
+
+
+def test_digest_window():
+    assert forms.parse_digest_window("") == (0, None)
+    assert forms.parse_digest_window("0") == (0, None)
+    assert forms.parse_digest_window("300") == (300, None)
+    assert forms.parse_digest_window("4")[1].startswith("Between 5")
+    assert forms.parse_digest_window("86401")[1].startswith("Between 5")
+    assert forms.parse_digest_window("1.5")[1] == "The digest window is a whole number of seconds."
+    assert [forms.format_window(s) for s in (None, 0, 60, 300, 3600, 7200, 90)] == [
+        "off", "off", "1 min", "5 min", "1 h", "2 h", "90 s"
+    ]
