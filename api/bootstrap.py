@@ -50,7 +50,10 @@ async def start_runtime(
     *,
     migrate: bool = True,
     pool_size: int = 10,
+    listen: bool = True,
 ) -> Runtime:
+    """`listen=False` for processes that serve no live stream (taskiq workers): they publish
+    events but do not receive every process's events back."""
     # Before anything reads or writes a secret there: 0700, and files left loose by an older
     # release (or by hand) are tightened to 0600.
     tightened = secure_data_dir(settings.data_dir, settings.resolved_database_url)
@@ -64,7 +67,7 @@ async def start_runtime(
     if migrate:
         await globals()["migrate"]()
     live = LiveHub(settings.redis_url)
-    await live.start()
+    await live.start(listen=listen)
     runtime = Runtime(
         settings=settings,
         queue=TaskQueue(broker, priority_broker),

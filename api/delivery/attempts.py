@@ -16,17 +16,24 @@ from api.notifications.tables import DeliveryAttempt
 ATTEMPTS_KEPT = 20
 
 
-async def record(values: str, args: list, now: dt.datetime, *, receipt: bool) -> None:
-    """`values` yields (id, status, error, ticket) per change, as in ledger.apply. A delivery
-    deleted meanwhile (its notification deleted while in flight) gets no row."""
+def insert_from_values(now: dt.datetime, *, receipt: bool) -> tuple[str, list]:
+    """The INSERT of one attempt row per change, reading the changes from a `v(id, status, error,
+    ticket)` defined before it (a WITH), and its arguments. A delivery deleted meanwhile (its
+    notification deleted while in flight) gets no row."""
     stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
-    await DeliveryAttempt.raw(
-        f"WITH v(id, status, error, ticket) AS ({values})"
-        " INSERT INTO delivery_attempts (delivery, kind, status, error, ticket_id, attempted_at)"
+    return (
+        "INSERT INTO delivery_attempts (delivery, kind, status, error, ticket_id, attempted_at)"
         f" SELECT v.id, {{}}, v.status, v.error, v.ticket, {stamp} FROM v"
         " WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.id)",
-        *args, "RECEIPT" if receipt else "SEND", now,
+        ["RECEIPT" if receipt else "SEND", now],
     )
+
+
+async def record(values: str, args: list, now: dt.datetime, *, receipt: bool) -> None:
+    """`values` yields (id, status, error, ticket) per change, as in ledger.apply (SQLite: on
+    PostgreSQL the ledger's update carries this INSERT in its WITH, one statement)."""
+    insert, insert_args = insert_from_values(now, receipt=receipt)
+    await DeliveryAttempt.raw(f"WITH v(id, status, error, ticket) AS ({values}) {insert}", *args, *insert_args)
 
 
 def may_overflow(attempts_before: int) -> bool:

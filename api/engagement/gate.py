@@ -52,6 +52,7 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
             for d in ready if notes[d["notification"]]["app"] is not None}
     found = await preferences.for_batch(keys) if keys else {}
     go, muted, held = [], [], {}
+    window_ends: dict = {}  # per distinct quiet hours, not per delivery: a zone conversion each
     for d in ready:
         n = notes[d["notification"]]
         settings = preferences.applying(found, n["app"], d.get("person"), d["device"]) if n["app"] else None
@@ -59,7 +60,7 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
             go.append(d)
         elif n["channel"] in settings.muted:
             muted.append(d["id"])
-        elif settings.quiet and not critical(n) and (until := settings.quiet.ends_at(now)):
+        elif settings.quiet and not critical(n) and (until := _window_end(window_ends, settings.quiet, now)):
             held.setdefault((QUIET_HOURS, until), []).append(d["id"])
         else:
             go.append(d)
@@ -84,6 +85,12 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
     if written:
         await ledger.settled(runtime, written)
     return go
+
+
+def _window_end(known: dict, quiet, now: dt.datetime) -> dt.datetime | None:
+    if quiet not in known:
+        known[quiet] = quiet.ends_at(now)
+    return known[quiet]
 
 
 def with_digests(ready: list[dict], shown: dict[int, dict]) -> dict[int, dict]:

@@ -34,13 +34,17 @@ class LiveHub:
         self._ready = asyncio.Event()
         self.access_epoch = 0
 
-    async def start(self, ready_timeout: float = 5.0) -> None:
+    async def start(self, ready_timeout: float = 5.0, *, listen: bool = True) -> None:
         """With Redis: returns once this process is subscribed, so that an event published by any
-        process after start() reaches this one's subscribers (or after `ready_timeout`, logged)."""
+        process after start() reaches this one's subscribers (or after `ready_timeout`, logged).
+        A process that only publishes (`listen=False`, a worker) subscribes to nothing: it would
+        receive and decode every delivery event it published, for no one."""
         if self._redis_url and self._redis is None:
             import redis.asyncio as aioredis
 
             self._redis = aioredis.from_url(self._redis_url)
+            if not listen:
+                return
             self._ready.clear()
             self._listener = asyncio.create_task(self._listen(), name="live-hub-listener")
             try:

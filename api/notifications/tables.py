@@ -99,7 +99,9 @@ class DailyUsage(Table, tablename="daily_usage"):
 
 class DeliveryAttempt(Table, tablename="delivery_attempts"):
     """Every provider outcome of a delivery (a send, or its Expo receipt), the last
-    ATTEMPTS_KEPT per delivery (api/delivery/attempts.py): what the dashboard's timeline shows."""
+    ATTEMPTS_KEPT per delivery (api/delivery/attempts.py): what the dashboard's timeline shows.
+    Deleted with its delivery: on SQLite by the foreign key, on PostgreSQL by a statement trigger
+    (migration 2026-11-30T04:00), which costs nothing per attempt written."""
 
     id = BigSerial(primary_key=True)
     delivery = ForeignKey(Delivery, on_delete=OnDelete.cascade)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from api.delivery import attempts
-from api.notifications.tables import Delivery, DeliveryAttempt
+from api.notifications.tables import Delivery, DeliveryAttempt, Notification
 from tests.delivery.helpers import send, setup_channel, wait_deliveries, wait_status
 from tests.delivery.test_retries import sub_id
 from tests.support import factories as f
@@ -80,3 +80,7 @@ async def test_history_is_bounded_and_goes_with_its_delivery(api, sandbox):
 
     await Delivery.delete().where(Delivery.id == first["id"])
     assert await DeliveryAttempt.count().where(DeliveryAttempt.delivery == first["id"]) == 0
+    # Through the cascade too (PostgreSQL follows deliveries with a statement trigger, not a key).
+    await Notification.delete().where(Notification.id == int(sent["id"]))
+    assert await Delivery.count().where(Delivery.id == second["id"]) == 0
+    assert await DeliveryAttempt.count().where(DeliveryAttempt.delivery == second["id"]) == 0

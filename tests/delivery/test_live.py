@@ -206,6 +206,28 @@ async def test_redis_hub_carries_events_between_processes():
 
 
 @pytest.mark.redis
+async def test_a_publishing_only_hub_reaches_others_and_receives_nothing(monkeypatch):
+    """A worker's hub (listen=False) publishes to every listening process but takes no events
+    back: it has no subscribers, and decoding every delivery event it sent cost it CPU."""
+    worker, api_process = LiveHub(databases.REDIS_URL), LiveHub(databases.REDIS_URL)
+    await worker.start(listen=False)
+    await api_process.start()
+    dispatched: list[str] = []
+    monkeypatch.setattr(worker, "_dispatch", lambda topic, event: dispatched.append(topic))
+    try:
+        stream = api_process.subscribe(["channel:1"])
+        got = asyncio.ensure_future(stream.__anext__())
+        await api_process.access_changed("app:1")  # every listening process takes these
+        await worker.publish_many("channel:1", [{"n": 1}])
+        assert await asyncio.wait_for(got, 2) == {"n": 1}
+        await stream.aclose()
+        assert worker._listener is None and dispatched == []
+    finally:
+        await worker.stop()
+        await api_process.stop()
+
+
+@pytest.mark.redis
 async def test_a_websocket_subscriber_gets_what_another_process_publishes(
     api, sandbox, runtime, monkeypatch
 ):
