@@ -121,19 +121,25 @@ async def live_devices(notification_ids: Sequence[int]) -> dict[int, list[int]]:
     return found
 
 
-async def devices_of_persons(person_ids: Sequence[int]) -> list[list[dict]]:
-    """person id -> its devices (rows of `devices`), oldest link first."""
-    if not person_ids:
+async def devices_of_persons(keys: Sequence[tuple[int, int]]) -> list[list[dict]]:
+    """(person id, n) -> the person's latest n device links (rows of `devices`), oldest first."""
+    if not keys:
         return []
+    person_ids = sorted({p for p, _ in keys})
+    most = max(n for _, n in keys)
     rows = await PersonDevice.raw(
-        "SELECT pd.person AS person_id, d.* FROM person_devices pd JOIN devices d ON d.id = pd.device"
-        " WHERE pd.person IN (" + ", ".join("{}" for _ in person_ids) + ") ORDER BY pd.id",
-        *person_ids,
+        "SELECT * FROM (SELECT pd.person AS person_id, pd.id AS link_id, d.*, ROW_NUMBER() OVER"
+        " (PARTITION BY pd.person ORDER BY pd.id DESC) AS newest FROM person_devices pd"
+        " JOIN devices d ON d.id = pd.device WHERE pd.person IN (" + ", ".join("{}" for _ in person_ids) + "))"
+        " AS linked WHERE newest <= {} ORDER BY link_id",
+        *person_ids, most,
     )
     by_person: dict[int, list[dict]] = {}
     for r in db.parse_timestamps(rows, "created_at", "last_seen_at", "verification_expires_at"):
-        by_person.setdefault(r.pop("person_id"), []).append(r)
-    return [by_person.get(p, []) for p in person_ids]
+        person, newest = r.pop("person_id"), r.pop("newest")
+        r.pop("link_id")
+        by_person.setdefault(person, []).append((newest, r))
+    return [[r for newest, r in by_person.get(p, []) if newest <= n] for p, n in keys]
 
 
 async def devices_of_person(person_id: int, limit: int) -> list[dict]:

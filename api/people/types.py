@@ -9,7 +9,7 @@ from api.devices.types import Device
 from api.graphql.context import Info
 from api.graphql.loaders import loader
 from api.graphql.nodes import RowNode
-from api.graphql.pagination import PageInfo
+from api.graphql.pagination import PageInfo, page_size
 from api.graphql.scalars import DateTime
 from api.people import presence, reads, service
 
@@ -45,9 +45,11 @@ class Person(RowNode):
     def identifier(self) -> str:
         return self.row["identifier"]
 
-    @strawberry.field(description="Every device linked to the person, active or not.")
-    async def devices(self, info: Info) -> list[Device]:
-        rows = await loader(info, "person_devices", service.devices_of_persons).load(self.row["id"])
+    @strawberry.field(description="Devices linked to the person, active or not: the latest `first` links "
+                      "(default 50, at most 100), oldest first.")
+    async def devices(self, info: Info, first: int = 50) -> list[Device]:
+        size = page_size(first, info.context.runtime.settings.max_page_size)
+        rows = await loader(info, "person_devices", service.devices_of_persons).load((self.row["id"], size))
         return [Device(row=r, access=self.access) for r in rows]
 
     @strawberry.field(description="Notifications that reached the person and that no device of theirs has read.")

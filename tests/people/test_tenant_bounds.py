@@ -78,3 +78,23 @@ async def test_a_critical_channel_makes_the_apps_sends_critical_never_an_anonymo
         fields = {"channelId": channel["id"], "title": "x", "expo": {"interruptionLevel": level}}
         assert await api.code(SEND, {"i": fields}) == "FORBIDDEN"
     await f.send(api, app, channelId=channel["id"], title="x", expo={"interruptionLevel": "TIME_SENSITIVE"})
+
+
+async def test_a_persons_devices_are_a_bounded_page_the_cost_counts(api):
+    """Person.devices was every device ever linked, costed as 50: an app that links thousands of
+    devices to its persons made `people { nodes { devices } }` read them all. It is the latest
+    `first` links (default 50, at most 100), oldest first, and the cost counts `first`."""
+    app = await f.make_app(api)
+    linked = [(await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": expo_token(), "identifier": "many"}},
+                            api_key=app.api_key, device_key=None))["registerDevice"]["device"]["id"] for _ in range(5)]
+    query = ("query($a: ID!, $n: Int!) { person(appId: $a, identifier: \"many\") { devices(first: $n) { id } }"
+             " people(appId: $a) { nodes { devices(first: $n) { id } } } }")
+    data = await api.ok(query, {"a": app.id, "n": 3}, api_key=app.api_key)
+    assert [d["id"] for d in data["person"]["devices"]] == linked[2:]
+    assert [d["id"] for d in data["people"]["nodes"][0]["devices"]] == linked[2:]
+    default = await api.ok("query($a: ID!) { person(appId: $a, identifier: \"many\") { devices { id } } }",
+                           {"a": app.id}, api_key=app.api_key)
+    assert [d["id"] for d in default["person"]["devices"]] == linked
+    for n in (0, 101):
+        error = await api.error(query, {"a": app.id, "n": n}, api_key=app.api_key)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT" and "first" in error["message"], error
