@@ -192,3 +192,22 @@ async def test_people_are_paged_and_searched_by_prefix(api):
     assert [n["identifier"] for n in found] == ["a%n_x"]
     assert await api.code(query, {"a": app.id}, api_key=(await f.make_app(api)).api_key) == "NOT_FOUND"
     assert await api.code(PERSON, {"a": app.id, "p": "ann"}) == "UNAUTHENTICATED"
+
+
+async def test_a_signed_identity_links_again_after_erasure_until_the_secret_rotates(api):
+    """As SECURITY.md says: a signature does not expire, so erasure does not stop a device that
+    still presents it; rotating the secret does."""
+    app = await f.make_app(api)
+    signed = {"appId": app.id, "identifier": "gone", "signature": sign(await identity_secret(api, app), "gone")}
+    token = expo_token()
+    await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": token, "identity": signed}})
+    await api.ok("mutation($a: ID!) { erasePerson(appId: $a, identifier: \"gone\") }", {"a": app.id},
+                 api_key=app.api_key)
+    assert await person(api, app, "gone") is None
+    await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": token, "identity": signed}})
+    assert await person(api, app, "gone") is not None
+    await api.ok("mutation($a: ID!) { erasePerson(appId: $a, identifier: \"gone\") }", {"a": app.id},
+                 api_key=app.api_key)
+    await api.ok("mutation($a: ID!) { rotateIdentitySecret(appId: $a) { id } }", {"a": app.id}, token=app.owner.token)
+    assert await api.code(REGISTER, {"i": {"platform": "EXPO", "token": token, "identity": signed}}) == "FORBIDDEN"
+    assert await person(api, app, "gone") is None
