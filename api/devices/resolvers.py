@@ -119,8 +119,11 @@ class DevicesMutation:
         "(with appId) or its API key."
     )
     async def identify_device(
-        self, info: Info, device_id: strawberry.ID, identifier: str | None, app_id: strawberry.ID | None = None
+        self, info: Info, device_id: strawberry.ID, identifier: str | None = strawberry.UNSET,
+        app_id: strawberry.ID | None = None,
     ) -> Device:
+        if identifier is strawberry.UNSET:  # null is a value here (unlink): leaving it out is not
+            raise BadUserInput("pass identifier: the person's identifier, or null to unlink the device")
         admin = await perms.implied_app_admin(info, app_id)
         if admin is None:
             await perms.require_credentials(info)

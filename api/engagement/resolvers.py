@@ -133,6 +133,10 @@ class EngagementMutation:
         "HELD (reason Capped) and go out as one digest when the hour frees up. null: the server's default "
         "(BOOPER_PERSON_HOURLY_CAP)."
     )
-    async def set_person_hourly_cap(self, info: Info, app_id: strawberry.ID, cap: int | None) -> App:
+    async def set_person_hourly_cap(
+        self, info: Info, app_id: strawberry.ID, cap: int | None = strawberry.UNSET
+    ) -> App:
+        if cap is strawberry.UNSET:  # null is a value here (the default cap): leaving it out is not
+            raise BadUserInput("pass cap: a number of pushes per hour, or null for the server's default")
         app, access = await perms.app_admin(info, app_id)
         return App(row=await caps.set_cap(app["id"], cap), access=access)

@@ -223,3 +223,20 @@ async def test_no_field_suggestions_when_introspection_is_off(api, settings):
         errors = [e for m in messages if m["type"] in ("error", "next")
                   for e in (m["payload"] if m["type"] == "error" else m["payload"].get("errors") or [])]
         assert errors and "Did you mean" not in json.dumps(messages), messages
+
+
+async def test_an_argument_that_may_be_null_but_was_left_out_is_bad_user_input(api):
+    """`cap: Int` and `identifier: String` take null (the server's default; unlink), but leaving them
+    out made the resolver's call fail (INTERNAL_SERVER_ERROR, found by the fuzz run)."""
+    app = await f.make_app(api)
+    device = await f.make_expo_device(api)
+    await f.subscribe(api, device, await f.make_channel(api, app))
+    before = await row_counts()
+    for query, variables in (
+        ("mutation($a: ID!) { setPersonHourlyCap(appId: $a) { id } }", {"a": app.id}),
+        ("mutation($d: ID!) { identifyDevice(deviceId: $d) { id } }", {"d": device["id"]}),
+    ):
+        error = await api.error(query, variables, api_key=app.api_key)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert "null" in error["message"], error
+    assert await row_counts() == before
