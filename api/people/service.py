@@ -121,20 +121,28 @@ async def live_devices(notification_ids: Sequence[int]) -> dict[int, list[int]]:
     return found
 
 
+async def latest_links(person_ids: Sequence[int], most: int, columns: str = "d.*") -> list[dict]:
+    """Each person's latest `most` device links, oldest first: rows with person_id, newest (1 for
+    the latest link) and `columns` of person_devices pd / devices d. One statement, however many
+    devices a person has."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return []
+    return await PersonDevice.raw(
+        "SELECT * FROM (SELECT pd.person AS person_id, pd.id AS link_id, " + columns + ", ROW_NUMBER() OVER"
+        " (PARTITION BY pd.person ORDER BY pd.id DESC) AS newest FROM person_devices pd"
+        " JOIN devices d ON d.id = pd.device WHERE pd.person IN (" + ", ".join("{}" for _ in ids) + "))"
+        " AS linked WHERE newest <= {} ORDER BY link_id",
+        *ids, most,
+    )
+
+
 async def devices_of_persons(keys: Sequence[tuple[int, int]]) -> list[list[dict]]:
     """(person id, n) -> the person's latest n device links (rows of `devices`), oldest first."""
     if not keys:
         return []
-    person_ids = sorted({p for p, _ in keys})
-    most = max(n for _, n in keys)
-    rows = await PersonDevice.raw(
-        "SELECT * FROM (SELECT pd.person AS person_id, pd.id AS link_id, d.*, ROW_NUMBER() OVER"
-        " (PARTITION BY pd.person ORDER BY pd.id DESC) AS newest FROM person_devices pd"
-        " JOIN devices d ON d.id = pd.device WHERE pd.person IN (" + ", ".join("{}" for _ in person_ids) + "))"
-        " AS linked WHERE newest <= {} ORDER BY link_id",
-        *person_ids, most,
-    )
-    by_person: dict[int, list[dict]] = {}
+    rows = await latest_links([p for p, _ in keys], max(n for _, n in keys))
+    by_person: dict[int, list[tuple[int, dict]]] = {}
     for r in db.parse_timestamps(rows, "created_at", "last_seen_at", "verification_expires_at"):
         person, newest = r.pop("person_id"), r.pop("newest")
         r.pop("link_id")

@@ -98,3 +98,29 @@ async def test_a_persons_devices_are_a_bounded_page_the_cost_counts(api):
     for n in (0, 101):
         error = await api.error(query, {"a": app.id, "n": n}, api_key=app.api_key)
         assert error["extensions"]["code"] == "BAD_USER_INPUT" and "first" in error["message"], error
+
+
+async def test_a_persons_online_looks_at_a_bounded_number_of_their_devices(api, monkeypatch):
+    """Person.online asked presence about every device ever linked (a Redis command each): it looks
+    at the latest ONLINE_DEVICES links, as Person.devices shows at most."""
+    import asyncio
+
+    from api.people import presence
+    from tests.support.graphql import socket
+
+    app = await f.make_app(api)
+    registered = [(await api.ok(REGISTER, {"i": {"platform": "EXPO", "token": expo_token(), "identifier": "many"}},
+                                api_key=app.api_key, device_key=None))["registerDevice"] for _ in range(3)]
+    oldest = registered[0]
+    online = "query($a: ID!) { person(appId: $a, identifier: \"many\") { online } }"
+    async with socket(api.url, {"deviceKey": oldest["deviceKey"]}) as sock:
+        await sock.start("subscription($t: String!) { notifications(deviceToken: $t) { id } }",
+                         {"t": oldest["device"]["token"]})
+        for _ in range(50):
+            if (await api.ok(online, {"a": app.id}, api_key=app.api_key))["person"]["online"]:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the oldest device's stream never counted")
+        monkeypatch.setattr(presence, "ONLINE_DEVICES", 2)
+        assert (await api.ok(online, {"a": app.id}, api_key=app.api_key))["person"]["online"] is False
