@@ -69,6 +69,7 @@ def _pages(app: dict) -> list[tuple[str, str]]:
         ("settings", f"{base}/settings"),
         ("webhooks", f"{base}/webhooks"),
         ("devices", f"{base}/devices"),
+        ("people", f"{base}/people"),
         ("providers", f"{base}/providers"),
         ("account", "/account"),
         ("not-found", "/apps/999999999"),
