@@ -268,7 +268,7 @@ def test_people_pages_fit_and_are_captured(api_server, dashboard_url, browser, s
         log_in(page, dashboard_url, app["email"], path=f"{base}/people")
         expect(page.locator(".person-row")).to_have_count(3)
         pages = {
-            "people": f"{base}/people",
+            "people-list": f"{base}/people",
             "person": person_path(app["app"], "ada@example.com"),
             "person-odd": person_path(app["app"], ODD),
             "send-people": f"{base}/send?to=bob",
