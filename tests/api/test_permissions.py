@@ -220,6 +220,15 @@ def pushed_then(query: str):
     return build
 
 
+async def person_pushed(api, w, viewer):
+    """A notification pushed to D, which belongs to customer-1: it reached the person."""
+    await settled_send(api, w)
+    return (
+        'query($a: ID!) { person(appId: $a, identifier: "customer-1") { notifications { nodes {'
+        " notification { title } read deliveries { device { id } } } } } }"
+    ), {"a": w.app.id}
+
+
 async def redeem_scoped(api, w, viewer):
     """The code looked up in its own app only (appId): the same rights as without it."""
     code = await f.access_code(api, w.app, ["vip"])
@@ -570,6 +579,13 @@ OPS = [
         (OK, NF, OK, NF, UA, UA, UA, UA),
         lambda w, viewer, data: _is_customer_1(w, data["person"]),
     ),
+    # What reached customer-1: the public channel's send, pushed to D.
+    Op(
+        "person.notifications",
+        person_pushed,
+        (OK, NF, OK, NF, UA, UA, UA, UA),
+        lambda w, viewer, data: _reached_customer_1(w, data["person"]),
+    ),
     Op(
         "people",
         q("query($a: ID!) { people(appId: $a) { nodes { identifier devices { id } } } }", a=app_a),
@@ -646,6 +662,12 @@ OPS = [
 
 def _is_customer_1(w: World, person: dict) -> None:
     assert person == {"identifier": "customer-1", "devices": [{"id": w.device["id"]}]}
+
+
+def _reached_customer_1(w: World, person: dict) -> None:
+    assert person["notifications"]["nodes"] == [
+        {"notification": {"title": "hello"}, "read": False, "deliveries": [{"device": {"id": w.device["id"]}}]}
+    ]
 
 
 def _the_redeemed_code(w: World, nodes: list[dict]) -> None:
