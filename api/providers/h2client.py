@@ -1,13 +1,15 @@
-"""A lean HTTP/2 client on the `h2` state machine and asyncio, for FCM and APNs.
+"""A lean HTTP/2 client for FCM and APNs, on asyncio and api/providers/h2frames.py.
 
 httpx's HTTP/2 stack cost about 2 ms of CPU per request (its pool scan, anyio locks and
-per-request objects), which capped a worker at a few hundred sends per second. Here a request is
-one stream on a long-lived TLS connection (ALPN h2): headers and body written straight to the
-transport, the response collected from h2's events by the protocol callbacks, no task per
-request. What a provider connection needs is kept: the server's stream limit and flow control
-honoured, a few connections per origin opened as the streams in flight need them, GOAWAY and a
-lost connection failing only the streams they concern (new requests go to a fresh connection),
-and a timeout per request that resets its stream.
+per-request objects), and the `h2` state machine under a lean client still about 170 us. Here a
+request is one stream on a long-lived TLS connection (ALPN h2): its header block is the bytes
+cached for its headers plus its path, written with its body as two frames in the event loop
+turn's one write, the response collected by the protocol callbacks, no task per request and one
+timer per connection (the requests share a timeout, so their deadlines come in order). What a
+provider connection needs is kept: the server's stream limit and flow control honoured, a few
+connections per origin opened as the streams in flight need them, GOAWAY and a lost connection
+failing only the streams they concern (new requests go to a fresh connection), and a timeout per
+request that resets its stream.
 """
 
 from __future__ import annotations
@@ -18,66 +20,16 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import h2.config
-import h2.connection
-import h2.errors
-import h2.events
-import h2.exceptions
-import h2.settings
 import orjson
-from hpack import Encoder, NeverIndexedHeaderTuple
 
-WINDOW = 1 << 24  # what we let the server send before we acknowledge (responses are small)
-# Streams per connection at most, whatever the server allows: h2 counts a connection's open
-# streams by scanning them on every new stream, so a few connections of 100 beat one of 1,000.
+from api.providers import h2frames
+from api.providers.h2frames import FrameConnection, ProtocolFailure, field, header_frames
+
+# Streams per connection at most, whatever the server allows (FCM's usual limit): a few
+# connections of 100 spread the work of a large fan-out over as many TLS sessions.
 STREAMS_PER_CONNECTION = 100
-_SECRET_HEADERS = frozenset({b"authorization"})  # never indexed: kept out of HPACK's shared table
-
-
-class PlainEncoder(Encoder):
-    """HPACK without Huffman coding (RFC 7541 makes it optional): coding the bearer token and the
-    path, different on every request, in pure Python cost more than the rest of a request."""
-
-    def encode(self, headers: Any, huffman: bool = True) -> bytes:
-        return super().encode(headers, huffman=False)
-
-
-def start(connection: h2.connection.H2Connection, transport: asyncio.BaseTransport, settings: dict) -> None:
-    """Our preamble and SETTINGS, with WINDOW for the peer's streams and for the connection."""
-    connection.encoder = PlainEncoder()
-    connection.local_settings = h2.settings.Settings(client=connection.config.client_side, initial_values={
-        h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW, **settings})
-    connection.initiate_connection()
-    connection.increment_flow_control_window(WINDOW)
-    flush(connection, transport)
-
-
-def receive(connection: h2.connection.H2Connection, transport: asyncio.BaseTransport, data: bytes) -> list | None:
-    """h2's events for these bytes; None when the peer broke the protocol (then GOAWAY is sent and
-    the connection closed)."""
-    try:
-        return connection.receive_data(data)
-    except h2.exceptions.ProtocolError:
-        flush(connection, transport)
-        transport.close()
-        return None
-
-
-def flush(connection: h2.connection.H2Connection, transport: Any) -> None:
-    data = connection.data_to_send()
-    if data and transport is not None and not transport.is_closing():
-        transport.write(data)
-
-
-def send_within_window(connection: h2.connection.H2Connection, stream_id: int, data: bytes) -> bytes:
-    """As much of a body as the flow-control windows allow; what is left waits for WINDOW_UPDATE."""
-    while data:
-        room = min(connection.local_flow_control_window(stream_id), connection.max_outbound_frame_size)
-        if room <= 0:
-            break
-        chunk, data = data[:room], data[room:]
-        connection.send_data(stream_id, chunk, end_stream=not data)
-    return data
+_SECRET_HEADERS = frozenset({b"authorization"})  # never indexed
+_LAST_STREAM_ID = 2**31 - 1
 
 
 class H2Error(Exception):
@@ -108,94 +60,96 @@ class H2Response:
 
 
 class _Stream:
-    __slots__ = ("future", "status", "headers", "body", "pending", "timer")
+    __slots__ = ("future", "status", "headers", "body", "deadline", "received")
 
-    def __init__(self, future: asyncio.Future) -> None:
+    def __init__(self, future: asyncio.Future, deadline: float) -> None:
         self.future = future
         self.status = 0
         self.headers: dict[str, str] = {}
         self.body: list[bytes] = []
-        self.pending = b""  # request body not yet sent for want of flow-control window
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = deadline
+        self.received = 0  # DATA bytes not yet acknowledged with a stream WINDOW_UPDATE
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(FrameConnection):
     def __init__(self, authority: bytes) -> None:
-        self.authority = authority
-        # Our own headers, already lower-case and valid: h2 need not check or rewrite them.
-        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(
-            client_side=True, header_encoding=None, validate_outbound_headers=False,
-            normalize_outbound_headers=False))
-        self.streams: dict[int, _Stream] = {}
-        self.transport: asyncio.Transport | None = None
+        super().__init__()
+        # :method POST, :scheme https (both in HPACK's static table) and :authority, the same
+        # bytes at the start of every request's header block.
+        self.prefix = b"\x83\x87" + field(b":authority", authority)
+        self.streams: dict[int, _Stream] = {}  # in the order they started: their deadlines' order
+        self.next_stream_id = 1
         self.usable = True  # False after GOAWAY or loss: no new streams
-        self.ready = asyncio.get_running_loop().create_future()  # the server's first SETTINGS
+        self.ready = self.loop.create_future()  # the server's first SETTINGS
         self.on_capacity: Any = None  # set by the pool: a stream ended, another may start
+        self._timer: asyncio.TimerHandle | None = None
 
     # asyncio callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        start(self.h2, transport, {h2.settings.SettingCodes.ENABLE_PUSH: 0})
-
-    def data_received(self, data: bytes) -> None:
-        events = receive(self.h2, self.transport, data)  # type: ignore[arg-type]
-        if events is None:
-            self._fail(H2Error("HTTP/2 protocol error"))
-            return
-        for event in events:
-            handler = _HANDLERS.get(type(event))
-            if handler is not None:
-                handler(self, event)
-        self._flush()
+        self.start({h2frames.ENABLE_PUSH: 0})
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(H2Error(f"connection lost: {exc!r}"))
 
-    # events
+    def protocol_failed(self, failure: ProtocolFailure) -> None:
+        super().protocol_failed(failure)
+        self._fail(H2Error(f"HTTP/2 protocol error: {failure}"))
 
-    def _response(self, event: h2.events.ResponseReceived) -> None:
-        stream = self.streams.get(event.stream_id)
-        if stream is not None:
-            for name, value in event.headers:
+    # frames
+
+    def on_settings(self) -> None:
+        if not self.ready.done():
+            self.ready.set_result(None)
+
+    def on_headers(self, stream_id: int, headers: list[tuple[bytes, bytes]], end_stream: bool) -> None:
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            return
+        if stream.status == 0 or 100 <= stream.status < 200:  # the response's (trailers are ignored)
+            fields = {}
+            for name, value in headers:
                 if name == b":status":
                     stream.status = int(value)
                 else:
-                    stream.headers[name.decode("latin-1")] = value.decode("latin-1")
+                    fields[name.decode("latin-1")] = value.decode("latin-1")
+            if not 100 <= stream.status < 200:
+                stream.headers = fields
+        if end_stream:
+            self._ended(stream_id)
 
-    def _data(self, event: h2.events.DataReceived) -> None:
-        stream = self.streams.get(event.stream_id)
-        if stream is not None:
-            stream.body.append(event.data)
-        if event.flow_controlled_length:
-            self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+    def on_data(self, stream_id: int, data: bytes, size: int, end_stream: bool) -> None:
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            self.received += size  # the connection's window still counts it
+        else:
+            stream.received = self.acknowledge(stream_id, stream.received, size)
+            stream.body.append(data)
+            if end_stream:
+                self._ended(stream_id)
 
-    def _ended(self, event: h2.events.StreamEnded) -> None:
-        stream = self._pop(event.stream_id)
+    def _ended(self, stream_id: int) -> None:
+        if stream_id in self.pending:  # the server answered before it had all the body
+            self.reset(stream_id, h2frames.CANCEL)
+        stream = self._pop(stream_id)
         if stream is not None and not stream.future.done():
             stream.future.set_result(H2Response(stream.status, stream.headers, b"".join(stream.body)))
 
-    def _reset(self, event: h2.events.StreamReset) -> None:
-        stream = self._pop(event.stream_id)
+    def on_reset(self, stream_id: int, code: int) -> None:
+        stream = self._pop(stream_id)
         if stream is not None and not stream.future.done():
-            stream.future.set_exception(H2Error(f"stream reset by the server: {event.error_code!r}"))
+            stream.future.set_exception(H2Error(f"stream reset by the server: {h2frames.describe(code)}"))
 
-    def _window(self, event: Any) -> None:
-        if not self.ready.done():
-            self.ready.set_result(None)
-        for stream_id, stream in list(self.streams.items()):
-            if stream.pending:
-                self._send_body(stream_id, stream)
-
-    def _goaway(self, event: h2.events.ConnectionTerminated) -> None:
+    def on_goaway(self, last_stream_id: int, code: int) -> None:
         """The server takes no new streams; those above last_stream_id were not processed."""
         self.usable = False
-        last = event.last_stream_id if event.last_stream_id is not None else 0
-        for stream_id in [s for s in self.streams if s > last]:
+        for stream_id in [s for s in self.streams if s > last_stream_id]:
             stream = self._pop(stream_id)
             if stream is not None and not stream.future.done():
-                stream.future.set_exception(H2Error(f"GOAWAY {event.error_code!r}: not processed"))
+                stream.future.set_exception(H2Error(f"GOAWAY {h2frames.describe(code)}: not processed"))
         if not self.streams:
+            self.flush()
             self.transport.close()  # type: ignore[union-attr]
 
     # requests
@@ -203,50 +157,52 @@ class _Connection(asyncio.Protocol):
     def capacity(self) -> int:
         if not self.usable or not self.ready.done():
             return 0
-        return min(self.h2.remote_settings.max_concurrent_streams, STREAMS_PER_CONNECTION) - len(self.streams)
+        return min(self.max_concurrent, STREAMS_PER_CONNECTION) - len(self.streams)
 
-    def start(self, method: bytes, path: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
-              timeout: float) -> asyncio.Future:
-        loop = asyncio.get_running_loop()
-        stream_id = self.h2.get_next_available_stream_id()
-        stream = self.streams[stream_id] = _Stream(loop.create_future())
-        stream.timer = loop.call_later(timeout, self._timed_out, stream_id)
-        # The path differs on every request (APNs: the device token): not indexed, so it does not
-        # push the headers that repeat (the bearer token aside, topic, content type) out of the table.
-        self.h2.send_headers(stream_id, [(b":method", method), (b":scheme", b"https"), (b":authority", self.authority),
-                                         NeverIndexedHeaderTuple(b":path", path), *headers], end_stream=not body)
+    def request(self, block: bytes, body: bytes, timeout: float) -> asyncio.Future:
+        """POST: `block` is the header block after :method, :scheme and :authority."""
+        stream_id = self.next_stream_id
+        self.next_stream_id += 2
+        if self.next_stream_id > _LAST_STREAM_ID:
+            self.usable = False  # stream ids used up: the next request opens a new connection
+        future = self.loop.create_future()
+        self.streams[stream_id] = _Stream(future, self.loop.time() + timeout)
+        if self._timer is None:
+            self._timer = self.loop.call_at(self.loop.time() + timeout, self._expire)
+        self.write(header_frames(stream_id, self.prefix + block, not body, self.max_frame))
         if body:
-            stream.pending = body
-            self._send_body(stream_id, stream)
-        self._flush()
-        return stream.future
+            self.stream_windows[stream_id] = self.initial_window
+            self.send_body(stream_id, body)
+        return future
 
-    def _send_body(self, stream_id: int, stream: _Stream) -> None:
-        stream.pending = send_within_window(self.h2, stream_id, stream.pending)
-
-    def _timed_out(self, stream_id: int) -> None:
-        stream = self._pop(stream_id)
-        if stream is None:
-            return
-        if not stream.future.done():
-            stream.future.set_exception(H2Timeout("no answer within the timeout"))
-        try:
-            self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
-            self._flush()
-        except h2.exceptions.ProtocolError:
-            pass  # the stream had closed meanwhile
+    def _expire(self) -> None:
+        """Requests past their deadline, oldest first (all share one timeout, so they are in
+        order): each fails and its stream is reset; the connection stays usable."""
+        self._timer = None
+        now = self.loop.time()
+        while self.streams:
+            stream_id, stream = next(iter(self.streams.items()))
+            if stream.deadline > now:
+                self._timer = self.loop.call_at(stream.deadline, self._expire)
+                break
+            self._pop(stream_id)
+            if not stream.future.done():
+                stream.future.set_exception(H2Timeout("no answer within the timeout"))
+            self.reset(stream_id, h2frames.CANCEL)
 
     def _pop(self, stream_id: int) -> _Stream | None:
         stream = self.streams.pop(stream_id, None)
         if stream is not None:
-            if stream.timer is not None:
-                stream.timer.cancel()
+            self.close_stream(stream_id)
             if self.on_capacity is not None:
                 self.on_capacity()
         return stream
 
     def _fail(self, error: H2Error) -> None:
         self.usable = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if not self.ready.done():
             self.ready.set_exception(error)
             self.ready.exception()  # retrieved: whoever awaits it sees it, nobody else must
@@ -254,20 +210,6 @@ class _Connection(asyncio.Protocol):
             stream = self._pop(stream_id)
             if stream is not None and not stream.future.done():
                 stream.future.set_exception(error)
-
-    def _flush(self) -> None:
-        flush(self.h2, self.transport)
-
-
-_HANDLERS = {
-    h2.events.ResponseReceived: _Connection._response,
-    h2.events.DataReceived: _Connection._data,
-    h2.events.StreamEnded: _Connection._ended,
-    h2.events.StreamReset: _Connection._reset,
-    h2.events.WindowUpdated: _Connection._window,
-    h2.events.RemoteSettingsChanged: _Connection._window,
-    h2.events.ConnectionTerminated: _Connection._goaway,
-}
 
 
 class _Origin:
@@ -281,11 +223,18 @@ class _Origin:
         self.connecting: asyncio.Future | None = None
         self.waiters: list[asyncio.Future] = []
 
+    def pick(self) -> _Connection | None:
+        """An open connection with room for another stream, if there is one (no waiting)."""
+        for connection in self.connections:
+            if connection.capacity() > 0:
+                return connection
+        return None
+
     async def connection(self, timeout: float) -> _Connection:
         while True:
             self.connections = [c for c in self.connections if c.usable]
-            best = max(self.connections, key=_Connection.capacity, default=None)
-            if best is not None and best.capacity() > 0:
+            best = self.pick()
+            if best is not None:
                 return best
             if self.connecting is not None:
                 await asyncio.shield(self.connecting)
@@ -319,6 +268,8 @@ class _Origin:
         self.connections.append(connection)
 
     def _wake(self) -> None:
+        if not self.waiters:
+            return
         waiters, self.waiters = self.waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -346,24 +297,41 @@ class H2Client:
                 context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
         context.set_alpn_protocols(["h2"])
         self.ssl = context
-        self._origins: dict[tuple[str, int], _Origin] = {}
+        self._origins: dict[str, _Origin] = {}  # by authority ("host:port")
+        self._encoded: dict[tuple[tuple[str, str], ...], bytes] = {}
 
     async def post(self, url: str, content: bytes, headers: Mapping[str, str]) -> H2Response:
-        parts = urlsplit(url)
-        if parts.scheme != "https":
-            raise H2Error(f"HTTP/2 with TLS only, not {url!r}")
-        key = (parts.hostname or "", parts.port or 443)
-        origin = self._origins.get(key)
+        origin, path = self._route(url)
+        connection = origin.pick() or await origin.connection(self.timeout)
+        block = field(b":path", path.encode()) + self._fields(headers) + field(
+            b"content-length", str(len(content)).encode())
+        return await connection.request(block, content, self.timeout)
+
+    def _route(self, url: str) -> tuple[_Origin, str]:
+        """The origin's connections and the request's path (with its query)."""
+        scheme, _, rest = url.partition("://")
+        authority, slash, path = rest.partition("/")
+        origin = self._origins.get(authority) if scheme == "https" else None
         if origin is None:
-            origin = self._origins[key] = _Origin(key[0], key[1], self.ssl, self.max_connections)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection = await origin.connection(self.timeout)
-        fields = []
-        for name, value in headers.items():
-            raw, encoded = name.lower().encode(), value.encode()
-            fields.append(NeverIndexedHeaderTuple(raw, encoded) if raw in _SECRET_HEADERS else (raw, encoded))
-        fields.append((b"content-length", str(len(content)).encode()))
-        return await connection.start(b"POST", path.encode(), fields, content, self.timeout)
+            parts = urlsplit(url)
+            if parts.scheme != "https":
+                raise H2Error(f"HTTP/2 with TLS only, not {url!r}")
+            origin = self._origins[authority] = _Origin(parts.hostname or "", parts.port or 443, self.ssl,
+                                                        self.max_connections)
+        return origin, slash + path if slash else "/"
+
+    def _fields(self, headers: Mapping[str, str]) -> bytes:
+        """The HPACK fields of these headers, encoded once per distinct set (a provider sends the
+        same token and options for a whole batch)."""
+        key = tuple(headers.items())
+        block = self._encoded.get(key)
+        if block is None:
+            block = b"".join(field(name.lower().encode(), value.encode(), secret=name.lower().encode() in
+                                   _SECRET_HEADERS) for name, value in key)
+            if len(self._encoded) >= 256:
+                self._encoded.clear()
+            self._encoded[key] = block
+        return block
 
     async def aclose(self) -> None:
         for origin in self._origins.values():

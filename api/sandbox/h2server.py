@@ -1,4 +1,4 @@
-"""A lean TLS server for the sandbox's FCM and APNs app: HTTP/2 on the `h2` state machine
+"""A lean TLS server for the sandbox's FCM and APNs app: HTTP/2 on api/providers/h2frames.py
 (ALPN h2) and HTTP/1.1 on `h11` (what a client without HTTP/2 gets), straight on asyncio.
 
 hypercorn spent about as much CPU per request as httpx's client (a task group, queues and
@@ -16,14 +16,10 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-import h2.config
-import h2.connection
-import h2.events
-import h2.exceptions
-import h2.settings
 import h11
 
-from api.providers.h2client import flush, receive, send_within_window, start
+from api.providers import h2frames
+from api.providers.h2frames import FrameConnection, ProtocolFailure
 
 App = Any  # an ASGI application
 InFlight = Callable[[int], None]  # told +1 when a request arrives, -1 once it is answered
@@ -72,40 +68,54 @@ def _spawn(coro: Any) -> None:
     task.add_done_callback(_tasks.discard)
 
 
-class _Http2(asyncio.Protocol):
-    def __init__(self, app: App, transport: asyncio.Transport, in_flight: InFlight) -> None:
-        self.app, self.transport, self.in_flight = app, transport, in_flight
-        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
-        self.requests: dict[int, tuple[list, list[bytes]]] = {}  # stream -> (headers, body so far)
-        self.unsent: dict[int, bytes] = {}  # answers waiting for flow-control window
-        start(self.h2, transport, {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS})
+class _Http2(FrameConnection):
+    preface_expected = True
 
-    def data_received(self, data: bytes) -> None:
-        events = receive(self.h2, self.transport, data)
-        if events is None:
+    def __init__(self, app: App, transport: asyncio.Transport, in_flight: InFlight) -> None:
+        super().__init__()
+        self.app, self.transport, self.in_flight = app, transport, in_flight
+        self.requests: dict[int, _Request] = {}  # streams whose request is still arriving
+        self.answering: set[int] = set()  # streams whose request is with the app
+        self.start({h2frames.MAX_CONCURRENT_STREAMS: MAX_STREAMS})
+
+    def on_headers(self, stream_id: int, headers: list[tuple[bytes, bytes]], end_stream: bool) -> None:
+        request = self.requests.get(stream_id)
+        if request is None:  # a new stream (trailers of a known one change nothing)
+            if stream_id % 2 == 0 or stream_id <= self.last_peer_stream:
+                raise ProtocolFailure(h2frames.PROTOCOL_ERROR, "bad stream id")
+            self.last_peer_stream = stream_id
+            if len(self.requests) + len(self.answering) >= MAX_STREAMS:
+                self.reset(stream_id, h2frames.REFUSED_STREAM)
+                return
+            request = self.requests[stream_id] = _Request(headers)
+            self.stream_windows[stream_id] = self.initial_window
+            self.in_flight(1)  # received, not answered: the streams a client multiplexes
+        if end_stream:
+            self._complete(stream_id)
+
+    def on_data(self, stream_id: int, data: bytes, size: int, end_stream: bool) -> None:
+        request = self.requests.get(stream_id)
+        if request is None:
+            self.received += size  # the connection's window still counts it
             return
-        for event in events:
-            if isinstance(event, h2.events.RequestReceived):
-                self.requests[event.stream_id] = (event.headers, [])
-                self.in_flight(1)  # received, not answered: the streams a client multiplexes
-            elif isinstance(event, h2.events.DataReceived):
-                if event.stream_id in self.requests:
-                    self.requests[event.stream_id][1].append(event.data)
-                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif isinstance(event, h2.events.StreamEnded):
-                request = self.requests.pop(event.stream_id, None)
-                if request is not None:
-                    _spawn(self._answer(event.stream_id, *request))
-            elif isinstance(event, h2.events.StreamReset):
-                if self.requests.pop(event.stream_id, None) is not None:
-                    self.in_flight(-1)
-                self.unsent.pop(event.stream_id, None)
-            elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
-                for stream_id in list(self.unsent):
-                    self._send_body(stream_id)
-            elif isinstance(event, h2.events.ConnectionTerminated):
-                self.transport.close()
-        self._flush()
+        request.received = self.acknowledge(stream_id, request.received, size)
+        request.body.append(data)
+        if end_stream:
+            self._complete(stream_id)
+
+    def on_reset(self, stream_id: int, code: int) -> None:
+        if self.requests.pop(stream_id, None) is not None:
+            self.in_flight(-1)
+        self.answering.discard(stream_id)  # whatever the app answers is not sent
+
+    def on_goaway(self, last_stream_id: int, code: int) -> None:
+        self.flush()
+        self.transport.close()
+
+    def _complete(self, stream_id: int) -> None:
+        request = self.requests.pop(stream_id)
+        self.answering.add(stream_id)
+        _spawn(self._answer(stream_id, request.headers, request.body))
 
     async def _answer(self, stream_id: int, raw_headers: list, body: list[bytes]) -> None:
         pseudo, headers = {}, []
@@ -121,31 +131,45 @@ class _Http2(asyncio.Protocol):
             status, out, content = await _run(self.app, scope, b"".join(body))
         finally:
             self.in_flight(-1)
-        if self.transport.is_closing():
-            return
+        if stream_id not in self.answering or self.transport.is_closing():
+            return  # the client gave up on it (a timeout): nothing to say
+        self.answering.discard(stream_id)
         hop_by_hop = (b"connection", b"transfer-encoding")  # HTTP/1.1's, not allowed in HTTP/2
-        out = [(name.lower(), value) for name, value in out if name.lower() not in hop_by_hop]
-        try:
-            self.h2.send_headers(stream_id, [(b":status", str(status).encode()), *out], end_stream=not content)
-            if content:
-                self.unsent[stream_id] = content
-                self._send_body(stream_id)
-        except h2.exceptions.StreamClosedError:
-            self.unsent.pop(stream_id, None)  # the client gave up on it (a timeout): nothing to say
-        self._flush()
-
-    def _send_body(self, stream_id: int) -> None:
-        try:
-            rest = send_within_window(self.h2, stream_id, self.unsent.get(stream_id, b""))
-        except h2.exceptions.StreamClosedError:
-            rest = b""
-        if rest:
-            self.unsent[stream_id] = rest
+        block = _status_field(status) + b"".join(
+            _field(name.lower(), value) for name, value in out if name.lower() not in hop_by_hop)
+        self.write(h2frames.header_frames(stream_id, block, not content, self.max_frame))
+        if content:
+            self.send_body(stream_id, content)
         else:
-            self.unsent.pop(stream_id, None)
+            self.close_stream(stream_id)
 
-    def _flush(self) -> None:
-        flush(self.h2, self.transport)
+
+class _Request:
+    __slots__ = ("headers", "body", "received")
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.headers = headers
+        self.body: list[bytes] = []
+        self.received = 0
+
+
+_fields: dict[tuple[bytes, bytes], bytes] = {}
+
+
+def _field(name: bytes, value: bytes) -> bytes:
+    """HPACK bytes of a response header, kept for those that repeat (content-type, lengths)."""
+    encoded = _fields.get((name, value))
+    if encoded is None:
+        encoded = h2frames.field(name, value)
+        if name in (b":status", b"content-type", b"content-length", b"retry-after"):
+            if len(_fields) > 4096:
+                _fields.clear()
+            _fields[name, value] = encoded
+    return encoded
+
+
+def _status_field(status: int) -> bytes:
+    return _field(b":status", str(status).encode())
 
 
 class _Http11(asyncio.Protocol):
