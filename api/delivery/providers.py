@@ -58,8 +58,14 @@ def _verify(settings: Settings) -> ssl.SSLContext | bool:
     """The system's CAs, plus BOOPER_PROVIDER_CA_FILE when set (the sandbox's certificate)."""
     if not settings.provider_ca_file:
         return True
+    return _context_with(str(settings.provider_ca_file))
+
+
+@lru_cache(maxsize=4)
+def _context_with(ca_file: str) -> ssl.SSLContext:
+    """One context for FCM and APNs (loading the system's CAs costs about 100 ms each time)."""
     context = ssl.create_default_context()
-    context.load_verify_locations(settings.provider_ca_file)
+    context.load_verify_locations(ca_file)
     return context
 
 

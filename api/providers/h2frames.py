@@ -32,9 +32,11 @@ DEFAULT_WINDOW = 65_535
 WINDOW = 1 << 24  # what we let the peer send before we acknowledge, per stream and per connection
 MAX_WINDOW = 2**31 - 1
 MAX_FRAME = 16_384  # our SETTINGS_MAX_FRAME_SIZE (the default: we never raise it)
+MAX_HEADER_BLOCK = 65_536  # a header block split over CONTINUATION frames, at most
 
 _HEAD = struct.Struct(">BHBBL")
 _SETTING = struct.Struct(">HL")
+_STATIC = [(b"", b""), *HeaderTable.STATIC_TABLE]  # by HPACK index (1-based)
 _STATIC_FULL: dict[tuple[bytes, bytes], int] = {}
 _STATIC_NAME: dict[bytes, int] = {}
 for _index, (_name, _value) in enumerate(HeaderTable.STATIC_TABLE, start=1):
@@ -86,6 +88,66 @@ def header_frames(stream_id: int, block: bytes, end_stream: bool, max_frame: int
     out += [frame(CONTINUATION, 0, stream_id, p) for p in parts[1:-1]]
     out.append(frame(CONTINUATION, END_HEADERS, stream_id, parts[-1]))
     return b"".join(out)
+
+
+class _NotPlain(Exception):
+    """The block uses the dynamic table or Huffman coding: hpack's decoder reads it."""
+
+
+def _read_integer(block: bytes, pos: int, prefix_bits: int) -> tuple[int, int]:
+    limit = (1 << prefix_bits) - 1
+    value = block[pos] & limit
+    pos += 1
+    if value < limit:
+        return value, pos
+    shift = 0
+    while True:
+        byte = block[pos]
+        pos += 1
+        value += (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _read_string(block: bytes, pos: int) -> tuple[bytes, int]:
+    if block[pos] & 0x80:
+        raise _NotPlain
+    size, pos = _read_integer(block, pos, 7)
+    if pos + size > len(block):
+        raise _NotPlain
+    return block[pos : pos + size], pos + size
+
+
+def decode_plain(block: bytes) -> list[tuple[bytes, bytes]]:
+    """A header block made only of static-table references and plain literals that are not added
+    to the table (what this module's peers write): it leaves the peer's dynamic table as it was,
+    so it can be read without hpack's decoder (which costs a few microseconds a field). _NotPlain
+    for anything else, before anything was changed."""
+    headers, pos, end = [], 0, len(block)
+    try:
+        while pos < end:
+            byte = block[pos]
+            if byte & 0x80:  # indexed
+                index, pos = _read_integer(block, pos, 7)
+                if not 0 < index < len(_STATIC):
+                    raise _NotPlain
+                headers.append(_STATIC[index])
+            elif byte & 0xE0 in (0x00, 0x10):  # literal without indexing / never indexed
+                index, pos = _read_integer(block, pos, 4)
+                if index:
+                    if index >= len(_STATIC):
+                        raise _NotPlain
+                    name = _STATIC[index][0]
+                else:
+                    name, pos = _read_string(block, pos)
+                value, pos = _read_string(block, pos)
+                headers.append((name, value))
+            else:  # incremental indexing or a table size update
+                raise _NotPlain
+    except IndexError:
+        raise _NotPlain from None
+    return headers
 
 
 class ProtocolFailure(Exception):
@@ -260,6 +322,8 @@ class FrameConnection(asyncio.Protocol):
             if self._block is None or self._block[0] != stream_id:
                 raise ProtocolFailure(PROTOCOL_ERROR, "unexpected CONTINUATION")
             self._block[2].append(payload)
+            if sum(map(len, self._block[2])) > MAX_HEADER_BLOCK:
+                raise ProtocolFailure(PROTOCOL_ERROR, "header block too large")
             if flags & END_HEADERS:
                 block, self._block = self._block, None
                 self._headers(stream_id, block[1], b"".join(block[2]))
@@ -297,7 +361,10 @@ class FrameConnection(asyncio.Protocol):
 
     def _headers(self, stream_id: int, flags: int, block: bytes) -> None:
         try:
-            headers = self._decoder.decode(block, raw=True)
+            try:
+                headers = decode_plain(block)
+            except _NotPlain:
+                headers = self._decoder.decode(block, raw=True)
         except HPACKError as exc:
             raise ProtocolFailure(COMPRESSION_ERROR, f"HPACK: {exc}") from exc
         self.on_headers(stream_id, headers, bool(flags & END_STREAM))

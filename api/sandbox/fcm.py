@@ -4,8 +4,8 @@ POST /v1/projects/{project}/messages:send, with FCM's error shapes and per-token
 from __future__ import annotations
 
 import asyncio
+import random
 import time
-import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -91,7 +91,7 @@ async def _messages_send(scope: dict, send: Any, body: bytes, state: SandboxStat
         state.count("rejected.fcm")
         await answer(send, 400, fcm_error("INVALID_ARGUMENT", 400, "message too big or data values not strings"))
         return
-    name = f"projects/{project}/messages/{uuid.uuid4().hex}"
+    name = f"projects/{project}/messages/{random.getrandbits(128):032x}"
     state.store({"provider": "fcm", "to": token, "project": project, "message": message, "name": name,
                  "http_version": scope.get("http_version"), "received_at": time.time()})
     state.count("messages.fcm")

@@ -53,6 +53,8 @@ class ScriptedServer:
                 for event in self.conn.receive_data(data):
                     if isinstance(event, h2.events.RequestReceived):
                         self.bodies[event.stream_id] = 0
+                        self.big = getattr(self, "big", {})
+                        self.big[event.stream_id] = len(dict(event.headers).get(b"x-big", b""))
                         path = dict(event.headers)[b":path"].decode()
                         self.paths = getattr(self, "paths", {})
                         self.paths[event.stream_id] = path
@@ -80,7 +82,10 @@ class ScriptedServer:
             def respond(self, stream_id):
                 try:
                     body = str(self.bodies[stream_id]).encode()
-                    self.conn.send_headers(stream_id, [(":status", "200"), ("content-length", str(len(body)))])
+                    # h2's encoder: Huffman-coded and indexed in its dynamic table, as real servers do.
+                    self.conn.send_headers(stream_id, [(":status", "200"), ("content-length", str(len(body))),
+                                                       ("x-big-length", str(self.big[stream_id])),
+                                                       ("server", "scripted")])
                     self.conn.send_data(stream_id, body, end_stream=True)
                 except h2.exceptions.StreamClosedError:
                     return
@@ -109,6 +114,16 @@ async def test_a_body_larger_than_the_window_is_sent_as_the_server_opens_it(scri
     client, url, _ = scripted
     response = await client.post(f"{url}/echo", b"x" * 5000, {"content-type": "application/octet-stream"})
     assert response.status_code == 200 and response.content == b"5000"
+
+
+async def test_a_header_block_larger_than_a_frame_goes_out_in_continuation_frames(scripted):
+    """20 KB of headers (more than one 16 KB frame); the answers' headers, Huffman-coded and then
+    referring to the server's dynamic table, are read the same each time."""
+    client, url, _ = scripted
+    for _ in range(3):
+        response = await client.post(f"{url}/echo", b"ab", {"x-big": "v" * 20_000})
+        assert response.status_code == 200 and response.content == b"2"
+        assert response.headers["x-big-length"] == "20000" and response.headers["server"] == "scripted"
 
 
 async def test_concurrent_requests_spread_over_connections_of_at_most_100_streams(scripted):
