@@ -48,6 +48,22 @@ def fcm_message(token: str, n: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
+def variant(n: dict[str, Any]) -> tuple:
+    """What makes one delivery's payload of a notification differ from another's: its badge and its
+    digest (with_digests); deliveries with the same variant share the payload's bytes."""
+    return n["id"], (n.get("presentation") or {}).get("badge"), n.get("digest_count")
+
+
+def fcm_body_around_token(n: dict[str, Any]) -> tuple[bytes, bytes]:
+    """messages:send's JSON body for this notification, in two parts: head + the token's JSON +
+    tail is orjson.dumps({"message": fcm_message(token, n)}), built once for a whole batch."""
+    message = fcm_message("", n)
+    del message["token"]  # the first key: it goes between the two parts
+    rest = orjson.dumps({"message": message})  # {"message":{"data":...,"android":...}}
+    head = b'{"message":{"token":'
+    return head, b"," + rest[len(b'{"message":{'):]
+
+
 def apns_request(token: str, n: dict[str, Any], topic: str, *, now: float | None = None) -> ApnsRequest:
     """An alert push, or a background push (content-available, priority 5) without title and body."""
     alert = {k: n[k] for k in ("title", "body") if n[k]}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 
+import orjson
+
 from api.apps import credentials
 from api.delivery import native_payload
 from api.delivery.providers import providers
 from api.delivery.senders import SendOne, send_individually
-from api.providers.apns import SigningKey
+from api.providers.apns import ApnsRequest, SigningKey
 from api.providers.failures import CredentialsFailure, Outcome
 from api.providers.fcm import ServiceAccount
 from api.runtime import Runtime
@@ -36,13 +38,19 @@ async def send_fcm(runtime: Runtime, delivery_ids: list[int]) -> None:
 
     async def prepare(devices: dict[int, dict], notes: dict[int, dict]) -> SendOne:
         creds = await _credentials_of(runtime, devices)
+        accounts = {app: ServiceAccount(c.fcm.project_id, c.fcm.client_email, c.fcm.private_key)
+                    for app, c in creds.items() if c is not None and c.fcm is not None}
+        bodies: dict[tuple, tuple[bytes, bytes]] = {}  # per notification variant, around the token
 
         async def send_one(d: dict, device: dict, n: dict) -> Outcome:
-            app_creds = creds.get(device["app"])
-            if app_creds is None or app_creds.fcm is None:
-                return _missing(app_creds, "FCM")
-            account = ServiceAccount(app_creds.fcm.project_id, app_creds.fcm.client_email, app_creds.fcm.private_key)
-            return await client.send(account, native_payload.fcm_message(device["token"], n))
+            account = accounts.get(device["app"])
+            if account is None:
+                return _missing(creds.get(device["app"]), "FCM")
+            key = native_payload.variant(n)
+            around = bodies.get(key)
+            if around is None:
+                around = bodies[key] = native_payload.fcm_body_around_token(n)
+            return await client.send_body(account, around[0] + orjson.dumps(device["token"]) + around[1])
 
         return send_one
 
@@ -54,15 +62,21 @@ async def send_apns(runtime: Runtime, delivery_ids: list[int]) -> None:
 
     async def prepare(devices: dict[int, dict], notes: dict[int, dict]) -> SendOne:
         creds = await _credentials_of(runtime, devices)
+        keys = {app: (SigningKey(c.apns.key_id, c.apns.team_id, c.apns.private_key), c.apns.production, c.apns.topic)
+                for app, c in creds.items() if c is not None and c.apns is not None}
         now = time.time()
+        requests: dict[tuple, ApnsRequest] = {}  # per notification variant and topic; the token apart
 
         async def send_one(d: dict, device: dict, n: dict) -> Outcome:
-            app_creds = creds.get(device["app"])
-            if app_creds is None or app_creds.apns is None:
-                return _missing(app_creds, "APNs")
-            key = app_creds.apns
-            request = native_payload.apns_request(device["token"], n, key.topic, now=now)
-            return await client.send(SigningKey(key.key_id, key.team_id, key.private_key), key.production, request)
+            signing = keys.get(device["app"])
+            if signing is None:
+                return _missing(creds.get(device["app"]), "APNs")
+            key, production, topic = signing
+            variant = (*native_payload.variant(n), topic)
+            request = requests.get(variant)
+            if request is None:
+                request = requests[variant] = native_payload.apns_request("", n, topic, now=now)
+            return await client.send_to(key, production, request, device["token"])
 
         return send_one
 

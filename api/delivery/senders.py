@@ -124,10 +124,10 @@ async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
         }
         # Per notification (and badge), not per device: payloads (classic, and declarative for
         # Safari's push service), TTL, urgency and topic; the sender encrypts per device.
-        per_note: dict[tuple[int, int | None], tuple] = {}
+        per_note: dict[tuple, tuple] = {}
 
         def prepared(n: dict) -> tuple:
-            key = (n["id"], (n.get("presentation") or {}).get("badge"), n.get("digest_count"))
+            key = native_payload.variant(n)
             if key not in per_note:
                 name = channel_names.get(n["channel"], "")
                 per_note[key] = (

@@ -88,6 +88,10 @@ class ApnsClient(Http2Provider):
 
     async def send(self, key: SigningKey, production: bool, request: ApnsRequest) -> Outcome:
         """POST /3/device/{token}; an Outcome, never raised."""
+        return await self.send_to(key, production, request, request.device_token)
+
+    async def send_to(self, key: SigningKey, production: bool, request: ApnsRequest, device_token: str) -> Outcome:
+        """send() to `device_token` (one request's payload and options for many devices)."""
         if len(request.payload) > MAX_PAYLOAD:
             return Outcome(ok=False, failure=PermanentMessageFailure(
                 "PayloadTooLarge", f"{len(request.payload)} bytes, at most {MAX_PAYLOAD}"))
@@ -102,7 +106,7 @@ class ApnsClient(Http2Provider):
             headers["apns-expiration"] = str(request.expiration)
         if request.collapse_id:
             headers["apns-collapse-id"] = request.collapse_id
-        url = f"{self.urls[production]}/3/device/{request.device_token}"
+        url = f"{self.urls[production]}/3/device/{device_token}"
         try:
             async with self.slots:
                 response = await self._http().post(url, request.payload, headers)

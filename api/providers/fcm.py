@@ -93,11 +93,14 @@ class FcmClient(Http2Provider):
 
     async def send(self, account: ServiceAccount, message: dict[str, Any]) -> Outcome:
         """POST one message ({"token", "notification", "data", "android"}); an Outcome, never raised."""
+        return await self.send_body(account, orjson.dumps({"message": message}))
+
+    async def send_body(self, account: ServiceAccount, body: bytes) -> Outcome:
+        """send() with the request's JSON body ({"message": ...}) already encoded."""
         try:
             token = await self.access_token(account)
         except (TransientFailure, CredentialsFailure) as failure:
             return Outcome(ok=False, failure=failure)
-        body = orjson.dumps({"message": message})
         url = f"{self.base_url}/v1/projects/{account.project_id}/messages:send"
         try:
             async with self.slots:
