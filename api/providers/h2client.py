@@ -23,13 +23,14 @@ from urllib.parse import urlsplit
 import orjson
 
 from api.providers import h2frames
-from api.providers.h2frames import FrameConnection, ProtocolFailure, field, header_frames
+from api.providers.h2frames import FrameConnection, ProtocolFailure, field, header_frames, name_prefix, with_value
 
 # Streams per connection at most, whatever the server allows (FCM's usual limit): a few
 # connections of 100 spread the work of a large fan-out over as many TLS sessions.
 STREAMS_PER_CONNECTION = 100
 _SECRET_HEADERS = frozenset({b"authorization"})  # never indexed
 _LAST_STREAM_ID = 2**31 - 1
+_PATH, _CONTENT_LENGTH = name_prefix(b":path"), name_prefix(b"content-length")
 
 
 class H2Error(Exception):
@@ -303,8 +304,8 @@ class H2Client:
     async def post(self, url: str, content: bytes, headers: Mapping[str, str]) -> H2Response:
         origin, path = self._route(url)
         connection = origin.pick() or await origin.connection(self.timeout)
-        block = field(b":path", path.encode()) + self._fields(headers) + field(
-            b"content-length", str(len(content)).encode())
+        block = with_value(_PATH, path.encode()) + self._fields(headers) + with_value(
+            _CONTENT_LENGTH, str(len(content)).encode())
         return await connection.request(block, content, self.timeout)
 
     def _route(self, url: str) -> tuple[_Origin, str]:

@@ -78,6 +78,17 @@ def field(name: bytes, value: bytes, *, secret: bool = False) -> bytes:
     return head + _string(value)
 
 
+def name_prefix(name: bytes) -> bytes:
+    """The start of a literal field (without indexing) of a header in the static table, for
+    with_value: the fields every request has (:path, content-length) without a lookup each."""
+    return _integer(_STATIC_NAME[name], 4, 0x00)
+
+
+def with_value(prefix: bytes, value: bytes) -> bytes:
+    size = len(value)
+    return prefix + (bytes((size,)) if size < 127 else _integer(size, 7, 0)) + value
+
+
 def header_frames(stream_id: int, block: bytes, end_stream: bool, max_frame: int) -> bytes:
     """HEADERS, and CONTINUATION frames when the block is larger than a frame."""
     flags = END_STREAM if end_stream else 0

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from typing import Any
 
 import orjson
 
-from api.sandbox.asgi import answer, header, read_body
+from api.sandbox.asgi import answer, read_body
 from api.sandbox.native_keys import JwtRefused
 from api.sandbox.state import SandboxState
 
 PREFIX = "/3/device/"
+_HEX_TOKEN = re.compile(r"[0-9a-fA-F]{64,}")
 MAX_PAYLOAD = 4096
 _FAULT_STATUS = {"Unregistered": 410, "BadDeviceToken": 400, "TooManyRequests": 429, "InternalServerError": 500,
                  "ServiceUnavailable": 503, "InvalidProviderToken": 403}
@@ -42,30 +44,31 @@ async def _refuse(send: Any, status: int, reason: str, extra: list | None = None
     await answer(send, status, body, [(b"apns-id", _apns_id()), *(extra or [])])
 
 
-def _bad_headers(scope: dict, payload: bytes) -> str | None:
-    """APNs' reason for headers or a payload it would refuse, if any."""
-    push_type = header(scope, b"apns-push-type")
+def _bad_headers(fields: dict[str, str], payload: bytes) -> tuple[str | None, Any]:
+    """APNs' reason for headers or a payload it would refuse, if any; else (None, the payload)."""
+    push_type = fields.get("apns-push-type")
     if push_type not in ("alert", "background", "voip", "complication", "fileprovider", "mdm", "liveactivity"):
-        return "InvalidPushType"
-    if not header(scope, b"apns-topic"):
-        return "MissingTopic"
-    priority = header(scope, b"apns-priority")
+        return "InvalidPushType", None
+    if not fields.get("apns-topic"):
+        return "MissingTopic", None
+    priority = fields.get("apns-priority")
     if priority not in (None, "10", "5", "1") or (push_type == "background" and priority == "10"):
-        return "BadPriority"
-    expiration = header(scope, b"apns-expiration")
+        return "BadPriority", None
+    expiration = fields.get("apns-expiration")
     if expiration is not None and not expiration.isdigit():
-        return "BadExpirationDate"
-    collapse = header(scope, b"apns-collapse-id")
+        return "BadExpirationDate", None
+    collapse = fields.get("apns-collapse-id")
     if collapse is not None and len(collapse.encode()) > 64:
-        return "BadCollapseId"
+        return "BadCollapseId", None
     if len(payload) > MAX_PAYLOAD:
-        return "PayloadTooLarge"
+        return "PayloadTooLarge", None
     try:
-        if not isinstance(orjson.loads(payload).get("aps"), dict):
-            return "PayloadEmpty"
+        message = orjson.loads(payload)
+        if not isinstance(message.get("aps"), dict):
+            return "PayloadEmpty", None
     except (orjson.JSONDecodeError, AttributeError):
-        return "BadMessageId"
-    return None
+        return "BadMessageId", None
+    return None, message
 
 
 async def handle(scope: dict, receive: Any, send: Any, state: SandboxState) -> None:
@@ -75,7 +78,9 @@ async def handle(scope: dict, receive: Any, send: Any, state: SandboxState) -> N
     if scope.get("http_version") != "2":
         await _refuse(send, 400, "BadRequest: HTTP/2 only")  # real APNs does not speak HTTP/1.1 at all
         return
-    authorization = header(scope, b"authorization") or ""
+    # Header names are lower case in HTTP/2; the last of a repeated one counts here.
+    fields = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    authorization = fields.get("authorization") or ""
     try:
         # The client's address and port name its connection (one scope per stream).
         connection = tuple(scope.get("client") or ())
@@ -93,19 +98,19 @@ async def handle(scope: dict, receive: Any, send: Any, state: SandboxState) -> N
         await _refuse(send, status, f"sandbox fault: {rule.fault}", extra)
         return
     fault = state.faults.for_message(token, "apns") if state.faults else None
-    reason = fault or _bad_headers(scope, payload) or (None if _is_hex(token) else "BadDeviceToken")
+    reason, message = (fault, None) if fault else _bad_headers(fields, payload)
+    if reason is None and not _HEX_TOKEN.fullmatch(token):
+        reason = "BadDeviceToken"
     if reason is not None:
         state.count("rejected.apns")
         await _refuse(send, _FAULT_STATUS.get(reason, 400), reason)
         return
-    headers = {k.decode(): v.decode() for k, v in scope["headers"] if k.startswith(b"apns-")}
+    headers = {name: value for name, value in fields.items() if name.startswith("apns-")}
     state.store({"provider": "apns", "to": token, "team": team, "headers": headers,
-                 "message": orjson.loads(payload), "http_version": scope.get("http_version"),
+                 "message": message, "http_version": scope.get("http_version"),
                  "received_at": time.time()})
     state.count("messages.apns")
     await send({"type": "http.response.start", "status": 200, "headers": [(b"apns-id", _apns_id())]})
     await send({"type": "http.response.body", "body": b""})
 
 
-def _is_hex(token: str) -> bool:
-    return len(token) >= 64 and all(c in "0123456789abcdefABCDEF" for c in token)

@@ -27,14 +27,18 @@ MAX_STREAMS = 1000
 _tasks: set[asyncio.Task] = set()
 
 
+def _ends(transport: asyncio.BaseTransport) -> tuple[tuple, tuple]:
+    """The connection's (client, server) addresses, as ASGI's scope gives them."""
+    return tuple(transport.get_extra_info("peername")[:2]), tuple(transport.get_extra_info("sockname")[:2])
+
+
 def _scope(http_version: str, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]],
-           transport: asyncio.BaseTransport) -> dict:
+           ends: tuple[tuple, tuple]) -> dict:
     path, _, query = target.partition(b"?")
     return {"type": "http", "asgi": {"version": "3.0"}, "http_version": http_version,
             "method": method.decode("latin-1"), "scheme": "https", "path": path.decode("latin-1"),
             "raw_path": path, "query_string": query, "headers": headers, "root_path": "",
-            "client": tuple(transport.get_extra_info("peername")[:2]),
-            "server": tuple(transport.get_extra_info("sockname")[:2])}
+            "client": ends[0], "server": ends[1]}
 
 
 async def _run(app: App, scope: dict, body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -76,6 +80,7 @@ class _Http2(FrameConnection):
         self.app, self.transport, self.in_flight = app, transport, in_flight
         self.requests: dict[int, _Request] = {}  # streams whose request is still arriving
         self.answering: set[int] = set()  # streams whose request is with the app
+        self.ends = _ends(transport)
         self.start({h2frames.MAX_CONCURRENT_STREAMS: MAX_STREAMS})
 
     def on_headers(self, stream_id: int, headers: list[tuple[bytes, bytes]], end_stream: bool) -> None:
@@ -126,7 +131,7 @@ class _Http2(FrameConnection):
                 headers.append((name, value))
         if b":authority" in pseudo and not any(name == b"host" for name, _ in headers):
             headers.append((b"host", pseudo[b":authority"]))
-        scope = _scope("2", pseudo.get(b":method", b"GET"), pseudo.get(b":path", b"/"), headers, self.transport)
+        scope = _scope("2", pseudo.get(b":method", b"GET"), pseudo.get(b":path", b"/"), headers, self.ends)
         try:
             status, out, content = await _run(self.app, scope, b"".join(body))
         finally:
@@ -209,7 +214,7 @@ class _Http11(asyncio.Protocol):
 
     async def _answer(self) -> None:
         request = self.request
-        scope = _scope("1.1", request.method, request.target, list(request.headers), self.transport)
+        scope = _scope("1.1", request.method, request.target, list(request.headers), _ends(self.transport))
         try:
             status, out, content = await _run(self.app, scope, b"".join(self.body))
         finally:
