@@ -224,12 +224,13 @@ class FrameConnection(asyncio.Protocol):
                 self.transport.write(data)
 
     def send_body(self, stream_id: int, body: bytes) -> None:
-        """As much of the body (ending the stream) as the windows allow; the rest when they open."""
+        """As much of the body (ending the stream) as the windows allow; the rest when they open.
+        Once the stream is ended on our side its window is no longer kept."""
         window = self.stream_windows.get(stream_id, 0)
         room = min(self.send_window, window, self.max_frame)
         if len(body) <= room:  # the usual case: one frame
             self.send_window -= len(body)
-            self.stream_windows[stream_id] = window - len(body)
+            self.stream_windows.pop(stream_id, None)
             self.write(frame(DATA, END_STREAM, stream_id, body))
             return
         self.pending[stream_id] = body
@@ -247,8 +248,10 @@ class FrameConnection(asyncio.Protocol):
             self.send_window -= len(chunk)
             window -= len(chunk)
             self.write(frame(DATA, 0 if body else END_STREAM, stream_id, chunk))
-        if stream_id in self.stream_windows:
+        if body:
             self.stream_windows[stream_id] = window
+        else:
+            self.stream_windows.pop(stream_id, None)
 
     def reset(self, stream_id: int, code: int) -> None:
         self.close_stream(stream_id)

@@ -15,6 +15,7 @@ import h2.exceptions
 import h2.settings
 import pytest
 
+from api.providers import h2frames
 from api.providers.h2client import STREAMS_PER_CONNECTION, H2Client, H2Error, H2Timeout
 from api.sandbox.h2 import certificate
 
@@ -169,3 +170,33 @@ async def test_plain_http_is_refused():
     client = H2Client(timeout=1)
     with pytest.raises(H2Error, match="TLS only"):
         await client.post("http://127.0.0.1:9/x", b"", {})
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+async def test_a_body_sent_whole_leaves_nothing_of_its_stream_behind():
+    """A connection serves millions of streams: once a body has ended its stream, neither its
+    window nor its rest is kept (the client drops its streams' state on the answer, the server
+    never gets one for its answers)."""
+    connection = h2frames.FrameConnection()
+    connection.transport = _Transport()
+    connection.stream_windows[1] = h2frames.DEFAULT_WINDOW
+    connection.send_body(1, b"x" * 10)
+    assert 1 not in connection.stream_windows
+    connection.stream_windows[3] = 4  # a small window: the body waits for WINDOW_UPDATE
+    connection.send_body(3, b"y" * 10)
+    assert connection.pending[3] == b"y" * 6 and connection.stream_windows[3] == 0
+    connection.data_received(h2frames.frame(h2frames.WINDOW_UPDATE, 0, 3, (100).to_bytes(4, "big")))
+    assert 3 not in connection.pending and 3 not in connection.stream_windows
+    connection.flush()
+    sent = b"".join(connection.transport.written)
+    assert sent.count(b"y") == 10 and sent.count(b"x") == 10
