@@ -140,6 +140,8 @@ async def apply(
         )
     _observe(changes, now, first_attempt=count_attempt)
     try:
+        if dead:  # open streams of the dead devices end now, not at their next periodic check
+            await runtime.live.access_changed(*(f"device:{d}" for d in dead))
         await webhook_service.kick(runtime, hooks)
         await publish_changes(runtime, written)
         for nid, n in notes.items():

@@ -47,6 +47,8 @@ async def deactivate_stale(runtime, days: int, now: dt.datetime | None = None) -
             Device.id.is_in(ids) & Device.active.eq(True) & old
         ).returning(Device.id)
         gone = {r["id"] for r in done}
+        if gone:  # their open streams end now
+            await runtime.live.access_changed(*(f"device:{d}" for d in gone))
         await webhook_service.emit(runtime, webhook_events.devices_left(
             {d: a for d, a in apps.items() if d in gone}, dict.fromkeys(gone, "Stale")
         ))

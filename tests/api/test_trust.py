@@ -15,6 +15,7 @@ import pytest
 
 from api.security import issue_jwt
 from tests.api.conftest import expo_token, make_world
+from tests.delivery.helpers import wait_deliveries
 from tests.support import factories as f
 from tests.support.graphql import socket
 
@@ -128,6 +129,24 @@ async def test_a_device_stream_stops_at_once_after_unsubscribe_and_ends_after_un
         await api.ok("mutation($t: String!) { unregisterDevice(deviceToken: $t) }", {"t": device["token"]})
         await f.send(api, app, channelId=sport["id"], title="after unregister")
         ended_with(await next_message(sock, stream), "UNAUTHENTICATED")
+
+
+async def test_a_device_stream_ends_when_its_provider_reports_the_token_dead(api, sandbox):
+    """A stream outlived its device by up to a minute when the provider, not the device, ended it
+    (DeviceNotRegistered): channel events kept coming until the stream's periodic check."""
+    app = await f.make_app(api)
+    news = await f.make_channel(api, app, name="news")
+    device = await f.make_expo_device(api)
+    await f.subscribe(api, device, news)
+    sandbox.faults({"provider": "expo", "match": device["token"], "fault": "DeviceNotRegistered"})
+    async with socket(api.url, {"deviceKey": device["key"]}) as sock:
+        stream = await sock.start(DEVICE_STREAM, {"t": device["token"]})
+        await asyncio.sleep(0.3)
+        sent = await f.send(api, app, channelId=news["id"], title="last one")
+        message = await next_message(sock, stream)
+        assert message["payload"]["data"]["notifications"]["title"] == "last one"
+        await wait_deliveries(sent["id"], "FAILED", count=1)
+        ended_with(await next_message(sock, stream, timeout=3), "UNAUTHENTICATED")
 
 
 async def test_a_private_channel_stream_ends_when_the_subscription_is_deleted(api):

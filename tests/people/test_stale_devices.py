@@ -3,12 +3,15 @@ refreshed, or a call as the device (written at most once an hour). The clock is 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from api.devices.tables import Device
 from api.notifications.retention import apply_retention
+from tests.api.test_trust import DEVICE_STREAM, ended_with
 from tests.delivery.helpers import device_row, send, wait_status
 from tests.support import factories as f
+from tests.support.graphql import socket
 
 INBOX = "query($t: String) { notifications(deviceToken: $t) { nodes { id } } }"
 
@@ -70,3 +73,20 @@ async def test_a_device_call_counts_as_seen_at_most_once_an_hour(api):
     await _set_seen(device, two_hours_ago)
     await api.raw(INBOX, {"t": device["token"]}, device_key=None)
     assert (await device_row(device["id"]))["last_seen_at"] == two_hours_ago
+
+
+async def test_a_stale_devices_open_stream_ends_when_it_is_deactivated(api, settings):
+    """Deactivated for staleness while holding a live stream (a device asleep with a socket the
+    network kept open): the stream ends then, not at its next periodic check."""
+    settings.device_stale_days = 90
+    app = await f.make_app(api)
+    channel = await f.make_channel(api, app)
+    device = await f.make_expo_device(api)
+    await f.subscribe(api, device, channel)
+    async with socket(api.url, {"deviceKey": device["key"]}) as sock:
+        stream = await sock.start(DEVICE_STREAM, {"t": device["token"]})
+        await asyncio.sleep(0.3)
+        now = dt.datetime.now(dt.UTC)
+        await _set_seen(device, now - dt.timedelta(days=91))
+        assert (await apply_retention(settings, now=now)).devices_deactivated == 1
+        ended_with(await sock.receive(stream, 3), "UNAUTHENTICATED")
