@@ -11,6 +11,9 @@ Everything the dashboard knows about the service comes through this module:
 * ``ApiError`` and ``describe_error`` (dashboard.api_errors): every failure
   becomes one exception type carrying words a person understands.
 
+The people and engagement operations live in dashboard.client_people (mixins of
+``GraphQLClient``).
+
 No other dashboard module imports httpx or websockets or knows the API's URL.
 """
 
@@ -40,6 +43,7 @@ from dashboard.api_types import (  # noqa: F401 (the operations' result types)
     SubscriberPage,
     User,
 )
+from dashboard.client_people import EngagementCalls, PeopleCalls
 
 OPERATIONS_DIR = Path(__file__).parent / "graphql"
 DEFAULT_API_URL = "http://127.0.0.1:8000"
@@ -96,7 +100,7 @@ def operation(name: str) -> str:
 # HTTP client
 
 
-class GraphQLClient:
+class GraphQLClient(PeopleCalls, EngagementCalls):
     """Queries and mutations over HTTP, as the holder of ``token`` (a JWT)."""
 
     def __init__(
@@ -293,13 +297,6 @@ class GraphQLClient:
         variables = {"appId": app_id, "name": name, "visibility": visibility}
         return (await self.execute("CreateChannel", variables))["createChannel"]
 
-    async def update_channel(
-        self, channel_id: str, critical: bool | None = None, digest_window: int | None = None
-    ) -> Channel:
-        """Channel settings; digest_window 0 turns digests off (None leaves it)."""
-        variables = {"id": channel_id, "critical": critical, "digestWindow": digest_window}
-        return (await self.execute("UpdateChannel", variables))["updateChannel"]
-
     async def delete_channel(self, channel_id: str) -> bool:
         return bool((await self.execute("DeleteChannel", {"id": channel_id}))["deleteChannel"])
 
@@ -308,28 +305,6 @@ class GraphQLClient:
     ) -> SubscriberPage:
         variables = {"channelId": channel_id, "first": first, "after": after}
         return (await self.execute("Subscribers", variables))["subscribers"]
-
-    # -- access codes ---------------------------------------------------------
-
-    async def create_access_code(
-        self,
-        app_id: str,
-        channels: list[str],
-        identifier: str | None = None,
-        expires_at: str | None = None,
-    ) -> AccessCode:
-        payload: dict[str, Any] = {"appId": app_id, "channels": channels}
-        if identifier:
-            payload["identifier"] = identifier
-        if expires_at:
-            payload["expiresAt"] = expires_at
-        return (await self.execute("CreateAccessCode", {"input": payload}))["createAccessCode"]
-
-    async def access_codes(
-        self, app_id: str, first: int = 20, after: str | None = None
-    ) -> dict[str, Any]:
-        variables = {"appId": app_id, "first": first, "after": after}
-        return (await self.execute("AccessCodes", variables))["accessCodes"]
 
     # -- notifications --------------------------------------------------------
 
@@ -371,43 +346,3 @@ class GraphQLClient:
         return (await self.execute("CancelNotification", {"id": notification_id}))[
             "cancelNotification"
         ]
-
-    async def update_notification(self, notification_id: str, fields: dict) -> Notification:
-        """fields: title, body, data (None clears one)."""
-        variables = {"id": notification_id, "input": fields}
-        return (await self.execute("UpdateNotification", variables))["updateNotification"]
-
-    async def retract_notification(self, notification_id: str) -> Notification:
-        return (await self.execute("RetractNotification", {"id": notification_id}))[
-            "retractNotification"
-        ]
-
-    # -- people ---------------------------------------------------------------
-
-    async def people(
-        self, app_id: str, first: int = 20, after: str | None = None, search: str | None = None
-    ) -> dict[str, Any]:
-        variables = {"appId": app_id, "first": first, "after": after, "search": search or None}
-        return (await self.execute("People", variables))["people"]
-
-    async def person(self, app_id: str, identifier: str) -> dict[str, Any]:
-        """The person (NOT_FOUND when the app has none by that identifier) and the app's
-        channels, in one call: {"person": ..., "channels": [...]}."""
-        data = await self.execute("Person", {"appId": app_id, "identifier": identifier})
-        self._found(data["person"])
-        return data
-
-    async def person_call(self, name: str, app_id: str, identifier: str, **more: Any) -> Any:
-        """SetPreferences (input=), ExportPerson, ErasePerson: the operation's one field."""
-        data = await self.execute(name, {"appId": app_id, "identifier": identifier, **more})
-        return data[name[0].lower() + name[1:]]
-
-    async def identify_device(self, app_id: str, device_id: str, identifier: str | None) -> Any:
-        variables = {"appId": app_id, "deviceId": device_id, "identifier": identifier}
-        return (await self.execute("IdentifyDevice", variables))["identifyDevice"]
-
-    @staticmethod
-    def _found(value: Any) -> Any:
-        if value is None:
-            raise ApiError("NOT_FOUND")
-        return value
