@@ -63,6 +63,14 @@ class PeopleCalls(Calls):
         self._found(data["person"])
         return data
 
+    async def person_notifications(
+        self, app_id: str, identifier: str, first: int = 10, after: str | None = None
+    ) -> dict[str, Any]:
+        """A page of what reached the person, newest first (a connection)."""
+        variables = {"appId": app_id, "identifier": identifier, "first": first, "after": after}
+        data = await self.execute("PersonNotifications", variables)
+        return self._found(data["person"])["notifications"]
+
     async def person_call(self, name: str, app_id: str, identifier: str, **more: Any) -> Any:
         """SetPreferences (input=), ExportPerson, ErasePerson: the operation's one field."""
         data = await self.execute(name, {"appId": app_id, "identifier": identifier, **more})

@@ -1,6 +1,7 @@
 """One person of the app (/apps/{id}/people/{identifier}, the identifier URL-encoded): their
-devices (unlink one), unread count and presence, preferences, export as JSON, and erase with
-the identifier typed to confirm. Not-found for a person the app does not have."""
+devices (unlink one), unread count and presence, recent notifications (person_recent),
+preferences, export as JSON, and erase with the identifier typed to confirm. Not-found for a
+person the app does not have."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from dashboard.components import (
 from dashboard.layout import app_shell
 from dashboard.pages.people import online_dot
 from dashboard.pages.person_prefs import PrefsState, preferences_card, route_identifier
+from dashboard.pages.person_recent import RecentState, recent_card
 from dashboard.people_forms import export_filename
 from dashboard.session import APP_PAGE, AppContext
 
@@ -273,6 +275,7 @@ def person_page() -> rx.Component:
             rx.vstack(
                 _header(),
                 _devices(),
+                recent_card(),
                 preferences_card(),
                 spacing="5",
                 width="100%",
@@ -301,6 +304,6 @@ def register(app: rx.App) -> None:
         person_page,
         route="/apps/[aid]/people/[person]",
         title="Person · Booper",
-        on_load=[*APP_PAGE, PersonState.load],
+        on_load=[*APP_PAGE, PersonState.load, RecentState.load],
     )
 
