@@ -126,9 +126,10 @@ async def test_an_export_is_bounded_and_says_when_it_was_cut(api, sandbox, monke
 
     app = await f.make_app(api)
     phone = await device_of(api, app, "busy")
-    sent = [await send(api, app, identifiers=["busy"], title=f"n{i}") for i in range(5)]
-    for n in sent:
-        await wait_deliveries(n["id"], "SENT", "DELIVERED", count=1)
+    sent = []
+    for i in range(5):  # one at a time: each fan-out writes its delivery before the next send's
+        sent.append(await send(api, app, identifiers=["busy"], title=f"n{i}"))
+        await wait_deliveries(sent[-1]["id"], "SENT", "DELIVERED", count=1)
     await api.ok(MARK, {"t": phone["token"], "n": [n["id"] for n in sent]})
     whole = (await api.ok(EXPORT, {"a": app.id, "p": "busy"}, api_key=app.api_key))["exportPerson"]
     assert whole["truncated"] is False and whole["truncatedLists"] == []
