@@ -12,6 +12,7 @@ HTTP/1.1 requests with APNs' answer, as before.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ App = Any  # an ASGI application
 InFlight = Callable[[int], None]  # told +1 when a request arrives, -1 once it is answered
 MAX_STREAMS = 1000
 _tasks: set[asyncio.Task] = set()
+log = logging.getLogger("booper.sandbox")
 
 
 def _ends(transport: asyncio.BaseTransport) -> tuple[tuple, tuple]:
@@ -67,9 +69,50 @@ async def _run(app: App, scope: dict, body: bytes) -> tuple[int, list[tuple[byte
 
 
 def _spawn(coro: Any) -> None:
-    task = asyncio.get_running_loop().create_task(coro)
+    """Run a request's answer now, in the caller's turn of the event loop; only if it has to wait
+    (a fault's delay, a timeout rule) does the rest become a task. Almost every answer waits for
+    nothing, and a task each cost the sandbox more than its HTTP/2 framing."""
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration:
+        return
+    except Exception:  # noqa: BLE001 - as a task's unhandled exception would be: logged, not raised here
+        log.exception("sandbox answer failed")
+        return
+    task = asyncio.get_running_loop().create_task(_rest(coro, waiting_on))
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
+
+
+async def _rest(coro: Any, waiting_on: Any) -> Any:
+    return await _Continue(coro, waiting_on)
+
+
+class _Continue:
+    """Awaitable that goes on with a coroutine already started, from the future it last yielded:
+    the task running it passes results and exceptions (a cancellation too) straight through."""
+
+    def __init__(self, coro: Any, waiting_on: Any) -> None:
+        self.coro, self.waiting_on = coro, waiting_on
+
+    def __await__(self) -> Any:
+        coro, value = self.coro, self.waiting_on
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - thrown in by the task: the coroutine decides
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
 
 
 class _Http2(FrameConnection):
@@ -81,6 +124,7 @@ class _Http2(FrameConnection):
         self.requests: dict[int, _Request] = {}  # streams whose request is still arriving
         self.answering: set[int] = set()  # streams whose request is with the app
         self.ends = _ends(transport)
+        self.answered = 0  # answers written since the last flush
         self.start({h2frames.MAX_CONCURRENT_STREAMS: MAX_STREAMS})
 
     def on_headers(self, stream_id: int, headers: list[tuple[bytes, bytes]], end_stream: bool) -> None:
@@ -117,6 +161,12 @@ class _Http2(FrameConnection):
         self.flush()
         self.transport.close()
 
+    def flush(self) -> None:
+        super().flush()
+        if self.answered:
+            self.in_flight(-self.answered)
+            self.answered = 0
+
     def _complete(self, stream_id: int) -> None:
         request = self.requests.pop(stream_id)
         self.answering.add(stream_id)
@@ -134,11 +184,16 @@ class _Http2(FrameConnection):
         scope = _scope("2", pseudo.get(b":method", b"GET"), pseudo.get(b":path", b"/"), headers, self.ends)
         try:
             status, out, content = await _run(self.app, scope, b"".join(body))
-        finally:
+        except BaseException:
             self.in_flight(-1)
+            raise
         if stream_id not in self.answering or self.transport.is_closing():
+            self.in_flight(-1)
             return  # the client gave up on it (a timeout): nothing to say
         self.answering.discard(stream_id)
+        # In flight until the answer is written out: answered in the turn that read them, the
+        # requests of one read (what a client multiplexed) still count together.
+        self.answered += 1
         hop_by_hop = (b"connection", b"transfer-encoding")  # HTTP/1.1's, not allowed in HTTP/2
         block = _status_field(status) + b"".join(
             _field(name.lower(), value) for name, value in out if name.lower() not in hop_by_hop)

@@ -90,6 +90,28 @@ async def test_every_error_class_maps_to_its_outcome(fcm, fault, kind, retry_aft
     assert (await client.send(account, message("bystander"))).ok
 
 
+async def test_an_answer_that_waits_does_not_hold_up_the_others_on_its_connection(fcm):
+    """The sandbox answers most requests in the turn that read them; one that has to wait (a
+    0.3 s delay) is answered later, and those sent after it are answered first."""
+    client, _, sandbox = fcm
+    account = account_of(sandbox, "late-project")
+    sandbox.faults({"provider": "fcm", "match": "late", "fault": "timeout", "seconds": 0.3})
+    finished: list[str] = []
+
+    async def send(token: str):
+        outcome = await client.send(account, message(token))
+        finished.append(token)
+        return outcome
+
+    late = asyncio.ensure_future(send("late-token"))
+    await asyncio.sleep(0.05)  # the late request is with the sandbox first
+    quick = await asyncio.gather(*(send(f"quick-{i}") for i in range(5)))
+    assert all(o.ok for o in quick) and not late.done()
+    outcome = await late
+    assert isinstance(outcome.failure, TransientFailure) and outcome.failure.code == "http_504"
+    assert finished[-1] == "late-token" and len(client._http()._origins) == 1
+
+
 async def test_a_timeout_is_transient(fcm):
     client, _, sandbox = fcm
     account = account_of(sandbox, "timeout-project")
