@@ -89,7 +89,7 @@ async def handle(scope: dict, receive: Any, send: Any, state: SandboxState) -> N
         state.count("rejected.apns")
         await _refuse(send, _TOKEN_STATUS[refused.reason], refused.reason)
         return
-    rule = state.faults.for_request("apns", [token])
+    rule = state.faults.for_request("apns", [token]) if state.faults else None
     if rule is not None:
         if rule.fault == "timeout":
             await asyncio.sleep(rule.seconds if rule.seconds is not None else state.timeout_fault_seconds)

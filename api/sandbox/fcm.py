@@ -76,7 +76,7 @@ async def _messages_send(scope: dict, send: Any, body: bytes, state: SandboxStat
     except (orjson.JSONDecodeError, KeyError, TypeError):
         await answer(send, 400, fcm_error(None, 400, "message.token is required"))
         return
-    rule = state.faults.for_request("fcm", [token])
+    rule = state.faults.for_request("fcm", [token]) if state.faults else None
     if rule is not None:
         await _request_fault(send, rule, state)
         return
