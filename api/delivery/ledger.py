@@ -152,6 +152,12 @@ async def apply(
         log.exception("outcomes recorded; notifying and status roll-forward left to the sweep")
 
 
+# What the rows as written feed (live delivery events, webhooks): a column more is a value more
+# to decode per delivery on the send path.
+_WRITTEN = ", ".join(f"deliveries.{c}" for c in (
+    "id", "notification", "device", "status", "error", "ticket_id", "attempts", "updated_at"))
+
+
 async def _write_changes(values: str, args: list, now: dt.datetime, retry_param: str,
                          retry_at: dt.datetime | None, count_attempt: bool,
                          recorded: tuple[str, list] | None = None) -> list[dict]:
@@ -170,7 +176,7 @@ async def _write_changes(values: str, args: list, now: dt.datetime, retry_param:
         " FROM v WHERE deliveries.id = v.id"
         # A retry never resurrects a delivery settled meanwhile (canceled while in flight).
         " AND (v.status <> 'PENDING' OR deliveries.status = 'PENDING')"
-        " RETURNING " + ", ".join(f"deliveries.{c._meta.db_column_name}" for c in Delivery._meta.columns),
+        f" RETURNING {_WRITTEN}",
         *args, *also_args, now, now, retry_at or now,
     )
 
