@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from functools import partial
 
@@ -68,8 +69,8 @@ async def send(
 
 
 async def dispatch(runtime: Runtime, row: NotificationRow) -> None:
-    """After commit: live subscribers first (milliseconds), then the fan-out task. Concurrent
-    sends share the two Redis round trips (api/coalesce.py); each returns once its own are done."""
+    """After commit: the live event and the fan-out task, at once. Concurrent sends share the two
+    Redis round trips (api/coalesce.py); each returns once its own are done."""
     dispatcher = runtime.extras.get("dispatcher")
     if dispatcher is None:
         dispatcher = runtime.extras["dispatcher"] = Coalescer(partial(_dispatch_batch, runtime))
@@ -77,5 +78,11 @@ async def dispatch(runtime: Runtime, row: NotificationRow) -> None:
 
 
 async def _dispatch_batch(runtime: Runtime, rows: list[NotificationRow]) -> None:
-    await events.publish_notifications(runtime.live, rows)
-    await kick_fan_outs(runtime, [row["id"] for row in rows])
+    # Side by side, not one after the other: a direct send's live event first looks up its
+    # persons' devices as they are now (thousands for a send to 1,000 persons), which must not
+    # hold its fan-out back; and a failing live publish must not leave the fan-out to the sweep.
+    # Live clients take a delivery event that comes before its notification's in their stride
+    # (the dashboard reads the card's numbers from the API).
+    await asyncio.gather(
+        events.publish_notifications(runtime.live, rows), kick_fan_outs(runtime, [row["id"] for row in rows])
+    )
