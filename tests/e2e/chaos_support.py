@@ -11,7 +11,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +55,12 @@ def restart_redis_empty() -> None:
 
 
 def stop_postgres() -> None:
+    """Stopped at once, as a crash or a failover would stop it. A shutdown first completes the
+    checkpoint in progress: on a machine that has created and dropped many test databases that
+    synced 224,552 files and took 15 s, an outage three times the one a test means to cause. A
+    checkpoint made just before, while PostgreSQL still serves, leaves the shutdown little to do."""
+    with suppress(Exception):  # a checkpoint that fails leaves the stop as it was
+        asyncio.run(databases._admin("CHECKPOINT"))
     subprocess.run([*_pg_cluster(), "stop", "-m", "fast"], check=False, timeout=60, capture_output=True)
 
 
