@@ -41,40 +41,27 @@ def _stamp() -> str:
     return "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
 
 
-_PER_DEVICE = (
-    "SELECT d.device AS device, n.channel AS channel,"
-    " MAX(CASE WHEN d.status <> 'HELD' THEN COALESCE(d.sent_at, d.created_at) END) AS last_push,"
-    " MAX(CASE WHEN d.status = 'HELD' THEN d.next_attempt_at END) AS open_until"
-)
-_RECENT = (
-    f"((d.status IN ('PENDING', 'SENT', 'DELIVERED') AND COALESCE(d.sent_at, d.created_at) >= {{since}})"
-    f" OR (d.status = 'HELD' AND d.reason = '{HOLD}'))"
-)
-
-
 async def _recent_pushes(candidates: list[dict], channels: list[int], since: dt.datetime) -> list[dict]:
     """Per (device, digest channel): its last push since `since` and the end of a digest window
-    open for it, leaving out the candidates themselves."""
-    if db.is_postgres(db.current_engine()):
-        # One pass over the devices' deliveries whatever the plan (an index scan, or one scan of
-        # the table when the statistics are stale after a burst: never a scan per device, which a
-        # per-device LATERAL became then, 0.7 s a batch), and the batch's own deliveries left out
-        # through a hash of their ids, not by comparing each row with a thousand of them.
-        return await db.fetch(
-            f"{_PER_DEVICE} FROM deliveries d JOIN notifications n ON n.id = d.notification"
-            " WHERE d.device = ANY(CAST($1 AS BIGINT[])) AND n.channel = ANY(CAST($2 AS BIGINT[]))"
-            f" AND d.id NOT IN (SELECT unnest(CAST($3 AS BIGINT[]))) AND {_RECENT.format(since='$4')}"
-            " GROUP BY d.device, n.channel",
-            sorted({d["device"] for d in candidates}), channels, [d["id"] for d in candidates], since,
-        )
-    devices = sorted({d["device"] for d in candidates})
-    own = [d["id"] for d in candidates]
-    device_where, device_args = ledger.ids_in("d.device", devices)
+    open for it, leaving out the candidates themselves. One pass over the devices' deliveries
+    whatever the plan (an index scan, or one scan of the table when the statistics are stale after
+    a burst: never a scan per device, which a per-device LATERAL became then, 0.7 s a batch)."""
+    device_where, device_args = ledger.ids_in("d.device", sorted({d["device"] for d in candidates}))
     channel_where, channel_args = ledger.ids_in("n.channel", channels)
-    own_where, own_args = ledger.ids_in("d.id", own)
+    own = [d["id"] for d in candidates]
+    if db.is_postgres(db.current_engine()):
+        # Through a hash of the batch's ids, not by comparing each row with a thousand of them.
+        own_where, own_args = "d.id NOT IN (SELECT unnest(CAST({} AS BIGINT[])))", [own]
+    else:
+        own_where, own_args = ledger.ids_in("d.id", own)
+        own_where = f"NOT ({own_where})"
     return await Delivery.raw(
-        f"{_PER_DEVICE} FROM deliveries d JOIN notifications n ON n.id = d.notification"
-        f" WHERE {device_where} AND {channel_where} AND NOT ({own_where}) AND {_RECENT.format(since='{}')}"
+        "SELECT d.device AS device, n.channel AS channel,"
+        " MAX(CASE WHEN d.status <> 'HELD' THEN COALESCE(d.sent_at, d.created_at) END) AS last_push,"
+        " MAX(CASE WHEN d.status = 'HELD' THEN d.next_attempt_at END) AS open_until"
+        f" FROM deliveries d JOIN notifications n ON n.id = d.notification WHERE {device_where} AND {channel_where}"
+        f" AND {own_where} AND ((d.status IN ('PENDING', 'SENT', 'DELIVERED')"
+        f" AND COALESCE(d.sent_at, d.created_at) >= {_stamp()}) OR (d.status = 'HELD' AND d.reason = '{HOLD}'))"
         " GROUP BY d.device, n.channel",
         *device_args, *channel_args, *own_args, since,
     )

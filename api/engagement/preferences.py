@@ -170,7 +170,9 @@ async def for_batch(keys: Iterable[tuple[int, int | None, int]]) -> dict[tuple[i
     shared: dict[tuple, Settings] = {}
     for row in rows:
         same = (str(row["muted_channels"]), row["quiet_start"], row["quiet_end"], row["time_zone"])
-        settings = shared.get(same) or shared.setdefault(same, _settings(row))
+        if same not in shared:
+            shared[same] = _settings(row)
+        settings = shared[same]
         if row["person"] is not None:
             found[(row["app"], "person", row["person"])] = settings
         elif row["device"] is not None:
