@@ -32,14 +32,17 @@ def _seconds(procs: list[psutil.Process]) -> dict[int, float]:
 
 
 class CpuMeter:
-    """meter = CpuMeter(topo); ...; meter.stop() -> {"worker": s, "postgres": s} spent since."""
+    """meter = CpuMeter(topo); ...; meter.stop() -> {"worker": s, "postgres": s} spent since
+    (`processes`: the topology's processes to measure besides PostgreSQL, e.g. the sandbox)."""
 
-    def __init__(self, topo: Topology) -> None:
-        self.topo = topo
+    def __init__(self, topo: Topology, processes: tuple[str, ...] = ("worker",)) -> None:
+        self.topo, self.names = topo, (*processes, "postgres")
         self.before = self._sample()
 
-    def _sample(self) -> tuple[dict[int, float], dict[int, float]]:
-        return (_seconds(self.topo.procs["worker"].tree()), _seconds(_postgres_backends(self.topo.db_name)))
+    def _sample(self) -> list[dict[int, float]]:
+        return [_seconds(self.topo.procs[name].tree()) for name in self.names[:-1]] + [
+            _seconds(_postgres_backends(self.topo.db_name))
+        ]
 
     def stop(self) -> dict[str, float]:
         after = self._sample()
@@ -47,5 +50,5 @@ class CpuMeter:
         # pools keep theirs open for the whole run).
         return {
             name: sum(t - before.get(pid, 0.0) for pid, t in now.items())
-            for name, before, now in zip(("worker", "postgres"), self.before, after, strict=True)
+            for name, before, now in zip(self.names, self.before, after, strict=True)
         }

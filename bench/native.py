@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 import psutil
 
+from bench.cpu import CpuMeter
 from bench.report import Row
 from bench.s2_expo import fan_out
 from bench.topology import Ctx, Gql
@@ -68,28 +69,6 @@ def naive_rate(send_one: Callable[[int], httpx.Response], m: int = NAIVE_MESSAGE
     return {"messages": m, "seconds": elapsed, "per_s": m / elapsed, "us_per_message": elapsed / m * 1e6}
 
 
-def cpu_seconds(ctx: Ctx) -> dict[str, float]:
-    """CPU seconds used so far by the worker tree, the sandbox and the bench database's PostgreSQL
-    backends: per delivery, a figure the other load on a shared box moves much less than the rate."""
-    def used(processes) -> float:
-        total = 0.0
-        for p in processes:
-            try:
-                times = p.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                pass
-        return total
-
-    topo = ctx.topo
-    backends = []
-    for p in psutil.process_iter(["name", "cmdline"]):
-        if p.info["name"] == "postgres" and topo.db_name in " ".join(p.info["cmdline"] or ()):
-            backends.append(p)
-    return {"worker": used(topo.procs["worker"].tree()), "sandbox": used(topo.procs["sandbox"].tree()),
-            "postgres": used(backends)}
-
-
 def run_fan_out(ctx: Ctx, scenario: str, platform: str, naive: dict, naive_label: str) -> tuple[list[Row], dict]:
     n = 10_000  # the issue's size, quick or not (a few seconds)
     warm = ctx.channel(f"{scenario.lower()}-warm-up")
@@ -98,15 +77,14 @@ def run_fan_out(ctx: Ctx, scenario: str, platform: str, naive: dict, naive_label
     cid = ctx.channel(scenario.lower())
     seed(ctx, cid, platform, n)
     httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
-    before = cpu_seconds(ctx)
+    meter = CpuMeter(ctx.topo, ("worker", "sandbox"))
     try:
         got = fan_out(ctx, scenario.lower(), n, "DELIVERED", timeout=max(180, n / 50))
     except RuntimeError as exc:  # say where the deliveries are, and why
         outcomes = ctx.topo.sql("SELECT status, error, count(*) AS n FROM deliveries WHERE notification ="
                                 " (SELECT max(id) FROM notifications) GROUP BY 1, 2")
         raise RuntimeError(f"{exc}: {[dict(r) for r in outcomes]}") from None
-    after = cpu_seconds(ctx)
-    got["cpu_us_per_delivery"] = {k: round((after[k] - before[k]) / n * 1e6, 1) for k in after}
+    got["cpu_us_per_delivery"] = {k: round(seconds / n * 1e6, 1) for k, seconds in meter.stop().items()}
     got["load_average"] = psutil.getloadavg()[0]
     print(f"   CPU per delivery (us): {got['cpu_us_per_delivery']}, load average {got['load_average']:.1f}", flush=True)
     stats = httpx.get(f"{ctx.topo.sandbox}/sandbox/stats").json()
