@@ -126,11 +126,13 @@ async def apply(
     async with db.transaction():
         # PostgreSQL writes the attempt rows in the update's own statement (a data-modifying
         # WITH): the batch's arrays are sent and unpacked once, in one round trip.
-        recorded = attempts.insert_from_values(now, receipt=not count_attempt) if postgres else None
+        # Only outcomes the delivery row cannot tell (failures, retries, receipts) are rows.
+        history = any(attempts.stored(c.status, receipt=not count_attempt) for c in changes)
+        recorded = attempts.insert_from_values(now, receipt=not count_attempt) if postgres and history else None
         written = _with_apps(
             await _write_changes(values, args, now, retry_param, retry_at, count_attempt, recorded), app_of
         )
-        if not postgres:
+        if history and not postgres:
             await attempts.record(values, args, now, receipt=not count_attempt)
         await attempts.prune([c.delivery["id"] for c in changes if attempts.may_overflow(c.delivery["attempts"])])
         if dead:
