@@ -4,7 +4,8 @@ goes out the way a digest does (api/engagement/digests.py): the latest carries "
 the rest are SKIPPED Digested. Critical notifications and digest carriers are never capped.
 
 A person's push counts once however many of their devices it reached. One query per batch reads
-the recipients' pushes of the last hour; the batch's own pushes count as they are let through.
+the recipients' pushes of the last hour (none when the app has too few notifications in the hour to
+reach its cap: api/engagement/recent.py); the batch's own pushes count as they are let through.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 from api import db
 from api.apps.tables import App
 from api.delivery import ledger
+from api.engagement.recent import active_since
 from api.errors import BadUserInput
 from api.notifications.tables import Delivery
 
@@ -47,6 +49,19 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
     apps = sorted({notes[d["notification"]]["app"] for d in candidates})
     caps = {r["id"]: r["person_hourly_cap"] or default_cap
             for r in await App.select(App.id, App.person_hourly_cap).where(App.id.is_in(apps))}
+    # A delivery is held when its recipient's pushes of the hour (other notifications than the
+    # batch's: one already sent to another of their devices is the same push) and those let
+    # through before it in the batch reach the cap. The first are at most the app's other
+    # notifications that may have pushed in the hour, the second at most the batch's other
+    # notifications: an app for which these add up to no more than its cap holds nothing, and
+    # reads no deliveries.
+    own = sorted({d["notification"] for d in candidates})
+    for app in apps:
+        ours = sum(1 for n in own if notes[n]["app"] == app)
+        if caps.get(app) and await active_since(
+            "app", app, now - HOUR, limit=caps[app], leave_out=own
+        ) + ours <= caps[app]:
+            caps[app] = None
     candidates = [d for d in candidates if caps.get(notes[d["notification"]]["app"])]
     if not candidates:
         return {}
@@ -55,15 +70,16 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
     app_where, app_args = ledger.ids_in("n.app", apps)
     person_where, person_args = ledger.ids_in("d.person", persons)
     device_where, device_args = ledger.ids_in("d.device", devices)
+    own_where, own_args = ledger.ids_in("d.notification", own)
     stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
     rows = await Delivery.raw(
         "SELECT n.app AS app, d.person AS person, CASE WHEN d.person IS NULL THEN d.device END AS device,"
         " COUNT(DISTINCT d.notification) AS pushes, MIN(d.sent_at) AS oldest"
         f" FROM deliveries d JOIN notifications n ON n.id = d.notification WHERE {app_where}"
         f" AND d.status IN ('SENT', 'DELIVERED') AND d.sent_at >= {stamp}"
-        f" AND ({person_where} OR (d.person IS NULL AND {device_where}))"
+        f" AND ({person_where} OR (d.person IS NULL AND {device_where})) AND NOT ({own_where})"
         " GROUP BY n.app, d.person, CASE WHEN d.person IS NULL THEN d.device END",
-        *app_args, now - HOUR, *person_args, *device_args,
+        *app_args, now - HOUR, *person_args, *device_args, *own_args,
     )
     db.parse_timestamps(rows, "oldest")
     sent = {((r["app"], "person", r["person"]) if r["person"] is not None else (r["app"], "device", r["device"])):

@@ -5,7 +5,9 @@ carries one collapse id per channel (unless the notification has its own), so th
 the first push on the device. The merged deliveries are SKIPPED (reason Digested) and point at the
 delivery that carried them (digest_of); the inbox keeps every notification, unread.
 
-Per batch: one query finds the devices' recent pushes of the batch's digest channels; at release,
+Per batch: one query finds the devices' recent pushes of the batch's digest channels (none when
+no other notification of the channel can have pushed within the window: api/engagement/recent.py);
+at release,
 one query reads what is due, one statement writes the carriers (per digest size) and one the
 merged rows.
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 from api import db
 from api.delivery import ledger
+from api.engagement.recent import active_since
 from api.notifications.tables import Delivery
 
 HOLD = "Digest"
@@ -74,8 +77,13 @@ async def holds(candidates: list[dict], notes: dict[int, dict], channels: dict[i
     if not candidates:
         return {}
     longest = max(channels[notes[d["notification"]]["channel"]]["digest_window"] for d in candidates)
-    channel_ids = sorted({notes[d["notification"]]["channel"] for d in candidates})
-    rows = await _recent_pushes(candidates, channel_ids, now - dt.timedelta(seconds=longest))
+    since = now - dt.timedelta(seconds=longest)
+    own = sorted({d["notification"] for d in candidates})  # a device has one delivery of each
+    channel_ids = [c for c in sorted({notes[n]["channel"] for n in own})
+                   if await active_since("channel", c, since, limit=1, leave_out=own)]
+    # No other notification of the channel can have pushed within the window (the common case:
+    # a quiet channel): the first to each device goes, the rest of the batch as below.
+    rows = await _recent_pushes(candidates, channel_ids, since) if channel_ids else []
     db.parse_timestamps(rows, "last_push", "open_until")
     recent = {(r["device"], r["channel"]): r for r in rows}
     held: dict[int, dt.datetime] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from api.notifications.tables import Delivery
-from tests.delivery.helpers import eventually, send, setup_channel, wait_deliveries
+from tests.delivery.helpers import eventually, send, setup_channel, wait_deliveries, wait_status
 from tests.people.support import device_of
 from tests.support import factories as f
 
@@ -67,3 +67,19 @@ async def test_the_cap_is_validated_and_the_default_applies(api, sandbox, settin
     assert data["setPersonHourlyCap"]["personHourlyCap"] == 5
     third = await send(api, app, channelId=channel["id"], title="three")
     await wait_deliveries(third["id"], "SENT", "DELIVERED", count=1)
+
+
+async def test_a_push_of_a_notification_already_completed_counts(api, sandbox):
+    """Web Push is DELIVERED at once and its notification COMPLETED before the next send: the cap
+    still counts that push (the bound on the app's notifications that may have pushed in the hour
+    counts those completed within it)."""
+    app, channel, _ = await setup_channel(api, expo=0, name="web-deals")
+    device = await f.make_web_device(api, sandbox)
+    await f.subscribe(api, device, channel)
+    await api.ok(CAP, {"a": app.id, "c": 1}, api_key=app.api_key)
+    first = await send(api, app, channelId=channel["id"], title="deal 1")
+    await wait_deliveries(first["id"], "DELIVERED", count=1)
+    await wait_status(first["id"], "COMPLETED")
+    second = await send(api, app, channelId=channel["id"], title="deal 2")
+    (row,) = await wait_deliveries(second["id"], "HELD", count=1)
+    assert row["reason"] == "Capped"

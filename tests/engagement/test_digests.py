@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 
 from api.notifications.tables import Delivery
-from tests.delivery.helpers import eventually, send, setup_channel, wait_deliveries
+from tests.delivery.helpers import eventually, send, setup_channel, wait_deliveries, wait_status
 from tests.support import factories as f
 
 UPDATE = "mutation($c: ID!, $w: Int) { updateChannel(id: $c, digestWindow: $w) { digestWindow } }"
@@ -93,3 +93,19 @@ async def test_a_single_held_notification_goes_out_as_itself(api, sandbox):
     assert row["digest_count"] == 1
     pushes = sandbox.messages(to=device["token"])
     assert (pushes[-1]["message"]["title"], pushes[-1]["message"]["body"]) == ("two", "only")
+
+
+async def test_a_push_of_a_notification_already_completed_still_opens_the_window(api, sandbox):
+    """A Web Push is DELIVERED at once, so its notification is COMPLETED before the next send: the
+    digest check must still see that push (the bound on notifications that may have pushed within
+    the window counts those completed within it, not only those still open)."""
+    app, channel, _ = await setup_channel(api, name="web", expo=0)
+    device = await f.make_web_device(api, sandbox)
+    await f.subscribe(api, device, channel)
+    await api.ok(UPDATE, {"c": channel["id"], "w": 60}, api_key=app.api_key)
+    first = await send(api, app, channelId=channel["id"], title="one")
+    await wait_deliveries(first["id"], "DELIVERED", count=1)
+    await wait_status(first["id"], "COMPLETED")
+    second = await send(api, app, channelId=channel["id"], title="two")
+    (row,) = await wait_deliveries(second["id"], "HELD", count=1)
+    assert row["reason"] == "Digest"
