@@ -51,9 +51,11 @@ async def start_runtime(
     migrate: bool = True,
     pool_size: int = 10,
     listen: bool = True,
+    warm_pool: bool = False,
 ) -> Runtime:
     """`listen=False` for processes that serve no live stream (taskiq workers): they publish
-    events but do not receive every process's events back."""
+    events but do not receive every process's events back. `warm_pool`: every database
+    connection opened at start (db.start)."""
     # Before anything reads or writes a secret there: 0700, and files left loose by an older
     # release (or by hand) are tightened to 0600.
     tightened = secure_data_dir(settings.data_dir, settings.resolved_database_url)
@@ -63,7 +65,7 @@ async def start_runtime(
     # handlers of its own since; from start-up on, every line has the one format.
     logs.configure(settings.production)
     engine = db.current_engine()
-    await db.start(engine, pool_size=pool_size)
+    await db.start(engine, pool_size=pool_size, warm=warm_pool)
     if migrate:
         await globals()["migrate"]()
     live = LiveHub(settings.redis_url)

@@ -40,6 +40,21 @@ def expo_message(token: str, n: dict[str, Any]) -> dict[str, Any]:
     return presentation.expo_fields(n.get("presentation"), message)
 
 
+class ExpoMessages:
+    """expo_message for a batch: each notification's message is built once (the SDK's field
+    mapping and the presentation's fields), and each device gets a copy with its token. Tokens
+    were checked when their devices registered."""
+
+    def __init__(self) -> None:
+        self._built: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def __call__(self, token: str, n: dict[str, Any]) -> dict[str, Any]:
+        built = self._built.get(id(n))
+        if built is None or built[0] is not n:  # keyed by identity: a batch shares its note variants
+            built = self._built[id(n)] = (n, expo_message(_PROBE_TOKEN, n))
+        return {**built[1], "to": token}
+
+
 def webpush_payload(n: dict[str, Any], channel_name: str) -> bytes:
     return orjson.dumps(
         {

@@ -41,7 +41,7 @@ async def _load(claimed: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
     ids = list({d["device"] for d in claimed})
     columns = "SELECT id, token, active, p256dh, auth, app FROM devices WHERE"
     if db.is_postgres(db.current_engine()):  # straight through asyncpg: a batch's thousand rows as they come
-        rows = await db.fetch(f"{columns} id = ANY($1::bigint[])", ids)
+        rows = await db.fetch_records(f"{columns} id = ANY($1::bigint[])", ids)
     else:
         where, args = ledger.ids_in("id", ids)
         rows = await Device.raw(f"{columns} {where}", *args)
@@ -104,8 +104,10 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
 
     shown = gate.with_digests(ready, await reads.notes_with_badges(ready, notes))  # badges, digest texts
 
+    messages_of = payload.ExpoMessages()
+
     async def request(chunk: list[dict], access_token: str | None) -> list:
-        messages = [payload.expo_message(devices[d["device"]]["token"], shown[d["id"]]) for d in chunk]
+        messages = [messages_of(devices[d["device"]]["token"], shown[d["id"]]) for d in chunk]
         try:
             return await expo.send(messages, paced=True, access_token=access_token)
         except ProviderFailure as failure:  # the whole request failed: same verdict for each
