@@ -84,12 +84,15 @@ async def holds(candidates: list[dict], notes: dict[int, dict], channels: dict[i
     # No other notification of the channel can have pushed within the window (the common case:
     # a quiet channel): the first to each device goes, the rest of the batch as below.
     rows = await _recent_pushes(candidates, channel_ids, since) if channel_ids else []
+    if not rows and len({(d["device"], notes[d["notification"]]["channel"]) for d in candidates}) == len(candidates):
+        return {}  # nothing pushed within the window, and no device gets two of the batch's: all go
     db.parse_timestamps(rows, "last_push", "open_until")
     recent = {(r["device"], r["channel"]): r for r in rows}
+    windows = {n: dt.timedelta(seconds=channels[notes[n]["channel"]]["digest_window"]) for n in own}
     held: dict[int, dt.datetime] = {}
     for d in sorted(candidates, key=lambda d: d["notification"]):
         channel = notes[d["notification"]]["channel"]
-        window = dt.timedelta(seconds=channels[channel]["digest_window"])
+        window = windows[d["notification"]]
         seen = recent.get((d["device"], channel))
         if seen and seen["open_until"]:
             held[d["id"]] = seen["open_until"]

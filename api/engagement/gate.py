@@ -42,43 +42,40 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
         return ready
     channels = await _channels(notes)
     digests.share_collapse_ids(notes, channels)
-
-    def critical(n: dict) -> bool:
-        # Set at send time (api/notifications/sending.py): the app's own sends to a critical
-        # channel are critical, an anonymous send to it is not.
-        return bool(n.get("critical"))
-
-    keys = {(notes[d["notification"]]["app"], d.get("person"), d["device"])
-            for d in ready if notes[d["notification"]]["app"] is not None}
+    # Per notification once, not per delivery: its app, channel, whether it is critical (set at
+    # send time, api/notifications/sending.py: the app's own sends to a critical channel are, an
+    # anonymous send to it is not), and its channel's digest window.
+    of = {nid: (n["app"], n["channel"], bool(n.get("critical")), (channels.get(n["channel"]) or {}).get("digest_window"))
+          for nid, n in notes.items()}
+    keys = {(of[d["notification"]][0], d.get("person"), d["device"]) for d in ready if of[d["notification"]][0] is not None}
     found = await preferences.for_batch(keys) if keys else {}
     go, muted, held = [], [], {}
     window_ends: dict = {}  # per distinct quiet hours, not per delivery: a zone conversion each
     for d in ready:
-        n = notes[d["notification"]]
-        settings = preferences.applying(found, n["app"], d.get("person"), d["device"]) if n["app"] else None
+        app, channel, critical, _ = of[d["notification"]]
+        settings = preferences.applying(found, app, d.get("person"), d["device"]) if found and app else None
         if settings is None:
             go.append(d)
-        elif n["channel"] in settings.muted:
+        elif channel in settings.muted:
             muted.append(d["id"])
-        elif settings.quiet and not critical(n) and (until := _window_end(window_ends, settings.quiet, now)):
+        elif settings.quiet and not critical and (until := _window_end(window_ends, settings.quiet, now)):
             held.setdefault((QUIET_HOURS, until), []).append(d["id"])
         else:
             go.append(d)
-    candidates = [d for d in go if not critical(notes[d["notification"]]) and not d.get("digest_count")
-                  and (channels.get(notes[d["notification"]]["channel"]) or {}).get("digest_window")]
-    digest_holds = await digests.holds(candidates, notes, channels, now)
-    for delivery_id, until in digest_holds.items():
-        held.setdefault((digests.HOLD, until), []).append(delivery_id)
-    go = [d for d in go if d["id"] not in digest_holds]
-    capped = await caps.holds([d for d in go if not critical(notes[d["notification"]]) and not d.get("digest_count")
-                               and notes[d["notification"]]["app"] is not None],
+    # Critical notifications and digest carriers are never held back by digests or caps.
+    open_to_hold = [d for d in go if not of[d["notification"]][2] and not d.get("digest_count")]
+    digest_holds = await digests.holds([d for d in open_to_hold if of[d["notification"]][3]], notes, channels, now)
+    capped = await caps.holds([d for d in open_to_hold if of[d["notification"]][0] is not None and d["id"] not in digest_holds],
                               notes, runtime.settings.person_hourly_cap, now)
-    for delivery_id, until in capped.items():
-        held.setdefault((caps.HOLD, until), []).append(delivery_id)
-    go = [d for d in go if d["id"] not in capped]
+    for reason, holds in ((digests.HOLD, digest_holds), (caps.HOLD, capped)):
+        for delivery_id, until in holds.items():
+            held.setdefault((reason, until), []).append(delivery_id)
+    if digest_holds or capped:
+        go = [d for d in go if d["id"] not in digest_holds and d["id"] not in capped]
     for d in go:
-        n = notes[d["notification"]]
-        d["shown"] = digests.shown(d, n, (channels.get(n["channel"]) or {}).get("name", ""))
+        if d.get("digest_count"):  # a digest carrier shows "5 new in #chat" (digests.shown)
+            n = notes[d["notification"]]
+            d["shown"] = digests.shown(d, n, (channels.get(n["channel"]) or {}).get("name", ""))
     written = await _settle(muted, "SKIPPED", MUTED, None, now)
     for (reason, until), ids in held.items():
         written += await _settle(ids, "HELD", reason, until, now)
