@@ -70,18 +70,27 @@ async def _release(connection) -> None:
 
 
 async def fetch(sql: str, *args) -> list[dict]:
-    """One statement straight through asyncpg (PostgreSQL only, outside Piccolo transactions): for
-    the hot paths where building the Piccolo query costs more than running it. `$1` placeholders;
-    asyncpg prepares each distinct statement once per connection."""
-    engine = current_engine()
-    async with engine.pool.acquire() as connection:
-        return [dict(r) for r in await connection.fetch(sql, *args)]
+    """One statement straight through asyncpg (PostgreSQL only): for the hot paths where building
+    the Piccolo query and its result dicts costs more than running it. `$1` placeholders; asyncpg
+    prepares each distinct statement once per connection. Inside a transaction (db.transaction),
+    on its connection."""
+    return [dict(r) for r in await fetch_records(sql, *args)]
+
+
+def numbered(sql: str) -> str:
+    """Piccolo's raw placeholders (`{}`, in order) as asyncpg's ($1, $2, ...), for a statement
+    written for both databases and run through `fetch` on PostgreSQL."""
+    parts = sql.split("{}")
+    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, 1))
 
 
 async def fetch_records(sql: str, *args) -> list:
     """As `fetch`, the rows as asyncpg gives them (read-only mappings: r["id"], r.get("id")),
     without a dict built per row: for a batch's thousand rows that are only read."""
     engine = current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is not None:
+        return await transaction.connection.fetch(sql, *args)
     async with engine.pool.acquire() as connection:
         return await connection.fetch(sql, *args)
 

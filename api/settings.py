@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     apns_url: str = "https://api.push.apple.com"
     apns_development_url: str = "https://api.sandbox.push.apple.com"
     fcm_concurrency: int = 256
+    # Database connections per worker process, all opened at start: a fan-out's send batches run
+    # side by side, each with a dozen statements, and wait for a free connection when short.
+    worker_db_pool: int = 10
     apns_concurrency: int = 256
     provider_ca_file: str | None = None
     receipt_delay: float = 900.0

@@ -29,7 +29,7 @@ async def _worker_startup(state: TaskiqState) -> None:
     # CPU on the hot path. Only that message is dropped ("Listening started" still shows).
     logging.getLogger("taskiq.receiver.receiver").addFilter(_not_per_task)
     state.runtime = await start_runtime(get_settings(), broker, priority_broker, migrate=False, listen=False,
-                                        warm_pool=True)
+                                        warm_pool=True, pool_size=settings.worker_db_pool)
     # The provider clients (their TLS contexts take a few hundred ms to load) before the first
     # task, not inside it: the first fan-out after a restart is not held up by them.
     from api.delivery.providers import providers

@@ -63,7 +63,7 @@ async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEAS
     if not ids:
         return []
     where, args = _unleased(ids, now)
-    rows = await Delivery.raw(
+    rows = await _raw(
         f"UPDATE deliveries SET lease_until = {_timestamp()} WHERE {where}"
         " RETURNING id, notification, device, attempts, platform, created_at, person, digest_count",
         now + lease, *args,
@@ -71,11 +71,22 @@ async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEAS
     return db.parse_timestamps(rows, "created_at")
 
 
+async def _raw(sql: str, *args) -> list[dict]:
+    """A statement of the send path (`{}` placeholders): on PostgreSQL straight through asyncpg
+    (in the current transaction, if any), where Piccolo's result processing cost about 2 us per
+    row of a thousand-row batch; on SQLite through Piccolo."""
+    if db.is_postgres(db.current_engine()):
+        return await db.fetch(db.numbered(sql), *args)
+    return await Delivery.raw(sql, *args)
+
+
 async def claimable(ids: Sequence[int], now: dt.datetime) -> list[int]:
     """Of these ids, the rows a sender could claim now (PENDING and not leased)."""
     if not ids:
         return []
     where, args = _unleased(ids, now)
+    if db.is_postgres(db.current_engine()):
+        return [r["id"] for r in await db.fetch_records(db.numbered(f"SELECT id FROM deliveries WHERE {where}"), *args)]
     rows = await Delivery.raw(f"SELECT id FROM deliveries WHERE {where}", *args)
     return [r["id"] for r in rows]
 
@@ -166,7 +177,7 @@ async def _write_changes(values: str, args: list, now: dt.datetime, retry_param:
     """The rows as written (RETURNING), so live and webhook events need no second read.
     `recorded`: a statement (and its arguments) reading `v` to run in the same WITH."""
     also, also_args = (f", recorded AS ({recorded[0]})", recorded[1]) if recorded else ("", [])
-    return await Delivery.raw(
+    return await _raw(
         f"WITH v(id, status, error, ticket) AS ({values}){also}"
         " UPDATE deliveries SET status = v.status, error = v.error,"
         " ticket_id = COALESCE(v.ticket, deliveries.ticket_id),"
