@@ -23,6 +23,11 @@ def _pem(key: Any) -> str:
                              serialization.NoEncryption()).decode()
 
 
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+# The scopes that let a token call FCM v1's messages:send (firebase-admin asks for cloud-platform).
+FCM_SCOPES = {"https://www.googleapis.com/auth/firebase.messaging", "https://www.googleapis.com/auth/cloud-platform"}
+
+
 class JwtRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -65,19 +70,21 @@ class NativeKeys:
         self.apns_keys.pop(name, None)
 
     def exchange(self, assertion: str, audience: str) -> dict:
-        """The JWT bearer grant: a signed assertion for an access token."""
+        """The JWT bearer grant: a signed assertion for an access token. Its audience is this
+        endpoint's URL, or Google's token endpoint, which Google accepts and google-auth (under
+        firebase-admin) always names, whatever token_uri says."""
         try:
             claims = jwt.decode(assertion, options={"verify_signature": False})
             public, project = self.fcm_accounts[claims["iss"]]
             # Times are checked against the sandbox's clock (tests move it), not PyJWT's.
-            jwt.decode(assertion, public, algorithms=["RS256"], audience=audience,
+            jwt.decode(assertion, public, algorithms=["RS256"], audience=[audience, GOOGLE_TOKEN_AUDIENCE],
                        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
         except (KeyError, jwt.PyJWTError) as exc:
             raise JwtRefused("invalid_grant") from exc
         now = self.clock()
         if not (int(claims.get("iat", 0)) - 60 <= now <= int(claims.get("exp", 0)) + 60):
             raise JwtRefused("invalid_grant")
-        if "firebase.messaging" not in str(claims.get("scope", "")):
+        if not FCM_SCOPES & set(str(claims.get("scope", "")).split()):
             raise JwtRefused("invalid_scope")
         token = "ya29.sandbox-" + secrets.token_urlsafe(24)
         self.access_tokens[token] = (project, self.clock() + ACCESS_TOKEN_LIFETIME)

@@ -46,3 +46,29 @@ def test_a_body_over_several_frames_and_the_default_window_is_read_whole(sandbox
     # 100 KB: more than 16 KB frames and the 64 KB default window; all of it read, then judged.
     assert big.status_code == 400 and big.json()["error"]["details"][0]["errorCode"] == "INVALID_ARGUMENT"
     assert small.status_code == 200 and small.json()["name"].startswith("projects/h2-body/messages/")
+
+
+def _grant(client: httpx.Client, sandbox_server, account: dict, **claims) -> httpx.Response:
+    now = int(time.time())
+    assertion = jwt.encode({"iss": account["client_email"], "iat": now, "exp": now + 3600, **claims},
+                           account["private_key"], algorithm="RS256")
+    return client.post(f"{sandbox_server.native_url}/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+
+
+def test_the_token_endpoint_takes_what_google_auth_sends_and_refuses_other_audiences_and_scopes(sandbox_server):
+    """google-auth (under firebase-admin) always names Google's token endpoint as the audience and
+    asks for cloud-platform, which Google accepts for FCM; another audience or a scope that does
+    not reach FCM is refused, as Google refuses it."""
+    sandbox_server.reset()
+    account = sandbox_server.issue_service_account("google-auth")
+    with httpx.Client(http2=True, verify=ssl.create_default_context(cafile=sandbox_server.ca_file), timeout=5) as client:
+        google = _grant(client, sandbox_server, account, aud="https://oauth2.googleapis.com/token",
+                        scope="https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/firebase")
+        elsewhere = _grant(client, sandbox_server, account, aud="https://attacker.example/token",
+                           scope="https://www.googleapis.com/auth/firebase.messaging")
+        storage = _grant(client, sandbox_server, account, aud="https://oauth2.googleapis.com/token",
+                         scope="https://www.googleapis.com/auth/devstorage.read_write")
+    assert google.status_code == 200 and google.json()["access_token"].startswith("ya29.")
+    assert elsewhere.status_code == 400 and elsewhere.json()["error"] == "invalid_grant"
+    assert storage.status_code == 400 and storage.json()["error"] == "invalid_scope"
