@@ -37,6 +37,10 @@ def seed(ctx: Ctx, tag: str, cid: int) -> list[str]:
         " FROM generate_series(1, $2) AS g",
         tag, n,
     )
+    # Statistics first: on tables the planner believes empty, the join below became a nested loop
+    # comparing every device with every person (minutes, in a run of S6 alone).
+    for table in ("persons", "devices"):
+        topo.sql(f"ANALYZE {table}")
     topo.sql(
         "INSERT INTO person_devices (person, device, app, created_at)"
         " SELECT p.id, d.id, $1, now() FROM devices d JOIN persons p ON p.app = $1"
