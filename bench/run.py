@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 import time
 import traceback
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     details: dict = {}
     failed = False
+    # A run stopped from outside (`timeout`, a CI job's cancel) still stops its processes and
+    # drops its database on the way out: left behind, each topology's API, worker and sandbox kept
+    # their PostgreSQL connections, and a few of them exhausted max_connections.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with Topology() as topo:
         ctx = Ctx(topo, args.quick)
         for name, module in SCENARIOS.items():
