@@ -74,6 +74,13 @@ def seed(ctx: Ctx, cid: int, tag: str, n: int, platform: str = "EXPO") -> None:
     vacuum(ctx, "devices", "channel_subscriptions", "deliveries")
 
 
+def forget(ctx: Ctx, cid: int, tag: str) -> None:
+    """A fan-out's devices (and with them their subscriptions, preferences and deliveries) and its
+    notification, deleted: the next run starts from the tables this one found."""
+    ctx.topo.sql("DELETE FROM devices WHERE identifier = $1", tag)
+    ctx.topo.sql("DELETE FROM notifications WHERE channel = $1", cid)
+
+
 def vacuum(ctx: Ctx, *tables: str) -> None:
     for table in tables:
         ctx.topo.sql(f"VACUUM ANALYZE {table}")
@@ -166,8 +173,7 @@ def engagement_pair(ctx: Ctx) -> dict:
                 runs[mode].append(fan_out(ctx, name, ENGAGEMENT_N, "SENT", timeout=120))
                 # Every run starts from the same tables: a run on tables grown by the ones before
                 # would be slower for that alone, and the modes take turns.
-                ctx.topo.sql("DELETE FROM devices WHERE identifier = $1", tag)
-                ctx.topo.sql("DELETE FROM notifications WHERE channel = $1", cid)
+                forget(ctx, cid, tag)
                 ctx.topo.sql("UPDATE apps SET person_hourly_cap = NULL WHERE id = $1", ctx.app_id)
     finally:
         ctx.topo.sql("UPDATE apps SET person_hourly_cap = NULL WHERE id = $1", ctx.app_id)
@@ -196,8 +202,7 @@ def warm_up_fan_out(ctx: Ctx) -> dict:
     httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
     result = fan_out(ctx, "s2-warm-up", WARM_UP, "SENT", timeout=120)
     print(f"   warm-up, N={WARM_UP:,} (unmeasured): {result['per_s']:,.0f} deliveries/s", flush=True)
-    ctx.topo.sql("DELETE FROM devices WHERE identifier = $1", tag)
-    ctx.topo.sql("DELETE FROM notifications WHERE channel = $1", cid)
+    forget(ctx, cid, tag)
     return result
 
 

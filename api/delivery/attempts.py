@@ -33,7 +33,7 @@ def insert_from_values(now: dt.datetime, *, receipt: bool) -> tuple[str, list]:
     row (see `stored`), nor does a delivery deleted meanwhile (its notification deleted while in
     flight)."""
     stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
-    accepted = "" if receipt else " AND v.status NOT IN ('SENT', 'DELIVERED')"
+    accepted = "" if receipt else " AND v.status NOT IN (" + ", ".join(f"'{s}'" for s in ACCEPTED) + ")"
     return (
         "INSERT INTO delivery_attempts (delivery, kind, status, error, ticket_id, attempted_at)"
         f" SELECT v.id, {{}}, v.status, v.error, v.ticket, {stamp} FROM v"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from api import db
 from api.channels.tables import Channel
@@ -35,6 +36,15 @@ QUIET_HOURS = "QuietHours"
 READ_ELSEWHERE = "ReadElsewhere"
 
 
+class _Facts(NamedTuple):
+    """What the gate needs of a notification, worked out once per batch."""
+
+    app: int | None
+    channel: int | None
+    critical: bool
+    digest_window: int | None
+
+
 async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], now: dt.datetime) -> list[dict]:
     """Of claimed deliveries, those that may go out now; the others are written HELD or SKIPPED.
     Digest carriers get what they show instead of their notification (`shown`)."""
@@ -45,9 +55,11 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
     # Per notification once, not per delivery: its app, channel, whether it is critical (set at
     # send time, api/notifications/sending.py: the app's own sends to a critical channel are, an
     # anonymous send to it is not), and its channel's digest window.
-    of = {nid: (n["app"], n["channel"], bool(n.get("critical")), (channels.get(n["channel"]) or {}).get("digest_window"))
+    of = {nid: _Facts(n["app"], n["channel"], bool(n.get("critical")),
+                      (channels.get(n["channel"]) or {}).get("digest_window"))
           for nid, n in notes.items()}
-    keys = {(of[d["notification"]][0], d.get("person"), d["device"]) for d in ready if of[d["notification"]][0] is not None}
+    keys = {(of[d["notification"]].app, d.get("person"), d["device"])
+            for d in ready if of[d["notification"]].app is not None}
     found = await preferences.for_batch(keys) if keys else {}
     go, muted, held = [], [], {}
     window_ends: dict = {}  # per distinct quiet hours, not per delivery: a zone conversion each
@@ -63,9 +75,11 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
         else:
             go.append(d)
     # Critical notifications and digest carriers are never held back by digests or caps.
-    open_to_hold = [d for d in go if not of[d["notification"]][2] and not d.get("digest_count")]
-    digest_holds = await digests.holds([d for d in open_to_hold if of[d["notification"]][3]], notes, channels, now)
-    capped = await caps.holds([d for d in open_to_hold if of[d["notification"]][0] is not None and d["id"] not in digest_holds],
+    open_to_hold = [d for d in go if not of[d["notification"]].critical and not d.get("digest_count")]
+    digest_holds = await digests.holds([d for d in open_to_hold if of[d["notification"]].digest_window],
+                                       notes, channels, now)
+    capped = await caps.holds([d for d in open_to_hold
+                               if of[d["notification"]].app is not None and d["id"] not in digest_holds],
                               notes, runtime.settings.person_hourly_cap, now)
     for reason, holds in ((digests.HOLD, digest_holds), (caps.HOLD, capped)):
         for delivery_id, until in holds.items():

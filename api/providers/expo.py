@@ -33,6 +33,7 @@ from api.providers.failures import (
     parse_retry_after,
 )
 from api.providers.pacing import TokenBucket
+from api.providers.sessions import LazySession
 
 MAX_MESSAGES_PER_REQUEST = PushClient.DEFAULT_MAX_MESSAGE_COUNT
 MAX_RECEIPT_IDS_PER_REQUEST = PushClient.DEFAULT_MAX_RECEIPT_COUNT
@@ -95,9 +96,7 @@ class ExpoClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.pacer = TokenBucket(rate)
-        self._session = session
-        self._owns_session = session is None
-        self._connections = connections
+        self._session = LazySession(session, connections=connections)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
             "accept": "application/json",
@@ -107,16 +106,8 @@ class ExpoClient:
         if access_token:
             self._headers["authorization"] = f"Bearer {access_token}"
 
-    def _session_now(self) -> aiohttp.ClientSession:
-        # Created lazily: an aiohttp session must be made inside a running loop.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._connections))
-        return self._session
-
     async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     async def send(self, messages: Sequence[PushMessage | dict[str, Any]], *, paced: bool = False,
                    access_token: str | None = None) -> list[Outcome]:
@@ -176,7 +167,7 @@ class ExpoClient:
         if access_token is not None:  # the sending app's own token
             headers = {**headers, "authorization": f"Bearer {access_token}"}
         try:
-            async with self._session_now().post(
+            async with self._session().post(
                 self.base_url + path, data=orjson.dumps(document), headers=headers, timeout=self._timeout,
             ) as response:
                 content = await response.read()

@@ -19,6 +19,7 @@ from api.providers.failures import (
     TransientFailure,
     failure_from_http_status,
 )
+from api.providers.sessions import LazySession
 from api.providers.vapid import (
     VapidSigner,
     b64url_decode,
@@ -127,25 +128,15 @@ class WebPushSender:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
-        self._session = session
-        self._owns_session = session is None
+        self._session = LazySession(session, connections=concurrency)
 
     @property
     def concurrency(self) -> int:
         """How many requests may be in flight at once (callers size their fan-out to it)."""
         return self._concurrency
 
-    def _session_now(self) -> aiohttp.ClientSession:
-        # Created lazily: an aiohttp session must be made inside a running loop.
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._concurrency)
-            self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
-
     async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     async def send(
         self,
@@ -182,7 +173,7 @@ class WebPushSender:
             try:
                 # Never follow a redirect: the endpoint was checked against the allowed push
                 # services (SSRF), and a Location could point anywhere, internal hosts included.
-                async with self._session_now().post(
+                async with self._session().post(
                     endpoint, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
                 ) as response:
                     status = response.status
