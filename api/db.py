@@ -55,10 +55,11 @@ async def start(engine: Engine, *, pool_size: int = 10, warm: bool = False) -> N
 
 
 async def _introspected(connection) -> None:
-    """Each new connection learns the array type the hot paths bind (`= ANY($1::bigint[])`) when
-    it opens: asyncpg introspects a non-scalar type once per connection, with a catalog query
-    slow on a cold backend, and would otherwise do it inside the first statement that uses it."""
-    await connection.fetchval("SELECT CAST($1 AS BIGINT[])", [])
+    """Each new connection learns the array types the hot paths bind (`= ANY($1::bigint[])`) and
+    return (the fan-out's `array_agg(platform)`, varchar[]) when it opens: asyncpg introspects a
+    non-scalar type once per connection, with a catalog query slow on a cold backend, and would
+    otherwise do it inside the first statement that uses it."""
+    await connection.fetchrow("SELECT CAST($1 AS BIGINT[]), CAST($2 AS VARCHAR[])", [], [])
 
 
 async def _release(connection) -> None:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bench.report import Row
+from bench.cpu import CpuMeter
 from bench.s2_expo import fan_out
 from bench.topology import SEND, Ctx, Gql
 
@@ -67,9 +68,11 @@ def direct_fan_out(ctx: Ctx, identifiers: list[str], timeout: float) -> dict:
         sent = gql(SEND, {"i": {"identifiers": chunk, "title": "bench", "body": "hello"}})
         return int(sent["sendNotification"]["id"])
 
+    meter = CpuMeter(topo, ("worker", "serve"))
     t0 = time.time()
     with ThreadPoolExecutor(len(chunks)) as pool:
         ids = list(pool.map(one, chunks))
+    accepted = time.time() - t0
     deadline, done = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
         done = topo.sql(
@@ -80,12 +83,17 @@ def direct_fan_out(ctx: Ctx, identifiers: list[str], timeout: float) -> dict:
         time.sleep(0.1)
     if done < n:
         raise RuntimeError(f"{done}/{n} deliveries SENT after {timeout}s")
-    last = topo.sql("SELECT extract(epoch FROM max(updated_at)) AS last FROM deliveries WHERE notification = ANY($1)",
-                    ids)[0]["last"]
+    cpu = meter.stop()
+    times = topo.sql("SELECT extract(epoch FROM max(updated_at)) AS last, extract(epoch FROM max(created_at)) AS made,"
+                     " extract(epoch FROM min(created_at)) AS first FROM deliveries WHERE notification = ANY($1)", ids)[0]
+    last = times["last"]
     persons = topo.sql("SELECT count(DISTINCT person) AS n FROM deliveries WHERE notification = ANY($1)", ids)[0]["n"]
     seconds = float(last) - t0
     return {"n": n, "sends": len(ids), "persons": persons, "seconds": seconds, "per_s": n / seconds,
-            "us_per_delivery": seconds / n * 1e6}
+            "us_per_delivery": seconds / n * 1e6, "accepted_s": accepted,
+            "first_created_s": float(times["first"]) - t0, "last_created_s": float(times["made"]) - t0,
+            "worker_cpu_us_per_delivery": cpu["worker"] / n * 1e6,
+            "postgres_cpu_us_per_delivery": cpu["postgres"] / n * 1e6, "api_cpu_us_per_delivery": cpu["serve"] / n * 1e6}
 
 
 def run(ctx: Ctx) -> tuple[list[Row], dict]:
@@ -96,11 +104,16 @@ def run(ctx: Ctx) -> tuple[list[Row], dict]:
     n = PERSONS * DEVICES_EACH
     httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
     channel = fan_out(ctx, "s6-channel", n, "SENT", timeout=max(60, n / 250))
-    print(f"   channel fan-out N={n:,}: {channel['per_s']:,.0f} deliveries/s", flush=True)
+    print(f"   channel fan-out N={n:,}: {channel['per_s']:,.0f} deliveries/s, CPU per delivery: worker"
+          f" {channel['worker_cpu_us_per_delivery']:.0f} us, PostgreSQL {channel['postgres_cpu_us_per_delivery']:.0f} us",
+          flush=True)
     httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
     direct = direct_fan_out(ctx, identifiers, timeout=max(60, n / 250))
     print(f"   {PERSONS:,} persons x {DEVICES_EACH}: {direct['per_s']:,.0f} deliveries/s"
-          f" ({direct['sends']} sends of {PER_SEND:,}, {direct['persons']:,} persons reached)", flush=True)
+          f" ({direct['sends']} sends of {PER_SEND:,}, {direct['persons']:,} persons reached; sends accepted after"
+          f" {direct['accepted_s']:.2f} s, deliveries created {direct['first_created_s']:.2f}-{direct['last_created_s']:.2f} s,"
+          f" all SENT {direct['seconds']:.2f} s), CPU per delivery: worker {direct['worker_cpu_us_per_delivery']:.0f} us,"
+          f" PostgreSQL {direct['postgres_cpu_us_per_delivery']:.0f} us, API {direct['api_cpu_us_per_delivery']:.0f} us", flush=True)
     ratio = direct["per_s"] / channel["per_s"]
     rows = [
         Row("S6", f"deliveries/s {PERSONS:,} persons x {DEVICES_EACH}", direct["per_s"], "/s", channel["per_s"],

@@ -1,10 +1,11 @@
 """Fan-out: one notification -> a PENDING delivery row per active target device.
 
 The targets are a channel's subscribers, or for a direct send the devices of the persons it
-names, or the devices it names (api/delivery/targets.py). Pages through them by device id
-(keyset, never OFFSET, never all in memory), inserts each page in one statement with ON CONFLICT
-DO NOTHING (so a re-run creates nothing twice), records its progress, and kicks a send task per
-pipeline.SEND_BATCH new deliveries. Each delivery records the person of the notification's app its device
+names, or the devices it names (api/delivery/targets.py). Pages through them by key (the device
+id, or the person id of a send to persons; keyset, never OFFSET, never all in memory; a page
+shorter than the limit is the last), inserts each page in one statement with ON CONFLICT DO
+NOTHING (so a re-run creates nothing twice), records its progress (the page's last key), and kicks
+a send task per pipeline.SEND_BATCH new deliveries. Each delivery records the person of the notification's app its device
 belongs to (read state and badges are per person).
 """
 
@@ -41,28 +42,28 @@ async def fan_out(runtime: Runtime, notification_id: int) -> int:
     priority = await _is_priority(n["app"])
     source = await targets.source_of(n)
     postgres = db.is_postgres(db.current_engine())
-    cursor, created = n["fanout_cursor"], 0
+    cursor, created, limit = n["fanout_cursor"], 0, source.limit(PAGE)
     for _ in range(PAGES_PER_RUN):
         now = dt.datetime.now(dt.UTC)
         if postgres:
-            last, inserted = await _page_pg(source, notification_id, cursor, now)
-            if last is None:
-                break
+            last, keys, inserted = await _page_pg(source, notification_id, cursor, limit, now)
         else:
-            last = await _page_end(source, cursor)
-            if last is None:
-                break
-            inserted = await _insert_page(source, notification_id, cursor, last, now)
-            await Notification.update({Notification.fanout_cursor: last, Notification.kicked_at: now}).where(
-                Notification.id == notification_id
-            )
+            last, keys = await _page_end(source, cursor, limit)
+            inserted = [] if last is None else await _insert_page(source, notification_id, cursor, last, limit, now)
+            if last is not None:
+                await Notification.update({Notification.fanout_cursor: last, Notification.kicked_at: now}).where(
+                    Notification.id == notification_id
+                )
+        if last is None:
+            break
         cursor = last
         created += len(inserted)
         await kick_sends(runtime, inserted, priority=priority)
+        if keys < limit:
+            break  # a short page is the last: no statement to find the next one empty
     else:
-        if await _page_end(source, cursor) is not None:
-            await kick_fan_outs(runtime, [notification_id], priority=priority)
-            return created
+        await kick_fan_outs(runtime, [notification_id], priority=priority)  # the rest, in a fresh task
+        return created
     await Notification.update({Notification.fanout_done: True}).where(Notification.id == notification_id)
     await refresh_status(notification_id)
     return created
@@ -73,40 +74,47 @@ WITH page AS ({source}), created AS (
     INSERT INTO deliveries (notification, device, platform, person, status, attempts, next_attempt_at,
                             created_at, updated_at)
     SELECT :notification, device, platform, person, 'PENDING', 0, :now, :now, :now FROM page
+    WHERE device IS NOT NULL
     ON CONFLICT DO NOTHING RETURNING id, platform
 ), progress AS (
-    UPDATE notifications SET fanout_cursor = (SELECT max(device) FROM page), kicked_at = :now
+    UPDATE notifications SET fanout_cursor = (SELECT max(key) FROM page), kicked_at = :now
     WHERE id = :notification AND EXISTS (SELECT 1 FROM page)
 )
-SELECT (SELECT max(device) FROM page) AS last,
+SELECT (SELECT max(key) FROM page) AS last, (SELECT count(DISTINCT key) FROM page) AS keys,
        (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM created) AS ids,
        (SELECT coalesce(array_agg(platform ORDER BY id), '{{}}') FROM created) AS platforms
 """
 
 
 async def _page_pg(
-    source: targets.Source, notification_id: int, after: int, now: dt.datetime
-) -> tuple[int | None, list[dict]]:
+    source: targets.Source, notification_id: int, after: int, limit: int, now: dt.datetime
+) -> tuple[int | None, int, list[dict]]:
     """PostgreSQL: a whole page in one statement, so one round trip and one commit: the page's
-    rows, the notification's progress, and the ids created (as arrays, not a row each)."""
+    rows, the notification's progress, and the ids created (as arrays, not a row each).
+    Returns (the page's last key or None: no more, how many keys it had, the deliveries created)."""
     sql, args = source.compile(
         _PAGE_PG.format(source=source.sql), "pg",
-        notification=notification_id, now=now, after=after, limit=PAGE,
+        notification=notification_id, now=now, after=after, limit=limit,
     )
     (row,) = await db.fetch(sql, *args)
-    return row["last"], [{"id": i, "platform": p} for i, p in zip(row["ids"], row["platforms"], strict=True)]
+    created = [{"id": i, "platform": p} for i, p in zip(row["ids"], row["platforms"], strict=True)]
+    return row["last"], row["keys"], created
 
 
-async def _page_end(source: targets.Source, after_device: int) -> int | None:
-    """The last device id of the next page of targets (None: no more)."""
-    sql, args = source.compile(f"SELECT MAX(device) AS last FROM ({source.sql}) AS page", "piccolo",
-                               after=after_device, limit=PAGE)
+async def _page_end(source: targets.Source, after: int, limit: int) -> tuple[int | None, int]:
+    """The last key of the next page of targets (None: no more) and how many keys it has."""
+    sql, args = source.compile(
+        f"SELECT MAX(key) AS last, COUNT(DISTINCT key) AS keys FROM ({source.sql}) AS page", "piccolo",
+        after=after, limit=limit,
+    )
     rows = await Notification.raw(sql, *args)
-    return rows[0]["last"] if rows and rows[0]["last"] is not None else None
+    if not rows or rows[0]["last"] is None:
+        return None, 0
+    return rows[0]["last"], rows[0]["keys"]
 
 
 async def _insert_page(
-    source: targets.Source, notification_id: int, after: int, last: int, now: dt.datetime
+    source: targets.Source, notification_id: int, after: int, last: int, limit: int, now: dt.datetime
 ) -> list[dict]:
     """SQLite (PostgreSQL: _page_pg): one set-based statement per page, no rows built in Python,
     ON CONFLICT makes re-runs create nothing twice, RETURNING gives what this run created."""
@@ -114,9 +122,9 @@ async def _insert_page(
         "INSERT INTO deliveries (notification, device, platform, person, status, attempts, next_attempt_at,"
         " created_at, updated_at)"
         " SELECT CAST(:notification AS BIGINT), device, platform, person, 'PENDING', 0, :now, :now, :now"
-        f" FROM ({source.sql}) AS page WHERE device <= :last"
+        f" FROM ({source.sql}) AS page WHERE key <= :last AND device IS NOT NULL"
         " ON CONFLICT DO NOTHING RETURNING id, platform",
-        "piccolo", notification=notification_id, now=now, after=after, last=last, limit=PAGE,
+        "piccolo", notification=notification_id, now=now, after=after, last=last, limit=limit,
     )
     return await Notification.raw(sql, *args)
 

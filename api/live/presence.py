@@ -4,6 +4,12 @@ A device's open streams are members of a Redis sorted set `booper:presence:<devi
 with the time they stop counting; an open stream renews its score every RENEW seconds, so a
 process that dies without cleaning up stops counting after TTL. Without Redis (the embedded
 default: one process) a counter in memory.
+
+Every online device is also a member of `booper:presence:devices`, scored the same way, so that a
+direct send's live event looks up only the devices that can receive it (api/people/service.py,
+live_devices), not every device of a thousand persons. A device leaves it at most TTL after its
+last stream closed: until then it only widens that lookup. A stream is recorded before it
+subscribes to its topics, so an event it could receive never misses it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import AsyncIterator, Sequence
 
 log = logging.getLogger("booper.presence")
 PREFIX = "booper:presence:"
+ONLINE = "booper:presence:devices"
 TTL = 60.0
 RENEW = 20.0
 
@@ -32,11 +39,14 @@ class Presence:
         """The device counts as online while this block runs."""
         self._local[device_id] += 1
         member = uuid.uuid4().hex
-        renewer = asyncio.create_task(self._renew(device_id, member), name="presence-renew")
+        renewer = None
         try:
+            await self._record(device_id, member)
+            renewer = asyncio.create_task(self._renew(device_id, member), name="presence-renew")
             yield
         finally:
-            renewer.cancel()
+            if renewer is not None:
+                renewer.cancel()
             self._local[device_id] -= 1
             if self._local[device_id] <= 0:
                 del self._local[device_id]
@@ -45,21 +55,42 @@ class Presence:
                 with contextlib.suppress(Exception):
                     await redis.zrem(PREFIX + str(device_id), member)
 
+    async def _record(self, device_id: int, member: str) -> None:
+        redis = self._hub.redis
+        if redis is None:
+            return
+        try:
+            now, key = time.time(), PREFIX + str(device_id)
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(key, {member: now + TTL})
+                pipe.zremrangebyscore(key, "-inf", now)
+                pipe.expire(key, int(TTL) + 5)
+                pipe.zadd(ONLINE, {str(device_id): now + TTL}, gt=True)
+                pipe.zremrangebyscore(ONLINE, "-inf", now)
+                await pipe.execute()
+        except Exception:  # noqa: BLE001 - presence is best effort; the stream goes on
+            log.warning("could not record presence in Redis", exc_info=True)
+
     async def _renew(self, device_id: int, member: str) -> None:
-        key = PREFIX + str(device_id)
         while True:
-            redis = self._hub.redis
-            if redis is not None:
-                try:
-                    now = time.time()
-                    async with redis.pipeline(transaction=False) as pipe:
-                        pipe.zadd(key, {member: now + TTL})
-                        pipe.zremrangebyscore(key, "-inf", now)
-                        pipe.expire(key, int(TTL) + 5)
-                        await pipe.execute()
-                except Exception:  # noqa: BLE001 - presence is best effort; the stream goes on
-                    log.warning("could not record presence in Redis", exc_info=True)
             await asyncio.sleep(RENEW)
+            await self._record(device_id, member)
+
+    async def online_devices(self, most: int) -> set[int] | None:
+        """Every device with a live connection in any process (and for up to TTL one whose last
+        closed), in one round trip; None when there are more than `most` (or Redis failed): the
+        caller then looks at all its devices instead."""
+        local = set(self._local)
+        redis = self._hub.redis
+        if redis is None:
+            return local if len(local) <= most else None
+        try:
+            members = await redis.zrangebyscore(ONLINE, time.time(), "+inf", start=0, num=most + 1)
+        except Exception:  # noqa: BLE001 - best effort: the caller falls back to every device
+            log.warning("could not read presence from Redis", exc_info=True)
+            return None
+        found = {int(m) for m in members} | local
+        return found if len(found) <= most else None
 
     async def online(self, device_ids: Sequence[int]) -> set[int]:
         """Of these devices, the ones with a live connection in any process (one round trip)."""
@@ -76,7 +107,11 @@ class Presence:
 
 
 def presence_of(runtime) -> Presence:
-    found = runtime.extras.get("presence")
-    if found is None:
-        found = runtime.extras["presence"] = Presence(runtime.live)
-    return found
+    return presence_for(runtime.live)
+
+
+def presence_for(hub) -> Presence:
+    """The process's presence on this hub (one per hub: its counters are the process's streams)."""
+    if hub.presence is None:
+        hub.presence = Presence(hub)
+    return hub.presence

@@ -49,11 +49,22 @@ def notification_topics(row: dict[str, Any], direct: dict[int, list[str]] | None
     return topics
 
 
-async def direct_topics(notification_ids: list[int]) -> dict[int, list[str]]:
-    """The topics of direct sends: their devices' now (api/people/service.py, live_devices)."""
+# Up to this many devices online (live streams, all processes), a direct send's live event looks
+# up only them; beyond, every device of its persons (one query either way).
+ONLINE_LOOKUP = 1000
+
+
+async def direct_topics(live, notification_ids: list[int]) -> dict[int, list[str]]:
+    """The topics of direct sends: their devices' now (api/people/service.py, live_devices), of
+    those that hold a live stream (no database query at all while none does)."""
+    from api.live.presence import presence_for
     from api.people.service import live_devices
 
-    return {n: [device_topic(d) for d in devices] for n, devices in (await live_devices(notification_ids)).items()}
+    if not notification_ids:
+        return {}
+    online = await presence_for(live).online_devices(ONLINE_LOOKUP)
+    found = await live_devices(notification_ids, online)
+    return {n: [device_topic(d) for d in devices] for n, devices in found.items()}
 
 
 async def publish_notification(live, row: dict[str, Any]) -> None:
@@ -62,5 +73,5 @@ async def publish_notification(live, row: dict[str, Any]) -> None:
 
 async def publish_notifications(live, rows: list[dict[str, Any]]) -> None:
     """Several at once, in one message (sending.dispatch coalesces concurrent sends)."""
-    direct = await direct_topics([row["id"] for row in rows if row["channel"] is None])
+    direct = await direct_topics(live, [row["id"] for row in rows if row["channel"] is None])
     await live.publish_batch([(notification_topics(row, direct), to_event(row)) for row in rows])

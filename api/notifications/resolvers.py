@@ -251,9 +251,11 @@ class NotificationsSubscription:
             topics = [events.app_notifications_topic(app["id"])]
             guard = StreamGuard(hub, _app_check(info, app["id"]), [f"app:{app['id']}", *_viewer_scopes(viewer, access)],
                                 expires_at=viewer.expires_at)
-        await guard.start(topics)
-        try:
-            async with online if device_token is not None else contextlib.nullcontext():
+        # A device counts as online before its stream subscribes: a direct send's live event goes
+        # to the devices online as it is published (api/live/presence.py).
+        async with online if device_token is not None else contextlib.nullcontext():
+            await guard.start(topics)
+            try:
                 while True:
                     event = await guard.next_event()
                     channel_id = event.get("channel")
@@ -262,8 +264,8 @@ class NotificationsSubscription:
                     yield shared_node(
                         event, access, lambda e=event: Notification(row=events.from_event(e), access=access)
                     )
-        finally:
-            guard.stop()
+            finally:
+                guard.stop()
 
     @strawberry.subscription(description="Delivery status changes of an app, for the dashboard's live view.")
     async def delivery_events(self, info: Info, app_id: strawberry.ID) -> AsyncGenerator[Delivery, None]:

@@ -21,10 +21,14 @@ async def record(
     names that do not exist are left out of Notification.identifiers."""
     if identifiers and app_id is not None:
         if db.is_postgres(db.current_engine()):
-            # One set-based statement with one array parameter, no row objects built in Python.
+            # One set-based statement with one array parameter, no row objects built in Python. No
+            # ON CONFLICT: the notification is this transaction's own and the identifiers are
+            # distinct, so are their persons ((app, identifier) is unique); a conflict check per
+            # row cost a sixth of the statement (12.9 against 10.8 ms, 6,000 against 5,000 WAL
+            # records per 1,000 rows).
             await NotificationPerson.raw(
                 "INSERT INTO notification_persons (notification, person) SELECT {}, id FROM persons"
-                " WHERE app = {} AND identifier = ANY(CAST({} AS TEXT[])) ON CONFLICT DO NOTHING",
+                " WHERE app = {} AND identifier = ANY(CAST({} AS TEXT[]))",
                 notification_id, app_id, list(dict.fromkeys(identifiers)),
             )
             return

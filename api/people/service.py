@@ -4,7 +4,7 @@ whatever the number of persons or devices."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TypedDict
 
 from piccolo.columns.combination import WhereRaw
@@ -96,24 +96,30 @@ async def identifiers_of(keys: Sequence[tuple[int, int | None]]) -> list[str | N
     return [found.get(k) for k in keys]
 
 
-async def live_devices(notification_ids: Sequence[int]) -> dict[int, list[int]]:
+async def live_devices(notification_ids: Sequence[int], online: Collection[int] | None = None) -> dict[int, list[int]]:
     """notification id -> the devices a direct send's live event goes to, decided as it is
     published (not when a stream opened): the devices it names and those its persons have now,
     active and of the sending app's transport, as the fan-out chooses them. A device linked
-    since its stream opened gets it; one unlinked, erased with its person or deactivated does not."""
+    since its stream opened gets it; one unlinked, erased with its person or deactivated does not.
+    `online`: only these devices can receive it (api/live/presence.py), so only they are looked
+    up: none online, no query (None: every device)."""
     ids = list(dict.fromkeys(notification_ids))
-    if not ids:
+    if not ids or (online is not None and not online):
         return {}
     marks = ", ".join("{}" for _ in ids)
     usable = "d.active = TRUE AND (d.app IS NULL OR d.app = n.app)"
+    among, among_args = "", []
+    if online is not None:
+        among_args = sorted(online)
+        among = " AND d.id IN (" + ", ".join("{}" for _ in among_args) + ")"
     rows = await PersonDevice.raw(
         "SELECT np.notification AS notification, pd.device AS device FROM notification_persons np"
         " JOIN person_devices pd ON pd.person = np.person JOIN devices d ON d.id = pd.device"
-        f" JOIN notifications n ON n.id = np.notification WHERE np.notification IN ({marks}) AND {usable}"
+        f" JOIN notifications n ON n.id = np.notification WHERE np.notification IN ({marks}) AND {usable}{among}"
         " UNION SELECT nd.notification AS notification, nd.device AS device FROM notification_devices nd"
         " JOIN devices d ON d.id = nd.device JOIN notifications n ON n.id = nd.notification"
-        f" WHERE nd.notification IN ({marks}) AND {usable}",
-        *ids, *ids,
+        f" WHERE nd.notification IN ({marks}) AND {usable}{among}",
+        *ids, *among_args, *ids, *among_args,
     )
     found: dict[int, list[int]] = {}
     for r in rows:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from api.notifications.tables import Delivery
+from api.delivery import fanout
+from api.devices.tables import Device
+from api.notifications.tables import Delivery, Notification
+from api.people.tables import Person
 from tests.api.conftest import row_counts
 from tests.delivery.helpers import delivery_rows, send, send_error, wait_deliveries, wait_status
 from tests.people.support import device_of, identify, person
@@ -169,3 +172,44 @@ async def test_a_device_unlinked_from_the_person_gets_later_sends_no_more(api, s
     sent = await send(api, app, identifiers=["user-42"], title="hi")
     await wait_status(sent["id"], "COMPLETED")
     assert await Delivery.count().where(Delivery.notification == int(sent["id"])) == 0
+
+
+async def test_a_send_to_persons_pages_by_person_and_resumes_after_the_last(
+    api, sandbox, runtime, api_server, monkeypatch
+):
+    """Pages of persons (PAGE 4: two persons a page): a person with three devices makes a page
+    longer than the rest, a run of persons with no usable device makes pages with no delivery
+    (the fan-out still moves past them), and a resumed fan-out starts after the person it had
+    reached."""
+    monkeypatch.setattr(fanout, "PAGE", 4)
+    app = await f.make_app(api)
+    first = [await device_of(api, app, "p0") for _ in range(2)]
+    gone = [await device_of(api, app, f"p{i}") for i in range(1, 5)]
+    await Device.update({Device.active: False}).where(Device.id.is_in([int(d["id"]) for d in gone]))
+    later = [await device_of(api, app, "p5"), *[await device_of(api, app, "p6") for _ in range(3)]]
+    sent = await send(api, app, identifiers=[f"p{i}" for i in range(7)], title="paged")
+    rows = await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=6)
+    assert sorted(r["device"] for r in rows) == sorted(int(d["id"]) for d in [*first, *later])
+    done = await wait_status(sent["id"], "SENT", "COMPLETED")
+    persons = {r["identifier"]: r["id"] for r in await Person.select(Person.id, Person.identifier)
+               .where(Person.app == int(app.id))}
+    assert done["fanout_done"] is True and done["fanout_cursor"] == persons["p6"]
+    await api_server.settle()
+
+    # Lose what came after p0's page, as if the worker died there, and run the fan-out again.
+    lost = [r["id"] for r in rows if r["person"] != persons["p0"]]
+    assert len(lost) == 4
+    await Delivery.delete().where(Delivery.id.is_in(lost))
+    await Notification.update({
+        Notification.fanout_done: False, Notification.fanout_cursor: persons["p1"],
+        Notification.status: "QUEUED", Notification.kicked_at: dt.datetime.now(dt.UTC),
+    }).where(Notification.id == int(sent["id"]))
+    assert await fanout.fan_out(runtime, int(sent["id"])) == 4
+    await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=6)
+    await api_server.settle()
+    for d in first:
+        assert len(sandbox.messages(to=d["token"])) == 1
+    for d in later:
+        assert len(sandbox.messages(to=d["token"])) == 2  # the lost ones were sent again, once
+    for d in gone:
+        assert sandbox.messages(to=d["token"]) == []

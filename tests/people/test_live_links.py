@@ -180,3 +180,17 @@ async def test_a_deleted_apps_scheduled_send_to_a_person_never_reaches_the_strea
         assert await stream.received() == ["to hal soon"]
         await scheduled("to hal later", delete_app=True)
         assert await stream.received() == []
+
+
+async def test_with_more_devices_online_than_the_lookup_takes_every_device_is_looked_up(api, monkeypatch):
+    """A direct send's live event looks up only the devices online (api/live/presence.py); past
+    ONLINE_LOOKUP of them it looks at all of its persons' devices instead, and still reaches the
+    open stream."""
+    from api.notifications import events
+
+    monkeypatch.setattr(events, "ONLINE_LOOKUP", 0)
+    app, channel, device = await news_app(api)
+    async with live(api, app, device, channel) as stream:
+        await identify(api, app, device, "olga")
+        await to_persons(api, app, "olga", title="to olga")
+        assert await stream.received() == ["to olga"]
