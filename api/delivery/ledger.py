@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from api import db, metrics
 from api.delivery import attempts
 from api.devices.tables import Device
+from api.live.presence import watchers_for
 from api.notifications import events
 from api.notifications.tables import Delivery, Notification
 from api.providers.failures import (
@@ -148,8 +149,10 @@ async def apply(
         await attempts.prune([c.delivery["id"] for c in changes if attempts.may_overflow(c.delivery["attempts"])])
         if dead:
             await mark_devices_dead(dead)
-        hooks = await webhook_service.record(
-            webhook_events.devices_left(apps_of_dead, dead) + webhook_events.delivery_events(written)
+        hooks = await webhook_service.record_for(
+            {r["app"] for r in written if r["app"] is not None} | {a for apps in apps_of_dead.values() for a in apps},
+            lambda with_hooks: webhook_events.devices_left(apps_of_dead, dead)
+            + webhook_events.delivery_events(written, with_hooks),
         )
     _observe(changes, now, first_attempt=count_attempt)
     try:
@@ -233,10 +236,15 @@ def dead_devices_of(changes: Iterable[Change], failures: dict[int, ProviderFailu
 
 
 async def publish_changes(runtime: Runtime, rows: list[dict]) -> None:
-    """Live events for delivery rows just written (each with its notification's `app`)."""
+    """Live events for delivery rows just written (each with its notification's `app`), for the
+    apps whose live deliveries someone watches (api/live/presence.py, Watchers): while nobody
+    does, a send batch builds and publishes none of its thousand events."""
+    watchers = watchers_for(runtime.live)
+    watched = {app: await watchers.watched(events.app_deliveries_topic(app))
+               for app in {r["app"] for r in rows if r["app"] is not None}}
     by_app: dict[int, list[dict]] = {}
     for r in rows:
-        if r["app"] is not None:
+        if watched.get(r["app"]):
             # What a Delivery answers from (api/notifications/types.py), nothing more: one
             # event per delivery, so every field and timestamp conversion counts at 100k.
             updated = r["updated_at"]

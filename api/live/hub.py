@@ -34,6 +34,7 @@ class LiveHub:
         self._ready = asyncio.Event()
         self.access_epoch = 0
         self.presence = None  # api/live/presence.py, presence_for
+        self.watchers = None  # api/live/presence.py, watchers_for
 
     async def start(self, ready_timeout: float = 5.0, *, listen: bool = True) -> None:
         """With Redis: returns once this process is subscribed, so that an event published by any

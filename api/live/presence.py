@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Sequence
 log = logging.getLogger("booper.presence")
 PREFIX = "booper:presence:"
 ONLINE = "booper:presence:devices"
+WATCH_PREFIX = "booper:watch:"
 TTL = 60.0
 RENEW = 20.0
 
@@ -56,20 +57,9 @@ class Presence:
                     await redis.zrem(PREFIX + str(device_id), member)
 
     async def _record(self, device_id: int, member: str) -> None:
-        redis = self._hub.redis
-        if redis is None:
-            return
-        try:
-            now, key = time.time(), PREFIX + str(device_id)
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.zadd(key, {member: now + TTL})
-                pipe.zremrangebyscore(key, "-inf", now)
-                pipe.expire(key, int(TTL) + 5)
-                pipe.zadd(ONLINE, {str(device_id): now + TTL}, gt=True)
-                pipe.zremrangebyscore(ONLINE, "-inf", now)
-                await pipe.execute()
-        except Exception:  # noqa: BLE001 - presence is best effort; the stream goes on
-            log.warning("could not record presence in Redis", exc_info=True)
+        await _mark(self._hub.redis, PREFIX + str(device_id), member,
+                    also=lambda pipe, now: (pipe.zadd(ONLINE, {str(device_id): now + TTL}, gt=True),
+                                            pipe.zremrangebyscore(ONLINE, "-inf", now)))
 
     async def _renew(self, device_id: int, member: str) -> None:
         while True:
@@ -104,6 +94,79 @@ class Presence:
                 pipe.zcount(PREFIX + str(d), now, "+inf")
             counts = await pipe.execute()
         return {d for d, n in zip(ids, counts, strict=True) if n} | {d for d in ids if self._local.get(d)}
+
+
+async def _mark(redis, key: str, member: str, also=None) -> None:
+    """`member` of the sorted set `key` counts until TTL from now (and the set's expired members
+    go); `also(pipe, now)` adds commands to the same round trip. Best effort: logged, not raised."""
+    if redis is None:
+        return
+    try:
+        now = time.time()
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {member: now + TTL})
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.expire(key, int(TTL) + 5)
+            if also is not None:
+                also(pipe, now)
+            await pipe.execute()
+    except Exception:  # noqa: BLE001 - presence is best effort; the stream goes on
+        log.warning("could not record presence in Redis", exc_info=True)
+
+
+class Watchers:
+    """The topics someone listens to now, in any process: a publisher about to build costly
+    events (a send batch's thousand delivery changes for the dashboard's live view) asks first,
+    and builds nothing while nobody watches. A watching stream is a member of
+    `booper:watch:<topic>`, recorded before it subscribes and renewed as presence is."""
+
+    def __init__(self, hub) -> None:
+        self._hub = hub
+        self._local: Counter[str] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def watching(self, topic: str) -> AsyncIterator[None]:
+        self._local[topic] += 1
+        member, key = uuid.uuid4().hex, WATCH_PREFIX + topic
+        renewer = None
+        try:
+            await _mark(self._hub.redis, key, member)
+            renewer = asyncio.create_task(self._renew(key, member), name="watch-renew")
+            yield
+        finally:
+            if renewer is not None:
+                renewer.cancel()
+            self._local[topic] -= 1
+            if self._local[topic] <= 0:
+                del self._local[topic]
+            redis = self._hub.redis
+            if redis is not None:
+                with contextlib.suppress(Exception):
+                    await redis.zrem(key, member)
+
+    async def _renew(self, key: str, member: str) -> None:
+        while True:
+            await asyncio.sleep(RENEW)
+            await _mark(self._hub.redis, key, member)
+
+    async def watched(self, topic: str) -> bool:
+        """Whether a stream in any process listens to `topic` (one round trip; True when Redis
+        cannot say: events are then published as before)."""
+        if self._local.get(topic):
+            return True
+        redis = self._hub.redis
+        if redis is None:
+            return False
+        try:
+            return await redis.zcount(WATCH_PREFIX + topic, time.time(), "+inf") > 0
+        except Exception:  # noqa: BLE001 - see docstring
+            return True
+
+
+def watchers_for(hub) -> Watchers:
+    if hub.watchers is None:
+        hub.watchers = Watchers(hub)
+    return hub.watchers
 
 
 def presence_of(runtime) -> Presence:

@@ -19,7 +19,7 @@ from api.graphql.shared import NotificationStatus
 from api.ids import parse_id
 from api.live.guard import TTL as GUARD_TTL
 from api.live.guard import StreamGuard
-from api.live.presence import presence_of
+from api.live.presence import presence_of, watchers_for
 from api.live.shared import shared_node
 from api.notifications import events, sending, service
 from api.notifications.draft import MAX_DIRECT_TARGETS, Draft
@@ -274,13 +274,16 @@ class NotificationsSubscription:
         app, access = await perms.app_admin(info, app_id)
         scopes = [f"app:{app['id']}", *_viewer_scopes(viewer, access)]
         guard = StreamGuard(hub, _app_check(info, app["id"]), scopes, expires_at=viewer.expires_at)
-        await guard.start([events.app_deliveries_topic(app["id"])])
-        try:
-            while True:
-                event = await guard.next_event()
-                yield shared_node(event, access, lambda e=event: Delivery(row=events.from_event(e), access=access))
-        finally:
-            guard.stop()
+        topic = events.app_deliveries_topic(app["id"])
+        # Watched before it subscribes: senders build these events only while someone watches.
+        async with watchers_for(hub).watching(topic):
+            await guard.start([topic])
+            try:
+                while True:
+                    event = await guard.next_event()
+                    yield shared_node(event, access, lambda e=event: Delivery(row=events.from_event(e), access=access))
+            finally:
+                guard.stop()
 
 
 def _viewer_scopes(viewer, access: perms.Access) -> list[str]:

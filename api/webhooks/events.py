@@ -20,8 +20,9 @@ def _iso(value) -> str | None:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def delivery_events(rows: Iterable[dict]) -> list[tuple]:
-    """Events for delivery rows (with their notification's app as `app`) that reached a final status."""
+def delivery_events(rows: Iterable[dict], apps: set[int] | None = None) -> list[tuple]:
+    """Events for delivery rows (with their notification's app as `app`) that reached a final
+    status (`apps`: of these apps only)."""
     return [
         (r["app"], FINAL[r["status"]], {
             "deliveryId": str(r["id"]), "notificationId": str(r["notification"]), "deviceId": str(r["device"]),
@@ -29,7 +30,7 @@ def delivery_events(rows: Iterable[dict]) -> list[tuple]:
             "updatedAt": _iso(r["updated_at"]),
         })
         for r in rows
-        if r.get("app") is not None and r["status"] in FINAL
+        if r.get("app") is not None and r["status"] in FINAL and (apps is None or r["app"] in apps)
     ]
 
 

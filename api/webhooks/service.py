@@ -15,6 +15,7 @@ import logging
 import secrets
 import socket
 import time
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -183,7 +184,14 @@ async def record(events: list[tuple[int | None, str, dict]]) -> set[int]:
     """Insert (app id, type, data) events for the apps that have a webhook; returns those
     webhooks' ids. Raises like any write, so a caller can make it part of its own transaction
     (the ledger does: events then commit with, and in the order of, what they describe)."""
-    app_ids = list({a for a, _, _ in events if a is not None})
+    return await record_for({a for a, _, _ in events if a is not None}, lambda _apps: events)
+
+
+async def record_for(app_ids: Iterable[int], make: Callable[[set[int]], list[tuple[int | None, str, dict]]]) -> set[int]:
+    """As record, with the events made (`make(the apps that have a webhook)`) only once it is known
+    which apps have one: a send batch of a thousand deliveries of an app without a webhook builds
+    no event at all (their payloads had been a tenth of the send task's time)."""
+    app_ids = list(set(app_ids))
     if not app_ids:
         return set()
     hooks = {r["app"]: r["id"] for r in await Webhook.select(Webhook.id, Webhook.app).where(
@@ -195,7 +203,7 @@ async def record(events: list[tuple[int | None, str, dict]]) -> set[int]:
     rows = [
         WebhookEvent(webhook=hooks[a], event_type=t, payload=orjson.dumps(d).decode(),
                      next_attempt_at=now, created_at=now)
-        for a, t, d in events if a in hooks
+        for a, t, d in make(set(hooks)) if a in hooks
     ]
     for start in range(0, len(rows), 500):
         await WebhookEvent.insert(*rows[start : start + 500])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -346,3 +347,46 @@ async def test_subscribers_leaving_mid_execution_do_not_take_a_shared_result_fro
         monkeypatch.setattr(channels_service, "channels_by_ids", slow)
         later = await send(api, app, channelId=channel["id"], title="and the next one")
         assert (await stayer(timeout=3))["data"]["notifications"]["id"] == later["id"]
+
+
+@pytest.mark.redis
+async def test_a_worker_builds_delivery_events_only_while_a_stream_in_any_process_watches():
+    """The dashboard's live deliveries: a send batch's thousand delivery events are built and
+    published only while some process has a deliveryEvents stream for the app (Watchers). A
+    subscriber that is not watching gets nothing; once a stream in another process watches,
+    the worker publishes again, and stops when it ends."""
+    from types import SimpleNamespace
+
+    from api.delivery import ledger
+    from api.live.presence import watchers_for
+    from api.notifications import events
+
+    worker, api_process = LiveHub(databases.REDIS_URL), LiveHub(databases.REDIS_URL)
+    await worker.start(listen=False)
+    await api_process.start()
+    app_id = int(time.time_ns() % 1_000_000_000)
+    topic = events.app_deliveries_topic(app_id)
+    row = {"app": app_id, "id": 1, "notification": 2, "device": 3, "status": "DELIVERED", "attempts": 1,
+           "error": None, "ticket_id": None, "updated_at": None}
+    runtime = SimpleNamespace(live=worker)
+    stream = api_process.subscribe([topic])
+    try:
+        got = asyncio.ensure_future(stream.__anext__())
+        await ledger.publish_changes(runtime, [dict(row, id=1)])
+        await asyncio.sleep(0.3)
+        assert not got.done()  # nobody watched: nothing was published
+        async with watchers_for(api_process).watching(topic):
+            await ledger.publish_changes(runtime, [dict(row, id=2)])
+            assert (await asyncio.wait_for(got, 2))["id"] == 2
+        assert not await watchers_for(worker).watched(topic)
+        later = asyncio.ensure_future(stream.__anext__())
+        await ledger.publish_changes(runtime, [dict(row, id=3)])
+        await asyncio.sleep(0.3)
+        assert not later.done()
+        later.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await later
+    finally:
+        await stream.aclose()
+        await worker.stop()
+        await api_process.stop()

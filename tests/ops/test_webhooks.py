@@ -266,3 +266,22 @@ async def test_a_pinned_https_webhook_verifies_the_certificate_for_its_name(api,
         await runner.cleanup()
     assert len(seen) == 1 and seen[0][0] == f"tls.booper.test:{port}"
     assert '"n":3' in seen[0][1]
+
+
+async def test_events_are_made_only_for_the_apps_that_have_a_webhook(api, sandbox, settings, runtime):
+    """The ledger records a send batch's events through record_for: they are built only for the
+    apps with a webhook (a batch of an app without one builds none), and only those are stored."""
+    app, hook = await _webhook(api, sandbox, settings, name="some")
+    without = await f.make_app(api)
+    asked: list[set[int]] = []
+
+    def make(apps: set[int]) -> list[tuple]:
+        asked.append(apps)
+        return [(int(app.id), "delivery.delivered", {"n": 1}), (int(without.id), "delivery.delivered", {"n": 2})]
+
+    assert await webhooks.record_for([int(without.id)], make) == set()
+    assert asked == []  # no app with a webhook: nothing made
+    assert await webhooks.record_for([int(app.id), int(without.id)], make) == {int(hook["id"])}
+    assert asked == [{int(app.id)}]
+    rows = await WebhookEvent.select(WebhookEvent.webhook, WebhookEvent.payload)
+    assert [(r["webhook"], r["payload"]) for r in rows] == [(int(hook["id"]), '{"n":1}')]
