@@ -96,27 +96,42 @@ def direct_fan_out(ctx: Ctx, identifiers: list[str], timeout: float) -> dict:
             "postgres_cpu_us_per_delivery": cpu["postgres"] / n * 1e6, "api_cpu_us_per_delivery": cpu["serve"] / n * 1e6}
 
 
+ROUNDS = 2
+
+
 def run(ctx: Ctx) -> tuple[list[Row], dict]:
+    """The channel fan-out and the direct sends, ROUNDS times each, alternating (each round starts
+    with the other than the last: a run right after another pays for what it left behind); the
+    best of each, as the engagement pair of S2 takes (the box's noise only ever slows a run: one
+    of each had put the ratio anywhere between 0.63x and 1.16x on an idle box)."""
     ctx.topo.ensure_workers()
     tag = f"s6-{time.time_ns()}"
     cid = ctx.channel("s6-channel")
     identifiers = seed(ctx, tag, cid)
     n = PERSONS * DEVICES_EACH
-    httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
-    channel = fan_out(ctx, "s6-channel", n, "SENT", timeout=max(60, n / 250))
-    print(f"   channel fan-out N={n:,}: {channel['per_s']:,.0f} deliveries/s, CPU per delivery: worker"
-          f" {channel['worker_cpu_us_per_delivery']:.0f} us, PostgreSQL {channel['postgres_cpu_us_per_delivery']:.0f} us",
-          flush=True)
-    httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
-    direct = direct_fan_out(ctx, identifiers, timeout=max(60, n / 250))
-    print(f"   {PERSONS:,} persons x {DEVICES_EACH}: {direct['per_s']:,.0f} deliveries/s"
-          f" ({direct['sends']} sends of {PER_SEND:,}, {direct['persons']:,} persons reached; sends accepted after"
-          f" {direct['accepted_s']:.2f} s, deliveries created {direct['first_created_s']:.2f}-{direct['last_created_s']:.2f} s,"
-          f" all SENT {direct['seconds']:.2f} s), CPU per delivery: worker {direct['worker_cpu_us_per_delivery']:.0f} us,"
-          f" PostgreSQL {direct['postgres_cpu_us_per_delivery']:.0f} us, API {direct['api_cpu_us_per_delivery']:.0f} us", flush=True)
+    runs: dict[str, list[dict]] = {"channel": [], "direct": []}
+    for round_ in range(ROUNDS):
+        for mode in ("channel", "direct") if round_ % 2 == 0 else ("direct", "channel"):
+            httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
+            if mode == "channel":
+                got = fan_out(ctx, "s6-channel", n, "SENT", timeout=max(60, n / 250))
+                print(f"   channel fan-out N={n:,}: {got['per_s']:,.0f} deliveries/s, CPU per delivery: worker"
+                      f" {got['worker_cpu_us_per_delivery']:.0f} us,"
+                      f" PostgreSQL {got['postgres_cpu_us_per_delivery']:.0f} us", flush=True)
+            else:
+                got = direct_fan_out(ctx, identifiers, timeout=max(60, n / 250))
+                print(f"   {PERSONS:,} persons x {DEVICES_EACH}: {got['per_s']:,.0f} deliveries/s"
+                      f" ({got['sends']} sends of {PER_SEND:,}, {got['persons']:,} persons reached; sends accepted"
+                      f" after {got['accepted_s']:.2f} s, deliveries created {got['first_created_s']:.2f}-"
+                      f"{got['last_created_s']:.2f} s, all SENT {got['seconds']:.2f} s), CPU per delivery: worker"
+                      f" {got['worker_cpu_us_per_delivery']:.0f} us, PostgreSQL"
+                      f" {got['postgres_cpu_us_per_delivery']:.0f} us, API {got['api_cpu_us_per_delivery']:.0f} us",
+                      flush=True)
+            runs[mode].append(got)
+    channel, direct = (max(runs[mode], key=lambda r: r["per_s"]) for mode in ("channel", "direct"))
     ratio = direct["per_s"] / channel["per_s"]
     rows = [
-        Row("S6", f"deliveries/s {PERSONS:,} persons x {DEVICES_EACH}", direct["per_s"], "/s", channel["per_s"],
-            f"channel fan-out N={n:,}", ">= 0.8x channel", ratio >= 0.8),
+        Row("S6", f"deliveries/s {PERSONS:,} persons x {DEVICES_EACH} (best of {ROUNDS})", direct["per_s"], "/s",
+            channel["per_s"], f"channel fan-out N={n:,}, best of {ROUNDS}", ">= 0.8x channel", ratio >= 0.8),
     ]
-    return rows, {"channel": channel, "direct": direct}
+    return rows, {"channel": channel, "direct": direct, "runs": runs}
