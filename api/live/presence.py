@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 log = logging.getLogger("booper.presence")
 PREFIX = "booper:presence:"
@@ -35,36 +36,10 @@ class Presence:
         self._hub = hub
         self._local: Counter[int] = Counter()
 
-    @contextlib.asynccontextmanager
-    async def connected(self, device_id: int) -> AsyncIterator[None]:
+    def connected(self, device_id: int) -> contextlib.AbstractAsyncContextManager[None]:
         """The device counts as online while this block runs."""
-        self._local[device_id] += 1
-        member = uuid.uuid4().hex
-        renewer = None
-        try:
-            await self._record(device_id, member)
-            renewer = asyncio.create_task(self._renew(device_id, member), name="presence-renew")
-            yield
-        finally:
-            if renewer is not None:
-                renewer.cancel()
-            self._local[device_id] -= 1
-            if self._local[device_id] <= 0:
-                del self._local[device_id]
-            redis = self._hub.redis
-            if redis is not None:
-                with contextlib.suppress(Exception):
-                    await redis.zrem(PREFIX + str(device_id), member)
-
-    async def _record(self, device_id: int, member: str) -> None:
-        await _mark(self._hub.redis, PREFIX + str(device_id), member,
-                    also=lambda pipe, now: (pipe.zadd(ONLINE, {str(device_id): now + TTL}, gt=True),
-                                            pipe.zremrangebyscore(ONLINE, "-inf", now)))
-
-    async def _renew(self, device_id: int, member: str) -> None:
-        while True:
-            await asyncio.sleep(RENEW)
-            await self._record(device_id, member)
+        return _counted(self._hub, self._local, device_id, PREFIX + str(device_id), also=lambda pipe, now: (
+            pipe.zadd(ONLINE, {str(device_id): now + TTL}, gt=True), pipe.zremrangebyscore(ONLINE, "-inf", now)))
 
     async def online_devices(self, most: int) -> set[int] | None:
         """Every device with a live connection in any process (and for up to TTL one whose last
@@ -96,6 +71,35 @@ class Presence:
         return {d for d, n in zip(ids, counts, strict=True) if n} | {d for d in ids if self._local.get(d)}
 
 
+@contextlib.asynccontextmanager
+async def _counted(hub, local: Counter, name: Any, key: str, also=None) -> AsyncIterator[None]:
+    """While the block runs, `name` counts in this process (`local`) and, with Redis, as a member
+    of the sorted set `key` for every process: recorded before the block starts, renewed every
+    RENEW seconds, removed when it ends (or after TTL, if the process dies first)."""
+    local[name] += 1
+    member = uuid.uuid4().hex
+    renewer = None
+    try:
+        await _mark(hub.redis, key, member, also)
+        renewer = asyncio.create_task(_renew(hub, key, member, also), name="presence-renew")
+        yield
+    finally:
+        if renewer is not None:
+            renewer.cancel()
+        local[name] -= 1
+        if local[name] <= 0:
+            del local[name]
+        if hub.redis is not None:
+            with contextlib.suppress(Exception):
+                await hub.redis.zrem(key, member)
+
+
+async def _renew(hub, key: str, member: str, also) -> None:
+    while True:
+        await asyncio.sleep(RENEW)
+        await _mark(hub.redis, key, member, also)
+
+
 async def _mark(redis, key: str, member: str, also=None) -> None:
     """`member` of the sorted set `key` counts until TTL from now (and the set's expired members
     go); `also(pipe, now)` adds commands to the same round trip. Best effort: logged, not raised."""
@@ -124,30 +128,9 @@ class Watchers:
         self._hub = hub
         self._local: Counter[str] = Counter()
 
-    @contextlib.asynccontextmanager
-    async def watching(self, topic: str) -> AsyncIterator[None]:
-        self._local[topic] += 1
-        member, key = uuid.uuid4().hex, WATCH_PREFIX + topic
-        renewer = None
-        try:
-            await _mark(self._hub.redis, key, member)
-            renewer = asyncio.create_task(self._renew(key, member), name="watch-renew")
-            yield
-        finally:
-            if renewer is not None:
-                renewer.cancel()
-            self._local[topic] -= 1
-            if self._local[topic] <= 0:
-                del self._local[topic]
-            redis = self._hub.redis
-            if redis is not None:
-                with contextlib.suppress(Exception):
-                    await redis.zrem(key, member)
-
-    async def _renew(self, key: str, member: str) -> None:
-        while True:
-            await asyncio.sleep(RENEW)
-            await _mark(self._hub.redis, key, member)
+    def watching(self, topic: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """`topic` counts as watched while this block runs."""
+        return _counted(self._hub, self._local, topic, WATCH_PREFIX + topic)
 
     async def watched(self, topic: str) -> bool:
         """Whether a stream in any process listens to `topic` (one round trip; True when Redis
