@@ -1,10 +1,11 @@
-"""Who a notification goes to, as one SQL source of (device, platform, person, key) rows: a
-channel's active subscribers, or a direct send's persons' active devices, or its active devices.
-`person` is the device's person in the notification's app (null: none). `key` is what the
-fan-out pages by (keyset, `key > :after`, at most `:limit` keys a page): the device id, or for a
-send to persons the person id, so that a page reads only its own persons' links (paging persons'
-devices by device id would read and sort every person's devices for each page). A person with no
-usable device is one row with a null device: the page still moves past them.
+"""Who a notification goes to, as one SQL source of (device, platform, person, key, key2) rows:
+a channel's active subscribers, or a direct send's persons' active devices, or its active
+devices. `person` is the device's person in the notification's app (null: none). The fan-out pages
+by (key, key2) (keyset: `(key, key2) > (:after, :after_device)`, ordered, at most `:limit` rows): the
+device id (key2 0) for channel and device sends; for a send to persons (person, device), so that
+a page reads only its own persons' links (paging persons' devices by device id read and sorted
+every device of the send's persons again for each page) and stays within `:limit` rows however
+many devices one person has.
 
 The sources are written once with named parameters (:after, :limit, ...) and compiled for
 asyncpg ($1, one per name) or for Piccolo's raw queries ({} per occurrence)."""
@@ -23,19 +24,20 @@ from api.people.tables import NotificationPerson
 _OWN_TRANSPORT = "(d.app IS NULL OR d.app = :app)"
 _PERSON_OF = "LEFT JOIN person_devices pd ON pd.device = d.id AND pd.app = :app"
 CHANNEL = (
-    "SELECT s.device AS device, d.platform AS platform, pd.person AS person, s.device AS key"
+    "SELECT s.device AS device, d.platform AS platform, pd.person AS person, s.device AS key, 0 AS key2"
     " FROM channel_subscriptions s"
     f" JOIN devices d ON d.id = s.device {_PERSON_OF}"
     " WHERE s.channel = :channel AND s.device > :after AND d.active = TRUE ORDER BY s.device LIMIT :limit"
 )
 PERSONS = (
-    "SELECT d.id AS device, d.platform AS platform, np.person AS person, np.person AS key FROM"
-    " (SELECT person FROM notification_persons WHERE notification = :notification AND person > :after"
-    " ORDER BY person LIMIT :limit) np LEFT JOIN (person_devices pd JOIN devices d ON d.id = pd.device"
-    f" AND d.active = TRUE AND {_OWN_TRANSPORT}) ON pd.person = np.person"
+    "SELECT pd.device AS device, d.platform AS platform, np.person AS person, np.person AS key,"
+    " pd.device AS key2 FROM notification_persons np JOIN person_devices pd ON pd.person = np.person"
+    " JOIN devices d ON d.id = pd.device WHERE np.notification = :notification AND np.person >= :after"
+    " AND (np.person > :after OR pd.device > :after_device) AND d.active = TRUE"
+    f" AND {_OWN_TRANSPORT} ORDER BY np.person, pd.device LIMIT :limit"
 )
 DEVICES = (
-    "SELECT nd.device AS device, d.platform AS platform, pd.person AS person, nd.device AS key"
+    "SELECT nd.device AS device, d.platform AS platform, pd.person AS person, nd.device AS key, 0 AS key2"
     " FROM notification_devices nd"
     f" JOIN devices d ON d.id = nd.device {_PERSON_OF}"
     " WHERE nd.notification = :notification AND nd.device > :after AND d.active = TRUE"
@@ -48,11 +50,6 @@ _NAME = re.compile(r":([a-z_]+)\b")
 class Source:
     sql: str
     fixed: dict[str, Any] = field(default_factory=dict)
-    # Rows a key gives, as a rule: a page of `limit` keys is about `page` deliveries.
-    rows_per_key: int = 1
-
-    def limit(self, page: int) -> int:
-        return max(1, page // self.rows_per_key)
 
     def compile(self, sql: str, style: Literal["pg", "piccolo"], **values: Any) -> tuple[str, list]:
         values = {**self.fixed, **values}
@@ -78,5 +75,5 @@ async def source_of(n: dict) -> Source:
     if n["channel"] is not None:
         return Source(CHANNEL, {**fixed, "channel": n["channel"]})
     if await NotificationPerson.exists().where(NotificationPerson.notification == n["id"]):
-        return Source(PERSONS, fixed, rows_per_key=2)
+        return Source(PERSONS, fixed)
     return Source(DEVICES, fixed)

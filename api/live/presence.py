@@ -9,7 +9,10 @@ Every online device is also a member of `booper:presence:devices`, scored the sa
 direct send's live event looks up only the devices that can receive it (api/people/service.py,
 live_devices), not every device of a thousand persons. A device leaves it at most TTL after its
 last stream closed: until then it only widens that lookup. A stream is recorded before it
-subscribes to its topics, so an event it could receive never misses it.
+subscribes to its topics, so an event published after it subscribed finds it; if Redis could not
+record it, it is retried every second, and until then other processes take it for absent (its
+direct-send events published there are missed, as any live event is while Redis is down). The
+scores are each host's clock: hosts must keep their clocks within TTL of each other (NTP).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ ONLINE = "booper:presence:devices"
 WATCH_PREFIX = "booper:watch:"
 TTL = 60.0
 RENEW = 20.0
+RETRY = 1.0  # after a failed mark
+MARK_TIMEOUT = 2.0
 
 
 class Presence:
@@ -80,12 +85,15 @@ async def _counted(hub, local: Counter, name: Any, key: str, also=None) -> Async
     member = uuid.uuid4().hex
     renewer = None
     try:
-        await _mark(hub.redis, key, member, also)
-        renewer = asyncio.create_task(_renew(hub, key, member, also), name="presence-renew")
+        marked = await _mark(hub.redis, key, member, also)
+        renewer = asyncio.create_task(_renew(hub, key, member, also, marked), name="presence-renew")
         yield
     finally:
         if renewer is not None:
             renewer.cancel()
+            # A renewal in flight must not land after the removal below (and count for TTL more).
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
         local[name] -= 1
         if local[name] <= 0:
             del local[name]
@@ -94,17 +102,21 @@ async def _counted(hub, local: Counter, name: Any, key: str, also=None) -> Async
                 await hub.redis.zrem(key, member)
 
 
-async def _renew(hub, key: str, member: str, also) -> None:
+async def _renew(hub, key: str, member: str, also, marked: bool) -> None:
+    """Every RENEW seconds; after a failed mark, every RETRY seconds until one succeeds: while a
+    stream is not marked, other processes take it for absent (no direct-send events, no delivery
+    events built for it)."""
     while True:
-        await asyncio.sleep(RENEW)
-        await _mark(hub.redis, key, member, also)
+        await asyncio.sleep(RENEW if marked else RETRY)
+        marked = await _mark(hub.redis, key, member, also)
 
 
-async def _mark(redis, key: str, member: str, also=None) -> None:
+async def _mark(redis, key: str, member: str, also=None) -> bool:
     """`member` of the sorted set `key` counts until TTL from now (and the set's expired members
-    go); `also(pipe, now)` adds commands to the same round trip. Best effort: logged, not raised."""
+    go); `also(pipe, now)` adds commands to the same round trip. Best effort, within MARK_TIMEOUT
+    (a stalled Redis must not hold a stream's start): False, logged, when it failed."""
     if redis is None:
-        return
+        return True
     try:
         now = time.time()
         async with redis.pipeline(transaction=False) as pipe:
@@ -113,9 +125,11 @@ async def _mark(redis, key: str, member: str, also=None) -> None:
             pipe.expire(key, int(TTL) + 5)
             if also is not None:
                 also(pipe, now)
-            await pipe.execute()
+            await asyncio.wait_for(pipe.execute(), MARK_TIMEOUT)
+        return True
     except Exception:  # noqa: BLE001 - presence is best effort; the stream goes on
         log.warning("could not record presence in Redis", exc_info=True)
+        return False
 
 
 class Watchers:

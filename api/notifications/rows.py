@@ -25,6 +25,7 @@ class NotificationRow(TypedDict):
     idempotency_scope: str | None
     idempotency_key: str | None
     fanout_cursor: int
+    fanout_cursor_device: int
     fanout_done: bool
     kicked_at: dt.datetime | None
     critical: bool

@@ -41,8 +41,10 @@ class Notification(Table, tablename="notifications"):
     # "app:<id>" or "channel:<id>" (anonymous sends): idempotency keys are unique within it.
     idempotency_scope = Varchar(length=32, null=True, default=None)
     idempotency_key = Varchar(length=128, null=True, default=None)
-    # Fan-out progress: the last device id written, so a re-kicked fan-out resumes.
+    # Fan-out progress, so a re-kicked fan-out resumes: the last device id written, or for a send
+    # to persons the last (person, device) (api/delivery/targets.py).
     fanout_cursor = BigInt(default=0)
+    fanout_cursor_device = BigInt(default=0)
     fanout_done = Boolean(default=False)
     kicked_at = Timestamptz(null=True, default=None)
     # Engagement (api/engagement/): bypasses quiet hours, digests and caps; how it is shown and

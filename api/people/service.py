@@ -110,8 +110,11 @@ async def live_devices(notification_ids: Sequence[int], online: Collection[int] 
     usable = "d.active = TRUE AND (d.app IS NULL OR d.app = n.app)"
     among, among_args = "", []
     if online is not None:
-        among_args = sorted(online)
-        among = " AND d.id IN (" + ", ".join("{}" for _ in among_args) + ")"
+        if db.is_postgres(db.current_engine()):  # one array parameter: one statement whatever the count
+            among, among_args = " AND d.id = ANY(CAST({} AS BIGINT[]))", [sorted(online)]
+        else:
+            among_args = sorted(online)
+            among = " AND d.id IN (" + ", ".join("{}" for _ in among_args) + ")"
     rows = await PersonDevice.raw(
         "SELECT np.notification AS notification, pd.device AS device FROM notification_persons np"
         " JOIN person_devices pd ON pd.person = np.person JOIN devices d ON d.id = pd.device"

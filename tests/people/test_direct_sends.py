@@ -174,14 +174,13 @@ async def test_a_device_unlinked_from_the_person_gets_later_sends_no_more(api, s
     assert await Delivery.count().where(Delivery.notification == int(sent["id"])) == 0
 
 
-async def test_a_send_to_persons_pages_by_person_and_resumes_after_the_last(
+async def test_a_send_to_persons_pages_by_person_and_device_and_resumes_where_it_stopped(
     api, sandbox, runtime, api_server, monkeypatch
 ):
-    """Pages of persons (PAGE 4: two persons a page): a person with three devices makes a page
-    longer than the rest, a run of persons with no usable device makes pages with no delivery
-    (the fan-out still moves past them), and a resumed fan-out starts after the person it had
-    reached."""
-    monkeypatch.setattr(fanout, "PAGE", 4)
+    """Pages of at most PAGE rows (2 here) keyed by (person, device): a person with three devices
+    spans two pages, persons with no usable device are passed over, and a resumed fan-out starts
+    after the (person, device) it had reached, within a person too."""
+    monkeypatch.setattr(fanout, "PAGE", 2)
     app = await f.make_app(api)
     first = [await device_of(api, app, "p0") for _ in range(2)]
     gone = [await device_of(api, app, f"p{i}") for i in range(1, 5)]
@@ -193,23 +192,24 @@ async def test_a_send_to_persons_pages_by_person_and_resumes_after_the_last(
     done = await wait_status(sent["id"], "SENT", "COMPLETED")
     persons = {r["identifier"]: r["id"] for r in await Person.select(Person.id, Person.identifier)
                .where(Person.app == int(app.id))}
-    assert done["fanout_done"] is True and done["fanout_cursor"] == persons["p6"]
+    assert done["fanout_done"] is True
+    assert (done["fanout_cursor"], done["fanout_cursor_device"]) == (persons["p6"], max(int(d["id"]) for d in later))
     await api_server.settle()
 
-    # Lose what came after p0's page, as if the worker died there, and run the fan-out again.
-    lost = [r["id"] for r in rows if r["person"] != persons["p0"]]
-    assert len(lost) == 4
-    await Delivery.delete().where(Delivery.id.is_in(lost))
+    # Lose every delivery, as if the worker died after p0's first device, and run the fan-out
+    # again from there: p0's second device and the later persons' are made again, p0's first not.
+    await Delivery.delete().where(Delivery.notification == int(sent["id"]))
+    p0_first = min(int(d["id"]) for d in first)
     await Notification.update({
-        Notification.fanout_done: False, Notification.fanout_cursor: persons["p1"],
+        Notification.fanout_done: False, Notification.fanout_cursor: persons["p0"],
+        Notification.fanout_cursor_device: p0_first,
         Notification.status: "QUEUED", Notification.kicked_at: dt.datetime.now(dt.UTC),
     }).where(Notification.id == int(sent["id"]))
-    assert await fanout.fan_out(runtime, int(sent["id"])) == 4
-    await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=6)
+    assert await fanout.fan_out(runtime, int(sent["id"])) == 5
+    again = await wait_deliveries(sent["id"], "SENT", "DELIVERED", count=5)
+    assert sorted(r["device"] for r in again) == sorted(int(d["id"]) for d in [*first, *later] if int(d["id"]) != p0_first)
     await api_server.settle()
-    for d in first:
-        assert len(sandbox.messages(to=d["token"])) == 1
-    for d in later:
-        assert len(sandbox.messages(to=d["token"])) == 2  # the lost ones were sent again, once
+    for d in [*first, *later]:
+        assert len(sandbox.messages(to=d["token"])) == (1 if int(d["id"]) == p0_first else 2)
     for d in gone:
         assert sandbox.messages(to=d["token"]) == []
