@@ -177,7 +177,10 @@ async def database_write_locked(settings):
     else:
         import sqlite3
 
-        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        # The server's periodic jobs (sweep, webhooks) keep writing between tests: wait for the
+        # lock as long as a write would (sqlite3's default, 5 s, was once too short on a loaded
+        # CI machine: "database is locked" before the test began).
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=30)
         holder.execute("BEGIN IMMEDIATE")
         try:
             yield
