@@ -177,11 +177,13 @@ async def database_write_locked(settings):
     else:
         import sqlite3
 
-        # The server's periodic jobs (sweep, webhooks) keep writing between tests: wait for the
-        # lock as long as a write would (sqlite3's default, 5 s, was once too short on a loaded
-        # CI machine: "database is locked" before the test began).
-        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=30)
-        holder.execute("BEGIN IMMEDIATE")
+        # Taken off the event loop: the in-process server's periodic jobs (sweep, webhooks) keep
+        # writing between tests, and one holding the lock needs the loop to commit. Waiting for the
+        # lock on the loop itself had deadlocked with such a job until sqlite3's 5 s timeout
+        # ("database is locked" before the test began, once, on a loaded CI machine).
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=30,
+                                 check_same_thread=False)
+        await asyncio.to_thread(holder.execute, "BEGIN IMMEDIATE")
         try:
             yield
         finally:
