@@ -49,8 +49,8 @@ async def fan_out(runtime: Runtime, notification_id: int) -> int:
             last, rows, inserted = await _page_pg(source, notification_id, cursor, now)
         else:
             last, rows = await _page_end(source, cursor)
-            inserted = [] if last is None else await _insert_page(source, notification_id, cursor, last, now)
             if last is not None:
+                inserted = await _insert_page(source, notification_id, cursor, last, now)
                 await Notification.update({
                     Notification.fanout_cursor: last[0], Notification.fanout_cursor_device: last[1],
                     Notification.kicked_at: now,

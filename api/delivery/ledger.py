@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from api import db, metrics
 from api.delivery import attempts
 from api.devices.tables import Device
-from api.live.presence import watchers_for
 from api.notifications import events
 from api.notifications.tables import Delivery, Notification
 from api.providers.failures import (
@@ -239,7 +238,7 @@ async def publish_changes(runtime: Runtime, rows: list[dict]) -> None:
     """Live events for delivery rows just written (each with its notification's `app`), for the
     apps whose live deliveries someone watches (api/live/presence.py, Watchers): while nobody
     does, a send batch builds and publishes none of its thousand events."""
-    watchers = watchers_for(runtime.live)
+    watchers = runtime.live.watchers
     watched = {app: await watchers.watched(events.app_deliveries_topic(app))
                for app in {r["app"] for r in rows if r["app"] is not None}}
     by_app: dict[int, list[dict]] = {}

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterable
 
 import orjson
 
+from api.live.presence import Presence, Watchers
+
 log = logging.getLogger("booper.live")
 REDIS_CHANNEL = "booper:live"
 QUEUE_LIMIT = 1000
@@ -33,8 +35,9 @@ class LiveHub:
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self.access_epoch = 0
-        self.presence = None  # api/live/presence.py, presence_for
-        self.watchers = None  # api/live/presence.py, watchers_for
+        # Which devices hold a live stream, and which topics someone watches (api/live/presence.py).
+        self.presence = Presence(self)
+        self.watchers = Watchers(self)
 
     async def start(self, ready_timeout: float = 5.0, *, listen: bool = True) -> None:
         """With Redis: returns once this process is subscribed, so that an event published by any

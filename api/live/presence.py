@@ -160,18 +160,5 @@ class Watchers:
             return True
 
 
-def watchers_for(hub) -> Watchers:
-    if hub.watchers is None:
-        hub.watchers = Watchers(hub)
-    return hub.watchers
-
-
 def presence_of(runtime) -> Presence:
-    return presence_for(runtime.live)
-
-
-def presence_for(hub) -> Presence:
-    """The process's presence on this hub (one per hub: its counters are the process's streams)."""
-    if hub.presence is None:
-        hub.presence = Presence(hub)
-    return hub.presence
+    return runtime.live.presence

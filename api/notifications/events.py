@@ -57,12 +57,11 @@ ONLINE_LOOKUP = 1000
 async def direct_topics(live, notification_ids: list[int]) -> dict[int, list[str]]:
     """The topics of direct sends: their devices' now (api/people/service.py, live_devices), of
     those that hold a live stream (no database query at all while none does)."""
-    from api.live.presence import presence_for
     from api.people.service import live_devices
 
     if not notification_ids:
         return {}
-    online = await presence_for(live).online_devices(ONLINE_LOOKUP)
+    online = await live.presence.online_devices(ONLINE_LOOKUP)
     found = await live_devices(notification_ids, online)
     return {n: [device_topic(d) for d in devices] for n, devices in found.items()}
 

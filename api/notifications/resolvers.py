@@ -19,7 +19,7 @@ from api.graphql.shared import NotificationStatus
 from api.ids import parse_id
 from api.live.guard import TTL as GUARD_TTL
 from api.live.guard import StreamGuard
-from api.live.presence import presence_of, watchers_for
+from api.live.presence import presence_of
 from api.live.shared import shared_node
 from api.notifications import events, sending, service
 from api.notifications.draft import MAX_DIRECT_TARGETS, Draft
@@ -276,7 +276,7 @@ class NotificationsSubscription:
         guard = StreamGuard(hub, _app_check(info, app["id"]), scopes, expires_at=viewer.expires_at)
         topic = events.app_deliveries_topic(app["id"])
         # Watched before it subscribes: senders build these events only while someone watches.
-        async with watchers_for(hub).watching(topic):
+        async with hub.watchers.watching(topic):
             await guard.start([topic])
             try:
                 while True:

@@ -11,6 +11,7 @@ from piccolo.columns.combination import WhereRaw
 
 from api import db
 from api.channels.tables import Channel, ChannelSubscription
+from api.delivery.ledger import ids_in
 from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.errors import BadUserInput, NotFound
 from api.people.tables import MAX_IDENTIFIER, Person, PersonDevice
@@ -110,11 +111,8 @@ async def live_devices(notification_ids: Sequence[int], online: Collection[int] 
     usable = "d.active = TRUE AND (d.app IS NULL OR d.app = n.app)"
     among, among_args = "", []
     if online is not None:
-        if db.is_postgres(db.current_engine()):  # one array parameter: one statement whatever the count
-            among, among_args = " AND d.id = ANY(CAST({} AS BIGINT[]))", [sorted(online)]
-        else:
-            among_args = sorted(online)
-            among = " AND d.id IN (" + ", ".join("{}" for _ in among_args) + ")"
+        where, among_args = ids_in("d.id", sorted(online))  # one array parameter on PostgreSQL
+        among = f" AND {where}"
     rows = await PersonDevice.raw(
         "SELECT np.notification AS notification, pd.device AS device FROM notification_persons np"
         " JOIN person_devices pd ON pd.person = np.person JOIN devices d ON d.id = pd.device"

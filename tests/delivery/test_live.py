@@ -358,7 +358,6 @@ async def test_a_worker_builds_delivery_events_only_while_a_stream_in_any_proces
     from types import SimpleNamespace
 
     from api.delivery import ledger
-    from api.live.presence import watchers_for
     from api.notifications import events
 
     worker, api_process = LiveHub(databases.REDIS_URL), LiveHub(databases.REDIS_URL)
@@ -375,10 +374,10 @@ async def test_a_worker_builds_delivery_events_only_while_a_stream_in_any_proces
         await ledger.publish_changes(runtime, [dict(row, id=1)])
         await asyncio.sleep(0.3)
         assert not got.done()  # nobody watched: nothing was published
-        async with watchers_for(api_process).watching(topic):
+        async with api_process.watchers.watching(topic):
             await ledger.publish_changes(runtime, [dict(row, id=2)])
             assert (await asyncio.wait_for(got, 2))["id"] == 2
-        assert not await watchers_for(worker).watched(topic)
+        assert not await worker.watchers.watched(topic)
         later = asyncio.ensure_future(stream.__anext__())
         await ledger.publish_changes(runtime, [dict(row, id=3)])
         await asyncio.sleep(0.3)
