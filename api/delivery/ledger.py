@@ -55,6 +55,15 @@ def ids_in(column: str, ids: Sequence[int]) -> tuple[str, list]:
     return f"{column} IN (" + ", ".join("{}" for _ in ids) + ")", list(ids)
 
 
+def status_is(status: str, column: str = "status") -> str:
+    """`column = status` as a filter on rows already found another way (by id, by person), never
+    as an index condition: the partial status indexes (PENDING and HELD, SENT) looked small to
+    the planner whenever the statistics were taken between fan-outs, and in the middle of one
+    they hold every delivery not yet sent. A claim of 1,000 ids then read all of them, comparing
+    each with the 1,000 ids: 45 against 0.8 ms a claim with 20,000 pending, one claim per batch."""
+    return f"({column} = '{status}') IS TRUE"
+
+
 async def claim(ids: Sequence[int], now: dt.datetime, lease: dt.timedelta = LEASE) -> list[dict]:
     """Lease PENDING deliveries to this sender. Of two tasks holding the same ids (a re-kick
     racing the original), only one gets each row, so a provider sees it once. The lease must
@@ -98,7 +107,7 @@ def _timestamp() -> str:
 def _unleased(ids: Sequence[int], now: dt.datetime) -> tuple[str, list]:
     """The condition (and its arguments) of rows a sender may claim now: PENDING, not leased."""
     where, args = ids_in("id", ids)
-    return f"{where} AND status = 'PENDING' AND (lease_until IS NULL OR lease_until < {_timestamp()})", [*args, now]
+    return f"{where} AND {status_is('PENDING')} AND (lease_until IS NULL OR lease_until < {_timestamp()})", [*args, now]
 
 
 async def apply(

@@ -130,7 +130,8 @@ async def release_due(now: dt.datetime) -> tuple[list[dict], list[dict]]:
         where, args = ledger.ids_in("id", ids)
         rows = await Delivery.raw(
             f"UPDATE deliveries SET status = 'PENDING', reason = NULL, digest_count = {{}},"
-            f" next_attempt_at = {_stamp()}, updated_at = {_stamp()} WHERE {where} AND status = 'HELD' RETURNING *",
+            f" next_attempt_at = {_stamp()}, updated_at = {_stamp()} WHERE {where} AND {ledger.status_is('HELD')}"
+            " RETURNING *",
             size, now, now, *args,
         )
         written += rows
@@ -148,7 +149,7 @@ async def _merge(pairs: list[tuple[int, int]], now: dt.datetime) -> list[dict]:
     return await Delivery.raw(
         f"WITH v(id, carrier) AS (VALUES {values}) UPDATE deliveries SET status = 'SKIPPED',"
         f" reason = '{MERGED}', digest_of = v.carrier, next_attempt_at = NULL, updated_at = {_stamp()}"
-        " FROM v WHERE deliveries.id = v.id AND deliveries.status = 'HELD' RETURNING "
+        f" FROM v WHERE deliveries.id = v.id AND {ledger.status_is('HELD', 'deliveries.status')} RETURNING "
         + ", ".join(f"deliveries.{c._meta.db_column_name}" for c in Delivery._meta.columns),
         *args, now,
     )

@@ -132,7 +132,7 @@ async def _settle(ids: Sequence[int], status: str, reason: str, until: dt.dateti
     stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
     return await Delivery.raw(
         f"UPDATE deliveries SET status = {{}}, reason = {{}}, next_attempt_at = {stamp}, lease_until = NULL,"
-        f" updated_at = {stamp} WHERE {where} AND status = 'PENDING' RETURNING *",
+        f" updated_at = {stamp} WHERE {where} AND {ledger.status_is('PENDING')} RETURNING *",
         status, reason, until, now, *args,
     )
 

@@ -88,7 +88,7 @@ async def _skip_read_elsewhere(device_id: int, marks: list[tuple[int, int]], now
     rows = await PersonRead.raw(
         f"UPDATE deliveries SET status = 'SKIPPED', reason = {{}}, updated_at = {timestamp},"
         " next_attempt_at = NULL"
-        f" WHERE {p_where} AND {n_where} AND device <> {{}} AND status = 'PENDING'"
+        f" WHERE {p_where} AND {n_where} AND device <> {{}} AND {ledger.status_is('PENDING')}"
         f" AND (lease_until IS NULL OR lease_until < {timestamp}) RETURNING *",
         READ_ELSEWHERE, now, *p_args, *n_args, device_id, now,
     )
