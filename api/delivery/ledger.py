@@ -55,6 +55,16 @@ def ids_in(column: str, ids: Sequence[int]) -> tuple[str, list]:
     return f"{column} IN (" + ", ".join("{}" for _ in ids) + ")", list(ids)
 
 
+def ids_among(column: str, ids: Sequence[int]) -> tuple[str, list]:
+    """As ids_in, for a condition checked on many rows read another way (a scan, an index on
+    other columns): PostgreSQL takes the ids as a set (a hash, or an index probe per id). A
+    prepared statement's `= ANY($1)` is planned generically after five runs, and then compares
+    every row read with each of the thousand ids in turn (7 ms a batch over 18,000 deliveries)."""
+    if db.is_postgres(db.current_engine()):
+        return f"{column} IN (SELECT unnest(CAST({{}} AS BIGINT[])))", [list(ids)]
+    return ids_in(column, ids)
+
+
 def status_is(status: str, column: str = "status") -> str:
     """`column = status` as a filter on rows already found another way (by id, by person), never
     as an index condition: the partial status indexes (PENDING and HELD, SENT) looked small to

@@ -68,8 +68,8 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
     persons = sorted({d["person"] for d in candidates if d.get("person") is not None}) or [0]
     devices = sorted({d["device"] for d in candidates if d.get("person") is None}) or [0]
     app_where, app_args = ledger.ids_in("n.app", apps)
-    person_where, person_args = ledger.ids_in("d.person", persons)
-    device_where, device_args = ledger.ids_in("d.device", devices)
+    person_where, person_args = ledger.ids_among("d.person", persons)
+    device_where, device_args = ledger.ids_among("d.device", devices)
     own_where, own_args = ledger.ids_in("d.notification", own)
     stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
     rows = await Delivery.raw(

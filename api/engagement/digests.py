@@ -52,12 +52,8 @@ async def _recent_pushes(candidates: list[dict], channels: list[int], since: dt.
     device_where, device_args = ledger.ids_in("d.device", sorted({d["device"] for d in candidates}))
     channel_where, channel_args = ledger.ids_in("n.channel", channels)
     own = [d["id"] for d in candidates]
-    if db.is_postgres(db.current_engine()):
-        # Through a hash of the batch's ids, not by comparing each row with a thousand of them.
-        own_where, own_args = "d.id NOT IN (SELECT unnest(CAST({} AS BIGINT[])))", [own]
-    else:
-        own_where, own_args = ledger.ids_in("d.id", own)
-        own_where = f"NOT ({own_where})"
+    own_where, own_args = ledger.ids_among("d.id", own)  # through a hash of the batch's ids
+    own_where = f"NOT ({own_where})"
     return await Delivery.raw(
         "SELECT d.device AS device, n.channel AS channel,"
         " MAX(CASE WHEN d.status <> 'HELD' THEN COALESCE(d.sent_at, d.created_at) END) AS last_push,"

@@ -28,9 +28,15 @@ async def active_since(column: Literal["app", "channel"], key: int, since: dt.da
     if leave_out:
         where, other_args = ledger.ids_in("id", list(leave_out))
         others = f" AND NOT ({where})"
+    # Not yet completed, and completed since: two ranges of the (column, completed_at) index, each
+    # read only until `limit` rows. As one OR, PostgreSQL read both ranges whole into a bitmap
+    # first (198,000 notifications in flight for the app after a burst: 10 ms a send batch).
     rows = await Notification.raw(
-        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM notifications WHERE {column} = {{}} AND status <> 'SCHEDULED'"
-        f" AND (completed_at IS NULL OR completed_at >= {stamp}){others} LIMIT {int(limit)}) AS recent",
-        key, since, *other_args,
+        "SELECT COUNT(*) AS n FROM ("
+        f"SELECT 1 AS x FROM (SELECT 1 AS x FROM notifications WHERE {column} = {{}} AND completed_at IS NULL"
+        f" AND status <> 'SCHEDULED'{others} LIMIT {int(limit)}) AS running"
+        f" UNION ALL SELECT 1 AS x FROM (SELECT 1 AS x FROM notifications WHERE {column} = {{}}"
+        f" AND completed_at >= {stamp}{others} LIMIT {int(limit)}) AS completed) AS recent",
+        key, *other_args, key, since, *other_args,
     )
-    return int(rows[0]["n"])
+    return min(int(rows[0]["n"]), limit)
