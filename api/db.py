@@ -55,11 +55,13 @@ async def start(engine: Engine, *, pool_size: int = 10, warm: bool = False) -> N
 
 
 async def _introspected(connection) -> None:
-    """Each new connection learns the array types the hot paths bind (`= ANY($1::bigint[])`) and
-    return (the fan-out's `array_agg(platform)`, varchar[]) when it opens: asyncpg introspects a
-    non-scalar type once per connection, with a catalog query slow on a cold backend, and would
-    otherwise do it inside the first statement that uses it."""
-    await connection.fetchrow("SELECT CAST($1 AS BIGINT[]), CAST($2 AS VARCHAR[])", [], [])
+    """Each new connection learns the array types the hot paths bind (`= ANY($1::bigint[])`, a send
+    batch's outcomes and a direct send's identifiers as text[]) and return (the fan-out's
+    `array_agg(platform)`, varchar[]) when it opens: asyncpg introspects a non-scalar type once per
+    connection, with a catalog query slow on a cold backend, and would otherwise do it inside the
+    first statement that uses it (an API connection opened for a burst of direct sends did, in the
+    middle of a send)."""
+    await connection.fetchrow("SELECT CAST($1 AS BIGINT[]), CAST($2 AS VARCHAR[]), CAST($3 AS TEXT[])", [], [], [])
 
 
 async def _release(connection) -> None:
