@@ -198,3 +198,37 @@ async def test_a_missed_status_update_is_settled(api, sandbox):
         {Notification.status: "QUEUED", Notification.completed_at: None}
     ).where(Notification.id == int(sent["id"]))
     await wait_status(sent["id"], "COMPLETED")
+
+
+async def test_a_lost_update_is_settled_behind_notifications_awaiting_receipts(api, sandbox, monkeypatch):
+    """Notifications awaiting their receipts (SENT, with SENT deliveries) are legitimately where
+    they are: the sweep leaves them alone, and settles a newer one whose update was lost even when
+    more of them are waiting than it takes in one go."""
+    app, channel, _ = await setup_channel(api, expo=1)
+    ids = []
+    for title in ("waiting-1", "waiting-2", "lost"):
+        sent = await send(api, app, channelId=channel["id"], title=title)
+        await wait_status(sent["id"], "COMPLETED")
+        ids.append(int(sent["id"]))
+    *waiting, lost = ids
+    await Notification.update({Notification.status: "SENT", Notification.completed_at: None}).where(
+        Notification.id.is_in(waiting))
+    await Delivery.update({Delivery.status: "SENT", Delivery.ticket_id: None}).where(
+        Delivery.notification.is_in(waiting))  # no ticket: no receipt check settles them meanwhile
+    await Notification.update({Notification.status: "QUEUED", Notification.completed_at: None}).where(
+        Notification.id == lost)
+    probed: list[int] = []
+    real = sweep.refresh_status
+
+    async def recorded(notification_id: int) -> None:
+        probed.append(notification_id)
+        await real(notification_id)
+
+    monkeypatch.setattr(sweep, "refresh_status", recorded)
+    monkeypatch.setattr(sweep, "BATCH", 1)  # fewer than are waiting
+    await sweep.settle_statuses()
+    assert (await Notification.select(Notification.status).where(Notification.id == lost).first())["status"] \
+        == "COMPLETED"
+    assert not set(probed) & set(waiting), probed
+    statuses = await Notification.select(Notification.status).where(Notification.id.is_in(waiting))
+    assert [r["status"] for r in statuses] == ["SENT", "SENT"]
