@@ -36,7 +36,7 @@ async def active_since(column: Literal["app", "channel"], key: int, since: dt.da
         f"SELECT 1 AS x FROM (SELECT 1 AS x FROM notifications WHERE {column} = {{}} AND completed_at IS NULL"
         f" AND status <> 'SCHEDULED'{others} LIMIT {int(limit)}) AS running"
         f" UNION ALL SELECT 1 AS x FROM (SELECT 1 AS x FROM notifications WHERE {column} = {{}}"
-        f" AND completed_at >= {stamp}{others} LIMIT {int(limit)}) AS completed) AS recent",
+        f" AND completed_at >= {stamp} AND status <> 'SCHEDULED'{others} LIMIT {int(limit)}) AS completed) AS recent",
         key, *other_args, key, since, *other_args,
     )
     return min(int(rows[0]["n"]), limit)

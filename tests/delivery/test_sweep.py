@@ -211,10 +211,12 @@ async def test_a_lost_update_is_settled_behind_notifications_awaiting_receipts(a
         await wait_status(sent["id"], "COMPLETED")
         ids.append(int(sent["id"]))
     *waiting, lost = ids
-    await Notification.update({Notification.status: "SENT", Notification.completed_at: None}).where(
-        Notification.id.is_in(waiting))
+    # Deliveries first: a notification SENT with all its deliveries final would be settled (rightly)
+    # by the in-process sweep between the two writes.
     await Delivery.update({Delivery.status: "SENT", Delivery.ticket_id: None}).where(
         Delivery.notification.is_in(waiting))  # no ticket: no receipt check settles them meanwhile
+    await Notification.update({Notification.status: "SENT", Notification.completed_at: None}).where(
+        Notification.id.is_in(waiting))
     await Notification.update({Notification.status: "QUEUED", Notification.completed_at: None}).where(
         Notification.id == lost)
     probed: list[int] = []

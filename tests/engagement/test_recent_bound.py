@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from api import db
 from api.engagement import recent
 from api.notifications.tables import Notification
@@ -19,7 +21,8 @@ async def _notifications(app_id: int, channel_id: int, n: int, *, status: str, c
     stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
     for start in range(0, n, 500):
         size = min(500, n - start)
-        rows = ", ".join(f"({{}}, {{}}, 't', 'b', {{}}, 'HIGH', 3600, {stamp}, {stamp}, true)" for _ in range(size))
+        # fanout_done false: the in-process sweep's settling leaves them as they are
+        rows = ", ".join(f"({{}}, {{}}, 't', 'b', {{}}, 'HIGH', 3600, {stamp}, {stamp}, false)" for _ in range(size))
         args: list = []
         for _ in range(size):
             args += [app_id, channel_id, status, dt.datetime.now(dt.UTC), completed]
@@ -50,7 +53,7 @@ async def test_the_bound_counts_what_may_have_pushed_up_to_the_limit(api, sandbo
 
 async def test_the_bound_reads_no_more_than_its_limit_with_many_in_flight(api, sandbox, settings, monkeypatch):
     if not settings.is_postgres:
-        return  # the plan's work is PostgreSQL's question; the counts are checked above on both
+        pytest.skip("the plan's work is PostgreSQL's question; the counts are checked above on both")
     app, channel, _ = await setup_channel(api, expo=0)
     await Notification.raw("ANALYZE notifications")  # statistics from before the burst
     await _notifications(int(app.id), int(channel["id"]), IN_FLIGHT, status="SENT", completed=None)
@@ -59,7 +62,8 @@ async def test_the_bound_reads_no_more_than_its_limit_with_many_in_flight(api, s
     real = Notification.raw
 
     def recorded(sql: str, *args):
-        statements.append((sql, args))
+        if "AS recent" in sql:  # not the in-process sweep's statements meanwhile
+            statements.append((sql, args))
         return real(sql, *args)
 
     monkeypatch.setattr(Notification, "raw", recorded)
