@@ -204,6 +204,8 @@ async def test_a_lost_update_is_settled_behind_notifications_awaiting_receipts(a
     """Notifications awaiting their receipts (SENT, with SENT deliveries) are legitimately where
     they are: the sweep leaves them alone, and settles a newer one whose update was lost even when
     more of them are waiting than it takes in one go."""
+    # Fewer than are waiting, for the in-process periodic sweep too (it runs all along).
+    monkeypatch.setattr(sweep, "BATCH", 1)
     app, channel, _ = await setup_channel(api, expo=1)
     ids = []
     for title in ("waiting-1", "waiting-2", "lost"):
@@ -227,7 +229,6 @@ async def test_a_lost_update_is_settled_behind_notifications_awaiting_receipts(a
         await real(notification_id)
 
     monkeypatch.setattr(sweep, "refresh_status", recorded)
-    monkeypatch.setattr(sweep, "BATCH", 1)  # fewer than are waiting
     await sweep.settle_statuses()
     assert (await Notification.select(Notification.status).where(Notification.id == lost).first())["status"] \
         == "COMPLETED"
