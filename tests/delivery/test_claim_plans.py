@@ -22,10 +22,6 @@ from tests.delivery.helpers import send, setup_channel, wait_status
 STALE = 3000  # deliveries in the table when the statistics were taken, none of them PENDING
 
 
-class _Rollback(Exception):
-    pass
-
-
 async def test_claims_read_their_rows_through_the_primary_key_with_stale_statistics(
     api, sandbox, settings, monkeypatch
 ):
@@ -53,7 +49,8 @@ async def test_claims_read_their_rows_through_the_primary_key_with_stale_statist
     real = db.fetch_records
 
     async def recorded(sql: str, *args):
-        statements.append((sql, args))
+        if "lease_until" in sql:  # the claim's statements, not a periodic job's meanwhile
+            statements.append((sql, args))
         return await real(sql, *args)
 
     monkeypatch.setattr(db, "fetch_records", recorded)
@@ -64,14 +61,7 @@ async def test_claims_read_their_rows_through_the_primary_key_with_stale_statist
     monkeypatch.setattr(db, "fetch_records", real)
     assert len(statements) == 2
 
-    plans = []
-    try:
-        async with db.transaction():
-            for sql, args in statements:  # EXPLAIN only plans; the transaction is for tidiness
-                plans.append("\n".join(r[0] for r in await real(f"EXPLAIN {sql}", *args)))
-            raise _Rollback
-    except _Rollback:
-        pass
+    plans = ["\n".join(r[0] for r in await real(f"EXPLAIN {sql}", *args)) for sql, args in statements]
     for plan in plans:
         assert "deliveries_pkey" in plan, plan
         assert "deliveries_status_next_attempt" not in plan, plan
