@@ -17,7 +17,6 @@ from api.apps.tables import App
 from api.delivery import ledger
 from api.engagement.recent import active_since
 from api.errors import BadUserInput
-from api.notifications.tables import Delivery
 
 HOLD = "Capped"
 HOUR = dt.timedelta(hours=1)
@@ -47,8 +46,9 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
     if not candidates:
         return {}
     apps = sorted({notes[d["notification"]]["app"] for d in candidates})
+    app_where, app_args = ledger.ids_in("id", apps)
     caps = {r["id"]: r["person_hourly_cap"] or default_cap
-            for r in await App.select(App.id, App.person_hourly_cap).where(App.id.is_in(apps))}
+            for r in await ledger.raw(f"SELECT id, person_hourly_cap FROM apps WHERE {app_where}", *app_args)}
     # A delivery is held when its recipient's pushes of the hour (other notifications than the
     # batch's: one already sent to another of their devices is the same push) and those let
     # through before it in the batch reach the cap. The first are at most the app's other
@@ -72,7 +72,7 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
     device_where, device_args = ledger.ids_among("d.device", devices)
     own_where, own_args = ledger.ids_in("d.notification", own)
     stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
-    rows = await Delivery.raw(
+    rows = await ledger.raw(
         "SELECT n.app AS app, d.person AS person, CASE WHEN d.person IS NULL THEN d.device END AS device,"
         " COUNT(DISTINCT d.notification) AS pushes, MIN(d.sent_at) AS oldest"
         f" FROM deliveries d JOIN notifications n ON n.id = d.notification WHERE {app_where}"
@@ -81,6 +81,8 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
         " GROUP BY n.app, d.person, CASE WHEN d.person IS NULL THEN d.device END",
         *app_args, now - HOUR, *person_args, *device_args, *own_args,
     )
+    if not rows and len(own) <= min(caps[app] for app in apps if caps.get(app)):
+        return {}  # no earlier pushes, and the batch alone cannot reach a cap: nothing to count
     db.parse_timestamps(rows, "oldest")
     sent = {((r["app"], "person", r["person"]) if r["person"] is not None else (r["app"], "device", r["device"])):
             (int(r["pushes"]), r["oldest"]) for r in rows}

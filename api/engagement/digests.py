@@ -54,7 +54,7 @@ async def _recent_pushes(candidates: list[dict], channels: list[int], since: dt.
     own = [d["id"] for d in candidates]
     own_where, own_args = ledger.ids_among("d.id", own)  # through a hash of the batch's ids
     own_where = f"NOT ({own_where})"
-    return await Delivery.raw(
+    return await ledger.raw(
         "SELECT d.device AS device, n.channel AS channel,"
         " MAX(CASE WHEN d.status <> 'HELD' THEN COALESCE(d.sent_at, d.created_at) END) AS last_push,"
         " MAX(CASE WHEN d.status = 'HELD' THEN d.next_attempt_at END) AS open_until"

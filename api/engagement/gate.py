@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from api import db
-from api.channels.tables import Channel
 from api.delivery import ledger
 from api.engagement import caps, digests, preferences
 from api.notifications.tables import Delivery
@@ -118,10 +117,9 @@ async def _channels(notes: dict[int, dict]) -> dict[int, dict]:
     ids = list({n["channel"] for n in notes.values() if n["channel"] is not None})
     if not ids:
         return {}
-    rows = await Channel.select(Channel.id, Channel.name, Channel.critical, Channel.digest_window).where(
-        Channel.id.is_in(ids)
-    )
-    return {r["id"]: r for r in rows}
+    where, args = ledger.ids_in("id", ids)
+    rows = await ledger.raw(f"SELECT id, name, critical, digest_window FROM channels WHERE {where}", *args)
+    return {r["id"]: {**r, "critical": bool(r["critical"])} for r in rows}
 
 
 async def _settle(ids: Sequence[int], status: str, reason: str, until: dt.datetime | None,

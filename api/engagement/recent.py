@@ -16,7 +16,6 @@ from typing import Literal
 
 from api import db
 from api.delivery import ledger
-from api.notifications.tables import Notification
 
 
 async def active_since(column: Literal["app", "channel"], key: int, since: dt.datetime, *, limit: int,
@@ -31,7 +30,7 @@ async def active_since(column: Literal["app", "channel"], key: int, since: dt.da
     # Not yet completed, and completed since: two ranges of the (column, completed_at) index, each
     # read only until `limit` rows. As one OR, PostgreSQL read both ranges whole into a bitmap
     # first (198,000 notifications in flight for the app after a burst: 10 ms a send batch).
-    rows = await Notification.raw(
+    rows = await ledger.raw(
         "SELECT COUNT(*) AS n FROM ("
         f"SELECT 1 AS x FROM (SELECT 1 AS x FROM notifications WHERE {column} = {{}} AND completed_at IS NULL"
         f" AND status <> 'SCHEDULED'{others} LIMIT {int(limit)}) AS running"

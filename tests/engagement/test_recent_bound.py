@@ -10,6 +10,7 @@ import json
 import pytest
 
 from api import db
+from api.delivery import ledger
 from api.engagement import recent
 from api.notifications.tables import Notification
 from tests.delivery.helpers import send, setup_channel, wait_status
@@ -59,14 +60,14 @@ async def test_the_bound_reads_no_more_than_its_limit_with_many_in_flight(api, s
     await _notifications(int(app.id), int(channel["id"]), IN_FLIGHT, status="SENT", completed=None)
 
     statements: list[tuple[str, tuple]] = []
-    real = Notification.raw
+    real = ledger.raw
 
     def recorded(sql: str, *args):
         if "AS recent" in sql:  # not the in-process sweep's statements meanwhile
             statements.append((sql, args))
         return real(sql, *args)
 
-    monkeypatch.setattr(Notification, "raw", recorded)
+    monkeypatch.setattr(ledger, "raw", recorded)
     limit = 100
     assert await recent.active_since("app", int(app.id), dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
                                      limit=limit, leave_out=[0]) == limit
