@@ -65,22 +65,9 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
     candidates = [d for d in candidates if caps.get(notes[d["notification"]]["app"])]
     if not candidates:
         return {}
-    persons = sorted({d["person"] for d in candidates if d.get("person") is not None}) or [0]
-    devices = sorted({d["device"] for d in candidates if d.get("person") is None}) or [0]
-    app_where, app_args = ledger.ids_in("n.app", apps)
-    person_where, person_args = ledger.ids_among("d.person", persons)
-    device_where, device_args = ledger.ids_among("d.device", devices)
-    own_where, own_args = ledger.ids_in("d.notification", own)
-    stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
-    rows = await ledger.raw(
-        "SELECT n.app AS app, d.person AS person, CASE WHEN d.person IS NULL THEN d.device END AS device,"
-        " COUNT(DISTINCT d.notification) AS pushes, MIN(d.sent_at) AS oldest"
-        f" FROM deliveries d JOIN notifications n ON n.id = d.notification WHERE {app_where}"
-        f" AND d.status IN ('SENT', 'DELIVERED') AND d.sent_at >= {stamp}"
-        f" AND ({person_where} OR (d.person IS NULL AND {device_where})) AND NOT ({own_where})"
-        " GROUP BY n.app, d.person, CASE WHEN d.person IS NULL THEN d.device END",
-        *app_args, now - HOUR, *person_args, *device_args, *own_args,
-    )
+    persons = sorted({d["person"] for d in candidates if d.get("person") is not None})
+    devices = sorted({d["device"] for d in candidates if d.get("person") is None})
+    rows = await _pushes_of_the_hour(apps, persons, devices, own, now - HOUR)
     if not rows and len(own) <= min(caps[app] for app in apps if caps.get(app)):
         return {}  # no earlier pushes, and the batch alone cannot reach a cap: nothing to count
     db.parse_timestamps(rows, "oldest")
@@ -100,3 +87,42 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
         else:
             letting.add(d["notification"])
     return held
+
+
+async def _pushes_of_the_hour(apps: list[int], persons: list[int], devices: list[int], own: list[int],
+                              since: dt.datetime) -> list[dict]:
+    """Per recipient (a person, or a device of no person) of these apps: its notifications pushed
+    since `since` (but `own`) and the oldest push."""
+    if db.is_postgres(db.current_engine()):
+        # Probes, one per recipient, through (device, sent_at) and (person, notification): the
+        # work follows the batch's recipients and their pushes of the hour, never the table
+        # (a join let the planner read every delivery whenever the table looked small, 5 ms a
+        # batch at 13,000 rows; OFFSET 0 keeps each probe a probe). Each push's app by its key.
+        recent = "d.sent_at >= $2 AND d.status IN ('SENT', 'DELIVERED') OFFSET 0"
+        return await db.fetch(
+            "SELECT n.app AS app, x.person AS person, x.device AS device,"
+            " COUNT(DISTINCT x.notification) AS pushes, MIN(x.sent_at) AS oldest FROM ("
+            " SELECT NULL::bigint AS person, v.id AS device, d.notification, d.sent_at FROM unnest($3::bigint[]) v(id)"
+            " CROSS JOIN LATERAL (SELECT d.notification, d.sent_at FROM deliveries d WHERE d.device = v.id"
+            f" AND d.person IS NULL AND {recent}) d"
+            " UNION ALL SELECT p.id, NULL::bigint, d.notification, d.sent_at FROM unnest($4::bigint[]) p(id)"
+            " CROSS JOIN LATERAL (SELECT d.notification, d.sent_at FROM deliveries d"
+            f" WHERE d.person = p.id AND {recent}) d"
+            ") x CROSS JOIN LATERAL (SELECT n.app FROM notifications n WHERE n.id = x.notification OFFSET 0) n"
+            " WHERE n.app = ANY($1::bigint[]) AND x.notification <> ALL($5::bigint[])"
+            " GROUP BY n.app, x.person, x.device",
+            apps, since, devices, persons, own,
+        )
+    app_where, app_args = ledger.ids_in("n.app", apps)
+    person_where, person_args = ledger.ids_in("d.person", persons or [0])
+    device_where, device_args = ledger.ids_in("d.device", devices or [0])
+    own_where, own_args = ledger.ids_in("d.notification", own)
+    return await ledger.raw(
+        "SELECT n.app AS app, d.person AS person, CASE WHEN d.person IS NULL THEN d.device END AS device,"
+        " COUNT(DISTINCT d.notification) AS pushes, MIN(d.sent_at) AS oldest"
+        f" FROM deliveries d JOIN notifications n ON n.id = d.notification WHERE {app_where}"
+        " AND d.status IN ('SENT', 'DELIVERED') AND d.sent_at >= {}"
+        f" AND ({person_where} OR (d.person IS NULL AND {device_where})) AND NOT ({own_where})"
+        " GROUP BY n.app, d.person, CASE WHEN d.person IS NULL THEN d.device END",
+        *app_args, since, *person_args, *device_args, *own_args,
+    )

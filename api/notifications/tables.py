@@ -57,7 +57,8 @@ class Notification(Table, tablename="notifications"):
 class Delivery(Table, tablename="deliveries"):
     id = BigSerial(primary_key=True)
     notification = ForeignKey(Notification, on_delete=OnDelete.cascade)
-    device = ForeignKey(Device, on_delete=OnDelete.cascade, index=True)
+    # Indexed with sent_at, (device, sent_at): migrations/booper_2026_11_30t16_00_00_000000.py.
+    device = ForeignKey(Device, on_delete=OnDelete.cascade)
     platform = Varchar(length=8)
     status = Varchar(length=10, default="PENDING")
     attempts = Integer(default=0)

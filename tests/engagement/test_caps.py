@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from api import db
+from api.engagement import caps
 from api.notifications.tables import Delivery
 from tests.delivery.helpers import eventually, send, setup_channel, wait_deliveries, wait_status
 from tests.people.support import device_of
@@ -83,3 +87,65 @@ async def test_a_push_of_a_notification_already_completed_counts(api, sandbox):
     second = await send(api, app, channelId=channel["id"], title="deal 2")
     (row,) = await wait_deliveries(second["id"], "HELD", count=1)
     assert row["reason"] == "Capped"
+
+
+async def test_a_device_counts_only_its_own_apps_pushes(api, sandbox):
+    """A device of no person, on two apps' channels: app A's cap counts A's pushes to it, never
+    B's. A's sends to an empty channel first put A past the bound on its notifications of the
+    hour, so that each send asks for the device's pushes."""
+    app_a, shared_a, (device,) = await setup_channel(api, expo=1, name="a-news")
+    empty = await f.make_channel(api, app_a, name="a-empty")
+    app_b, shared_b, _ = await setup_channel(api, expo=0, name="b-news")
+    await f.subscribe(api, device, shared_b)
+    await api.ok(CAP, {"a": app_a.id, "c": 2}, api_key=app_a.api_key)
+    for i in range(3):
+        await wait_status((await send(api, app_a, channelId=empty["id"], title=f"nobody {i}"))["id"], "COMPLETED")
+    for i in range(2):
+        other = await send(api, app_b, channelId=shared_b["id"], title=f"b {i}")
+        await wait_deliveries(other["id"], "SENT", "DELIVERED", count=1)
+    for i in range(2):  # B's two pushes do not count against A's cap of 2
+        mine = await send(api, app_a, channelId=shared_a["id"], title=f"a {i}")
+        await wait_deliveries(mine["id"], "SENT", "DELIVERED", count=1)
+    third = await send(api, app_a, channelId=shared_a["id"], title="a 2")
+    (row,) = await wait_deliveries(third["id"], "HELD", count=1)
+    assert row["reason"] == "Capped"
+
+
+async def test_the_hours_pushes_are_probed_per_recipient_whatever_the_statistics(api, sandbox, settings,
+                                                                                 monkeypatch):
+    """On PostgreSQL the cap check reads each recipient's pushes through (device, sent_at), never
+    the whole table: with statistics taken while the table was small, a join had the planner
+    read every delivery for each batch."""
+    if not settings.is_postgres:
+        pytest.skip("planner statistics: PostgreSQL")
+    app, channel, _ = await setup_channel(api, expo=0)
+    sent = await send(api, app, channelId=channel["id"], title="plans")
+    await wait_status(sent["id"], "COMPLETED")
+    await Delivery.raw("ANALYZE deliveries")  # statistics from before the burst
+    devices = [r["id"] for r in await Delivery.raw(
+        "INSERT INTO devices (platform, token, active, created_at)"
+        " SELECT 'EXPO', 'ExponentPushToken[cap' || g || ']', true, now() FROM generate_series(1, 4000)"
+        " AS g RETURNING id",
+    )]
+    await Delivery.raw(
+        "INSERT INTO deliveries (notification, device, platform, status, attempts, created_at, updated_at, sent_at)"
+        " SELECT {}, id, 'EXPO', 'SENT', 0, now(), now(), now() FROM devices WHERE id = ANY(CAST({} AS BIGINT[]))",
+        int(sent["id"]), devices,
+    )
+    statements: list[tuple[str, tuple]] = []
+    real = db.fetch
+
+    async def recorded(sql: str, *args):
+        statements.append((sql, args))
+        return await real(sql, *args)
+
+    monkeypatch.setattr(db, "fetch", recorded)
+    pushes = await caps._pushes_of_the_hour([int(app.id)], [], devices[:1000], [0],
+                                            dt.datetime.now(dt.UTC) - caps.HOUR)
+    monkeypatch.setattr(db, "fetch", real)
+    assert len(pushes) == 1000 and {r["pushes"] for r in pushes} == {1}
+    ((sql, args),) = statements
+    plan = "\n".join(r[0] for r in await db.fetch_records(f"EXPLAIN {sql}", *args))
+    assert "deliveries_device_sent" in plan, plan
+    assert "Seq Scan on deliveries" not in plan, plan
+    assert "Seq Scan on notifications" not in plan, plan
