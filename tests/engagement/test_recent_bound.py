@@ -14,6 +14,7 @@ from api.delivery import ledger
 from api.engagement import recent
 from api.notifications.tables import Notification
 from tests.delivery.helpers import send, setup_channel, wait_status
+from tests.support import factories as f
 
 IN_FLIGHT = 3000
 
@@ -86,3 +87,60 @@ async def test_the_bound_reads_no_more_than_its_limit_with_many_in_flight(api, s
     assert read, plan
     for node in read:  # every range stops at the limit (a bitmap collected all 3,000 first)
         assert node["Actual Rows"] <= limit, (node["Node Type"], node["Actual Rows"])
+
+
+def _literals(args: tuple) -> str:
+    """EXECUTE's arguments written out (it takes no bound parameters)."""
+    def one(value) -> str:
+        if isinstance(value, list):
+            return f"ARRAY[{', '.join(str(int(v)) for v in value)}]::bigint[]"
+        if isinstance(value, dt.datetime):
+            return f"'{value.isoformat()}'::timestamptz"
+        return str(int(value))
+    return ", ".join(one(v) for v in args)
+
+
+async def test_a_quiet_channel_beside_a_busy_one_is_counted_through_its_own_range(api, sandbox, settings,
+                                                                                 monkeypatch):
+    """A prepared statement is planned generically after five runs: with the channel a parameter,
+    that plan guessed an average channel and, expecting a quick match under the LIMIT, scanned
+    the table; a quiet channel beside a busy one then read every notification of the busy one."""
+    if not settings.is_postgres:
+        pytest.skip("generic plans are PostgreSQL's")
+    app, busy, _ = await setup_channel(api, expo=0, name="busy")
+    quiet = await f.make_channel(api, app, name="quiet")
+    await _notifications(int(app.id), int(busy["id"]), IN_FLIGHT, status="SENT", completed=None)
+    await Notification.raw("ANALYZE notifications")
+
+    statements: list[tuple[str, tuple]] = []
+    real = ledger.raw
+
+    def recorded(sql: str, *args):
+        if "AS recent" in sql:
+            statements.append((sql, args))
+        return real(sql, *args)
+
+    monkeypatch.setattr(ledger, "raw", recorded)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    assert await recent.active_since("channel", int(quiet["id"]), since, limit=1, leave_out=[0]) == 0
+    assert await recent.active_since("channel", int(busy["id"]), since, limit=1, leave_out=[0]) == 1
+    monkeypatch.undo()
+    sql, args = statements[0]
+    engine = db.current_engine()
+    async with engine.pool.acquire() as connection:
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            await connection.execute(f"PREPARE bound AS {db.numbered(sql)}")
+            (row,) = await connection.fetch(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE bound({_literals(args)})")
+        finally:
+            await connection.execute("DEALLOCATE bound")
+            await connection.execute("RESET plan_cache_mode")
+    plan = json.loads(row[0])[0]["Plan"]
+
+    def read(node: dict):
+        yield node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0), node["Node Type"]
+        for child in node.get("Plans", []):
+            yield from read(child)
+
+    for rows, kind in read(plan):  # the busy channel's 3,000 are never read for the quiet one
+        assert rows < 10, (kind, rows, plan)
