@@ -9,7 +9,7 @@ import json
 from api.delivery import fanout
 from api.devices.tables import Device
 from api.notifications.tables import Delivery, Notification
-from api.people.tables import Person
+from api.people.tables import NotificationDevice, NotificationPerson, Person
 from tests.api.conftest import row_counts
 from tests.delivery.helpers import delivery_rows, send, send_error, wait_deliveries, wait_status
 from tests.people.support import device_of, identify, person
@@ -213,3 +213,27 @@ async def test_a_send_to_persons_pages_by_person_and_device_and_resumes_where_it
         assert len(sandbox.messages(to=d["token"])) == (1 if int(d["id"]) == p0_first else 2)
     for d in gone:
         assert sandbox.messages(to=d["token"]) == []
+
+
+async def test_a_deleted_notification_takes_its_recipients_with_it(api, sandbox):
+    """On PostgreSQL the recipients follow their notification by a statement trigger, not a key
+    (migrations/booper_2026_11_30t16_30_00_000000.py): deleted with it, directly or through its
+    app's deletion."""
+    app = await f.make_app(api)
+    a, b = await device_of(api, app, "ann"), await device_of(api, app, "ben")
+    to_persons = await send(api, app, identifiers=["ann", "ben"], title="persons")
+    to_devices = await send(api, app, deviceIds=[a["id"], b["id"]], title="devices")
+    kept = await send(api, app, identifiers=["ann"], title="kept")
+    for sent in (to_persons, to_devices, kept):
+        await wait_status(sent["id"], "COMPLETED")
+
+    async def recipients(notification: dict) -> int:
+        nid = int(notification["id"])
+        return (await NotificationPerson.count().where(NotificationPerson.notification == nid)
+                + await NotificationDevice.count().where(NotificationDevice.notification == nid))
+
+    assert [await recipients(n) for n in (to_persons, to_devices, kept)] == [2, 2, 1]
+    await Notification.delete().where(Notification.id.is_in([int(to_persons["id"]), int(to_devices["id"])]))
+    assert [await recipients(n) for n in (to_persons, to_devices, kept)] == [0, 0, 1]
+    await api.ok("mutation($id: ID!) { deleteApp(id: $id) }", {"id": app.id}, token=app.owner.token)
+    assert await recipients(kept) == 0
