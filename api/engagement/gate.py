@@ -57,9 +57,13 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
     of = {nid: _Facts(n["app"], n["channel"], bool(n.get("critical")),
                       (channels.get(n["channel"]) or {}).get("digest_window"))
           for nid, n in notes.items()}
-    keys = {(of[d["notification"]].app, d.get("person"), d["device"])
-            for d in ready if of[d["notification"]].app is not None}
-    found = await preferences.for_batch(keys) if keys else {}
+    # Whose preferences: the persons, and the devices of no person (sets, not a tuple per delivery).
+    apps = {f.app for f in of.values() if f.app is not None}
+    owned = ready if all(f.app is not None for f in of.values()) else [
+        d for d in ready if of[d["notification"]].app is not None]
+    persons = {d["person"] for d in owned if d.get("person") is not None}
+    devices = {d["device"] for d in owned if d.get("person") is None}
+    found = await preferences.for_owners(apps, persons, devices) if owned else {}
     go, muted, held = [], [], {}
     window_ends: dict = {}  # per distinct quiet hours, not per delivery: a zone conversion each
     for d in ready:
@@ -98,9 +102,12 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
 
 
 def _window_end(known: dict, quiet, now: dt.datetime) -> dt.datetime | None:
-    if quiet not in known:
-        known[quiet] = quiet.ends_at(now)
-    return known[quiet]
+    # By identity: recipients with the same settings share one object (preferences.for_batch),
+    # all alive for the batch; hashing the dataclass cost more than the rest of the check.
+    key = id(quiet)
+    if key not in known:
+        known[key] = quiet.ends_at(now)
+    return known[key]
 
 
 def with_digests(ready: list[dict], shown: dict[int, dict]) -> dict[int, dict]:

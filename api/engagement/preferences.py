@@ -151,9 +151,13 @@ async def for_batch(keys: Iterable[tuple[int, int | None, int]]) -> Found:
     """(app, person or None, device) of a send batch -> the settings that apply, in one query:
     `applying` looks one up."""
     keys = list(keys)
-    apps = sorted({a for a, _, _ in keys})
-    persons = sorted({p for _, p, _ in keys if p is not None})
-    devices = sorted({d for _, p, d in keys if p is None})
+    return await for_owners({a for a, _, _ in keys}, {p for _, p, _ in keys if p is not None},
+                            {d for _, p, d in keys if p is None})
+
+
+async def for_owners(apps: Iterable[int], persons: Iterable[int], devices: Iterable[int]) -> Found:
+    """The settings of these persons and devices (of no person) of these apps, in one query."""
+    apps, persons, devices = sorted(apps), sorted(persons), sorted(devices)
     if not apps:
         return {}
     found: Found = {}

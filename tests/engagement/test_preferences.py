@@ -181,13 +181,13 @@ async def test_preferences_are_read_once_per_batch(api, sandbox, monkeypatch):
             await api.ok(SET, {"a": app.id, "p": f"p{i}", "i": {"mutedChannelIds": [channel["id"]]}},
                          api_key=app.api_key)
     calls = []
-    original = preferences.for_batch
+    original = preferences.for_owners
 
-    async def counted(keys):
-        calls.append(len(list(keys)))
-        return await original(keys)
+    async def counted(apps, persons, devices):
+        calls.append(len(set(persons)) + len(set(devices)))
+        return await original(apps, persons, devices)
 
-    monkeypatch.setattr(preferences, "for_batch", counted)
+    monkeypatch.setattr(preferences, "for_owners", counted)
     sent = await send(api, app, channelId=channel["id"], title="all")
     rows = await wait_deliveries(sent["id"], "SKIPPED", "SENT", "DELIVERED", count=50)
     assert sum(r["status"] == "SKIPPED" for r in rows) == 25
