@@ -158,7 +158,7 @@ async def for_batch(keys: Iterable[tuple[int, int | None, int]]) -> Found:
 async def for_owners(apps: Iterable[int], persons: Iterable[int], devices: Iterable[int]) -> Found:
     """The settings of these persons and devices (of no person) of these apps, in one query."""
     apps, persons, devices = sorted(apps), sorted(persons), sorted(devices)
-    if not apps:
+    if not apps or not (persons or devices):
         return {}
     found: Found = {}
     settings = ("muted_channels", "quiet_start", "quiet_end", "time_zone")

@@ -18,7 +18,15 @@ import orjson
 from api.live.presence import Presence, Watchers
 
 log = logging.getLogger("booper.live")
+# Redis pub/sub ignores database numbers: two deployments sharing one Redis server on different
+# databases (production on /0, staging on /1) would each receive the other's events for the same
+# topics ("channel:5" names a different channel in each). The channel carries the number.
 REDIS_CHANNEL = "booper:live"
+
+
+def redis_channel(client) -> str:
+    """The pub/sub channel of the deployment using this client's database."""
+    return f"{REDIS_CHANNEL}:{int(client.connection_pool.connection_kwargs.get('db') or 0)}"
 QUEUE_LIMIT = 1000
 # Topics of access changes ("access:app:4", "access:device:9", ...): published when access was
 # withdrawn (a delete, an unsubscribe, a revoked key). The streams that depend on that scope
@@ -32,6 +40,7 @@ class LiveHub:
         self._subscribers: dict[str, set[asyncio.Queue]] = defaultdict(set)
         self._redis_url = redis_url
         self._redis = None
+        self._channel = REDIS_CHANNEL
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self.access_epoch = 0
@@ -48,6 +57,7 @@ class LiveHub:
             import redis.asyncio as aioredis
 
             self._redis = aioredis.from_url(self._redis_url)
+            self._channel = redis_channel(self._redis)
             if not listen:
                 return
             self._ready.clear()
@@ -105,7 +115,7 @@ class LiveHub:
         """One message to every process through Redis. Live events are best effort (the ledger
         is not): a failure is logged, never raised."""
         try:
-            await self._redis.publish(REDIS_CHANNEL, orjson.dumps(message))
+            await self._redis.publish(self._channel, orjson.dumps(message))
         except Exception:  # noqa: BLE001 - see docstring
             log.exception("live publish through Redis failed")
 
@@ -132,7 +142,7 @@ class LiveHub:
         while True:
             pubsub = self._redis.pubsub()
             try:
-                await pubsub.subscribe(REDIS_CHANNEL)
+                await pubsub.subscribe(self._channel)
                 self._ready.set()
                 async for message in pubsub.listen():
                     if message.get("type") != "message":

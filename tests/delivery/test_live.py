@@ -207,6 +207,29 @@ async def test_redis_hub_carries_events_between_processes():
 
 
 @pytest.mark.redis
+async def test_deployments_on_other_databases_of_one_redis_never_see_each_others_events():
+    """Redis pub/sub ignores database numbers: production on one database and staging on another
+    of the same server had each received the other's events for the same topics (ids collide
+    across deployments). The hub's channel carries the database number."""
+    base = databases.REDIS_URL.rsplit("/", 1)[0]
+    production, also_production, staging = (LiveHub(f"{base}/{n}") for n in (7, 7, 8))
+    for hub in (production, also_production, staging):
+        await hub.start()
+    try:
+        ours, theirs = also_production.subscribe(["channel:1"]), staging.subscribe(["channel:1"])
+        got, leaked = asyncio.ensure_future(ours.__anext__()), asyncio.ensure_future(theirs.__anext__())
+        await production.publish("channel:1", {"n": 1})
+        assert await asyncio.wait_for(got, 2) == {"n": 1}  # the same deployment's processes: yes
+        await staging.publish("channel:1", {"n": 2})
+        assert await asyncio.wait_for(leaked, 2) == {"n": 2}  # staging's own: the first it sees
+        await ours.aclose()
+        await theirs.aclose()
+    finally:
+        for hub in (production, also_production, staging):
+            await hub.stop()
+
+
+@pytest.mark.redis
 async def test_a_publishing_only_hub_reaches_others_and_receives_nothing(monkeypatch):
     """A worker's hub (listen=False) publishes to every listening process but takes no events
     back: it has no subscribers, and decoding every delivery event it sent cost it CPU."""
