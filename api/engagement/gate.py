@@ -59,8 +59,7 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
           for nid, n in notes.items()}
     # Whose preferences: the persons, and the devices of no person (sets, not a tuple per delivery).
     apps = {f.app for f in of.values() if f.app is not None}
-    owned = ready if all(f.app is not None for f in of.values()) else [
-        d for d in ready if of[d["notification"]].app is not None]
+    owned = [d for d in ready if of[d["notification"]].app is not None]
     persons = {d["person"] for d in owned if d.get("person") is not None}
     devices = {d["device"] for d in owned if d.get("person") is None}
     found = await preferences.for_owners(apps, persons, devices) if owned else {}
@@ -102,7 +101,7 @@ async def screen(runtime: Runtime, ready: list[dict], notes: dict[int, dict], no
 
 
 def _window_end(known: dict, quiet, now: dt.datetime) -> dt.datetime | None:
-    # By identity: recipients with the same settings share one object (preferences.for_batch),
+    # By identity: recipients with the same settings share one object (preferences.for_owners),
     # all alive for the batch; hashing the dataclass cost more than the rest of the check.
     key = id(quiet)
     if key not in known:

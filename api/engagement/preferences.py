@@ -1,5 +1,5 @@
 """Preferences: muted channels and quiet hours, kept per person of an app, or per device when the
-device belongs to no person of that app. Read for a whole send batch in one query (for_batch)."""
+device belongs to no person of that app. Read for a whole send batch in one query (for_owners)."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ async def get(owner: Owner) -> Settings:
 
 async def of_persons(keys: list[tuple[int, int]]) -> list[Settings]:
     """(app, person) -> their settings, in one query (Person.preferences of a page of persons)."""
-    found = await for_batch([(app, person, 0) for app, person in keys])
+    found = await for_owners({app for app, _ in keys}, {person for _, person in keys}, ())
     return [applying(found, app, person, 0) or Settings() for app, person in keys]
 
 
@@ -147,16 +147,9 @@ async def _channels_of_app(app_id: int, ids: list[int], seen_by_device: int | No
 Found = dict[tuple[int, str], dict[int, Settings]]
 
 
-async def for_batch(keys: Iterable[tuple[int, int | None, int]]) -> Found:
-    """(app, person or None, device) of a send batch -> the settings that apply, in one query:
-    `applying` looks one up."""
-    keys = list(keys)
-    return await for_owners({a for a, _, _ in keys}, {p for _, p, _ in keys if p is not None},
-                            {d for _, p, d in keys if p is None})
-
-
 async def for_owners(apps: Iterable[int], persons: Iterable[int], devices: Iterable[int]) -> Found:
-    """The settings of these persons and devices (of no person) of these apps, in one query."""
+    """The settings of these persons and devices (of no person) of these apps, in one query:
+    `applying` looks one up."""
     apps, persons, devices = sorted(apps), sorted(persons), sorted(devices)
     if not apps or not (persons or devices):
         return {}

@@ -22,17 +22,17 @@ log = logging.getLogger("booper.live")
 # databases (production on /0, staging on /1) would each receive the other's events for the same
 # topics ("channel:5" names a different channel in each). The channel carries the number.
 REDIS_CHANNEL = "booper:live"
-
-
-def redis_channel(client) -> str:
-    """The pub/sub channel of the deployment using this client's database."""
-    return f"{REDIS_CHANNEL}:{int(client.connection_pool.connection_kwargs.get('db') or 0)}"
 QUEUE_LIMIT = 1000
 # Topics of access changes ("access:app:4", "access:device:9", ...): published when access was
 # withdrawn (a delete, an unsubscribe, a revoked key). The streams that depend on that scope
 # listen to it and check again at once; every process also bumps its access epoch, so open
 # sockets resolve their credentials again before their next operation.
 ACCESS_PREFIX = "access:"
+
+
+def redis_channel(client) -> str:
+    """The pub/sub channel of the deployment using this client's database."""
+    return f"{REDIS_CHANNEL}:{int(client.connection_pool.connection_kwargs.get('db') or 0)}"
 
 
 class LiveHub:
