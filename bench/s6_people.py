@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from bench.report import Row
 from bench.cpu import CpuMeter
+from bench.report import Row
 from bench.s2_expo import fan_out
 from bench.topology import SEND, Ctx, Gql
 
@@ -85,7 +85,8 @@ def direct_fan_out(ctx: Ctx, identifiers: list[str], timeout: float) -> dict:
         raise RuntimeError(f"{done}/{n} deliveries SENT after {timeout}s")
     cpu = meter.stop()
     times = topo.sql("SELECT extract(epoch FROM max(updated_at)) AS last, extract(epoch FROM max(created_at)) AS made,"
-                     " extract(epoch FROM min(created_at)) AS first FROM deliveries WHERE notification = ANY($1)", ids)[0]
+                     " extract(epoch FROM min(created_at)) AS first FROM deliveries WHERE notification = ANY($1)",
+                     ids)[0]
     last = times["last"]
     persons = topo.sql("SELECT count(DISTINCT person) AS n FROM deliveries WHERE notification = ANY($1)", ids)[0]["n"]
     seconds = float(last) - t0
@@ -93,7 +94,8 @@ def direct_fan_out(ctx: Ctx, identifiers: list[str], timeout: float) -> dict:
             "us_per_delivery": seconds / n * 1e6, "accepted_s": accepted,
             "first_created_s": float(times["first"]) - t0, "last_created_s": float(times["made"]) - t0,
             "worker_cpu_us_per_delivery": cpu["worker"] / n * 1e6,
-            "postgres_cpu_us_per_delivery": cpu["postgres"] / n * 1e6, "api_cpu_us_per_delivery": cpu["serve"] / n * 1e6}
+            "postgres_cpu_us_per_delivery": cpu["postgres"] / n * 1e6,
+            "api_cpu_us_per_delivery": cpu["serve"] / n * 1e6}
 
 
 ROUNDS = 3  # as the engagement pair of S2: with 2, one slow draw of the box decided the ratio too often

@@ -89,6 +89,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         databases.drop_postgres_database(_PG_URL)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """argon2id with its smallest cost in this process: still argon2id end to end, but a sign-up
+    or log-in costs about a millisecond instead of 200 ms of CPU (most tests sign up an owner or
+    two). Processes the tests start (e2e, the dashboard's `booper dev`) keep the real cost."""
+    from argon2 import PasswordHasher
+
+    from api import security
+
+    saved = security._hasher, security._DUMMY_HASH
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    security._DUMMY_HASH = security._hasher.hash("unknown address")  # as cheap for unknown addresses
+    yield
+    security._hasher, security._DUMMY_HASH = saved
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> RunningSandbox:
     server = start_sandbox()

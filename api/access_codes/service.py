@@ -21,6 +21,7 @@ from api.apps.tables import App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import DeviceAccessGrant
 from api.errors import BadUserInput, Conflict, RateLimited
+from api.live.guard import access_changed
 from api.people import service as people
 from api.ratelimit import RateLimiter
 from api.security import hash_access_code, new_access_code
@@ -183,5 +184,7 @@ async def redeem(code: str, device: dict, secret: str, *, app_id: int | None = N
             )
         if identifier is not None:  # the device now belongs to that person of the app
             await people.link(device["id"], access_code["app"], identifier)
+    if added:
+        await access_changed(f"device:{device['id']}")  # its open streams start listening to them
     await webhook_events.device_joined(device["id"], access_code["app"], added)
     return channels

@@ -12,7 +12,7 @@ from api.apps.tables import ApiKey, App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import NotFound, Unauthenticated
-from api.live.guard import access_withdrawn
+from api.live.guard import access_changed
 from api.notifications.tables import DailyUsage, Delivery
 from api.security import hash_api_key, new_api_key
 
@@ -47,7 +47,7 @@ async def revoke_api_key(key_id: int, owner_id: int) -> dict:
         await ApiKey.update({ApiKey.revoked_at: now}).where(ApiKey.id == key_id)
         key["revoked_at"] = now
         keycache.forget(key["secret_hash"])
-        await access_withdrawn(f"app:{key['app']}")
+        await access_changed(f"app:{key['app']}")
     return key
 
 
@@ -64,7 +64,7 @@ async def delete_app(app_id: int) -> None:
     # Foreign keys cascade: keys, channels, subscriptions, grants, codes, notifications, deliveries.
     await App.delete().where(App.id == app_id)
     keycache.forget()
-    await access_withdrawn(f"app:{app_id}")
+    await access_changed(f"app:{app_id}")
 
 
 async def apps_of_user(user_id: int) -> list[dict]:

@@ -9,7 +9,7 @@ from api.access import Access
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
 from api.errors import Conflict, Forbidden, NotFound
-from api.live.guard import access_withdrawn
+from api.live.guard import access_changed
 from api.ttlcache import TtlCache
 from api.webhooks import events as webhook_events
 
@@ -31,7 +31,7 @@ async def create_channel(app_id: int, name: str, visibility: str) -> dict:
 async def delete_channel(channel_id: int) -> None:
     await Channel.delete().where(Channel.id == channel_id)
     forget_cached()  # rare; other processes' entries expire within APP_CHANNEL_TTL
-    await access_withdrawn(f"channel:{channel_id}")
+    await access_changed(f"channel:{channel_id}")
 
 
 # An app's channels by name, for its API key's sends (the hot path). A channel's app, name and
@@ -136,6 +136,7 @@ async def subscribe(device_id: int, channel: dict) -> dict:
         ChannelSubscription(channel=channel["id"], device=device_id)
     ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
     if added:
+        await access_changed(f"device:{device_id}")  # its open streams start listening to the channel
         await webhook_events.device_joined(device_id, channel["app"])
     row = await ChannelSubscription.select().where(
         (ChannelSubscription.channel == channel["id"]) & (ChannelSubscription.device == device_id)
@@ -150,7 +151,7 @@ async def unsubscribe(device_id: int, channel_id: int) -> bool:
         (ChannelSubscription.channel == channel_id) & (ChannelSubscription.device == device_id)
     ).returning(ChannelSubscription.id)
     if removed:
-        await access_withdrawn(f"device:{device_id}")
+        await access_changed(f"device:{device_id}")
     return bool(removed)
 
 
@@ -167,7 +168,7 @@ async def delete_subscription(sub: dict, channel: dict) -> None:
                 (DeviceAccessGrant.device == sub["device"])
                 & (DeviceAccessGrant.channel == channel["id"])
             )
-    await access_withdrawn(f"device:{sub['device']}")
+    await access_changed(f"device:{sub['device']}")
 
 
 async def subscriber_counts(channel_ids: Sequence[int]) -> list[int]:

@@ -5,8 +5,8 @@ names, or the devices it names (api/delivery/targets.py). Pages through them by 
 id, or (person, device) for a send to persons; keyset, never OFFSET, never all in memory, at most
 PAGE rows a page; a short page is the last), inserts each page in one statement with ON CONFLICT
 DO NOTHING (so a re-run creates nothing twice), records its progress (the page's last key), and
-kicks a send task per pipeline.SEND_BATCH new deliveries. Each delivery records the person of the notification's app its device
-belongs to (read state and badges are per person).
+kicks a send task per pipeline.SEND_BATCH new deliveries. Each delivery records the person of the
+notification's app its device belongs to (read state and badges are per person).
 """
 
 from __future__ import annotations

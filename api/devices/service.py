@@ -11,7 +11,7 @@ from api.channels.tables import ChannelSubscription
 from api.devices.keys import hash_device_key, new_device_key
 from api.devices.tables import Device, DeviceAccessGrant, DeviceSupplier
 from api.errors import BadUserInput
-from api.live.guard import access_withdrawn
+from api.live.guard import access_changed
 from api.notifications.tables import ReadMark
 from api.people.tables import PersonDevice
 
@@ -217,7 +217,7 @@ async def unregister(device_id: int) -> None:
         # the device to a person again): a new registration supplies it afresh.
         await DeviceSupplier.delete().where(DeviceSupplier.device == device_id)
     await webhook_service.emit(get_runtime(), webhook_events.devices_left(apps, {device_id: "unregistered"}))
-    await access_withdrawn(f"device:{device_id}")
+    await access_changed(f"device:{device_id}")
 
 
 async def devices_by_ids(ids: list[int]) -> list[dict | None]:

@@ -27,7 +27,7 @@ from api.devices.keys import (
     new_verification_code,
 )
 from api.devices.tables import Device
-from api.live.guard import access_withdrawn
+from api.live.guard import access_changed
 from api.runtime import Runtime
 
 log = logging.getLogger("booper.devices")
@@ -117,5 +117,5 @@ async def verify(runtime: Runtime, token: str, code: str) -> tuple[dict, str] | 
     )
     if not rows:
         return None
-    await access_withdrawn(f"device:{device['id']}")  # streams opened with the old key end
+    await access_changed(f"device:{device['id']}")  # streams opened with the old key end
     return rows[0], secret

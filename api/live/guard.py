@@ -2,14 +2,19 @@
 
 A stream holds a check: an async function that raises a coded error when the access is gone and
 returns what the stream may still see. The check runs again:
-- at once when access in one of the stream's scopes is withdrawn ("app:4", "channel:7",
-  "device:9", "user:3": a delete, an unsubscribe, an unregister, a revoked key), in any process:
-  the hub delivers that as an event on the scope's access topic;
+- at once when access in one of the stream's scopes changes ("app:4", "channel:7", "device:9",
+  "user:3": a delete, an unsubscribe, an unregister, a revoked key; or a grant: a device that
+  joins a channel), in any process: the hub delivers that as an event on the scope's access topic;
 - once more RECHECK_AFTER seconds after such a change, when other processes' credential caches
   (5 s) have certainly let go of what was revoked;
 - when the caller's login expires, and every TTL seconds for credentialed streams (what nothing
   announces), through a wake-up put in the stream's own queue, so a silent stream ends too.
 Between those, events pass on the cached verdict: a burst to 10,000 subscribers costs no queries.
+
+A stream whose topics depend on its access (a device's: its channels) passes `follow`, which
+maps a check's verdict to the topics and scopes to listen to: after each check the stream
+listens to those, so a channel joined while the stream is open arrives on it, and one left is
+no longer listened to.
 """
 
 from __future__ import annotations
@@ -35,12 +40,14 @@ class StreamGuard:
         *,
         ttl: float | None = TTL,
         expires_at: float | None = None,
+        follow: Callable[[Any], tuple[list[str], list[str]]] | None = None,
     ) -> None:
         self._hub = hub
         self._check = check
         self._ttl = ttl
         self._expires_at = expires_at  # wall clock (a JWT's exp)
         self.topics = [ACCESS_PREFIX + s for s in scopes]
+        self._follow = follow
         self.queue = hub.new_queue()
         self._timer: asyncio.TimerHandle | None = None
         self._every: list[str] = []
@@ -56,6 +63,7 @@ class StreamGuard:
         except BaseException:
             self.stop()
             raise
+        self._refollow()
         self._schedule(self._ttl)
 
     def stop(self) -> None:
@@ -72,9 +80,23 @@ class StreamGuard:
             event = await queue.get()
             if event is WAKE or "access" in event:
                 self.allowed = await self._check()
+                self._refollow()
                 self._schedule(RECHECK_AFTER if event is not WAKE else self._ttl)
                 continue
             return event
+
+    def _refollow(self) -> None:
+        """Listen to what the latest verdict says (with `follow`): new topics attached, gone ones
+        detached. Attached after the check that granted them: an event published between the grant
+        and this reaches the inbox, not this stream."""
+        if self._follow is None:
+            return
+        topics, scopes = self._follow(self.allowed)
+        every = [*topics, *(ACCESS_PREFIX + s for s in scopes)]
+        now, before = set(every), set(self._every)
+        self._hub.attach([t for t in every if t not in before], self.queue)
+        self._hub.detach([t for t in self._every if t not in now], self.queue)
+        self._every = every
 
     def _schedule(self, delay: float | None) -> None:
         if self._timer is not None:
@@ -91,9 +113,9 @@ class StreamGuard:
             self.queue.put_nowait(WAKE)
 
 
-async def access_withdrawn(*scopes: str) -> None:
+async def access_changed(*scopes: str) -> None:
     """Tell the open streams of these scopes, in every process, to check their access now.
-    Called after a delete, unsubscribe, unregister or revocation has committed."""
+    Called after a delete, unsubscribe, unregister, revocation or grant has committed."""
     from api.runtime import get_runtime
 
     try:

@@ -120,7 +120,7 @@ class LiveHub:
             log.exception("live publish through Redis failed")
 
     async def access_changed(self, *scopes: str) -> None:
-        """Access within these scopes ("app:4", "channel:7", "device:9", "user:3") was withdrawn."""
+        """Access within these scopes ("app:4", "channel:7", "device:9", "user:3") changed: withdrawn or granted."""
         self.access_epoch += 1
         await self.publish_batch([([ACCESS_PREFIX + s for s in scopes], {"access": True})])
 

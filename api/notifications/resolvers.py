@@ -226,12 +226,12 @@ class NotificationsSubscription:
             device = await perms.authenticated_device(info, device_token)
             access = perms.Access("device", device_id=device["id"])
             subscribed = await channels.channels_of_device(device["id"])
-            ids = [c["id"] for c in subscribed]
-            # Its channels, and direct sends to it or to the persons it belongs to at the time of
-            # each send (resolved as the send is published: links made or undone later count).
-            topics = [events.channel_topic(c) for c in ids] + [events.device_topic(device["id"])]
-            scopes = [f"device:{device['id']}", *(f"channel:{c}" for c in ids)]
-            guard = StreamGuard(hub, _device_check(info, device_token, device["id"]), scopes)
+            # Its channels as they are at each check (one joined or left while the stream is open
+            # counts), and direct sends to it or to the persons it belongs to at the time of each
+            # send (resolved as the send is published: links made or undone later count).
+            follow = _device_topics(device["id"])
+            topics, scopes = follow({c["id"] for c in subscribed})
+            guard = StreamGuard(hub, _device_check(info, device_token, device["id"]), scopes, follow=follow)
             online = presence_of(info.context.runtime).connected(device["id"])
         elif channel is not None:
             row = await resolve_channel(info, None, channel, app_id, create_public=False)
@@ -292,6 +292,17 @@ def _viewer_scopes(viewer, access: perms.Access) -> list[str]:
     if viewer.kind == "user":
         scopes.append(f"user:{viewer.user_id}")
     return scopes
+
+
+def _device_topics(device_id: int):
+    """What a device's stream listens to with these channels: (topics, access scopes)."""
+
+    def follow(channel_ids: set[int]) -> tuple[list[str], list[str]]:
+        ordered = sorted(channel_ids)
+        return ([events.channel_topic(c) for c in ordered] + [events.device_topic(device_id)],
+                [f"device:{device_id}", *(f"channel:{c}" for c in ordered)])
+
+    return follow
 
 
 def _device_check(info: Info, token: str, device_id: int):

@@ -19,7 +19,7 @@ import orjson
 from api import db
 from api.delivery.ledger import ids_in
 from api.devices.keys import token_hint
-from api.live.guard import access_withdrawn
+from api.live.guard import access_changed
 from api.notifications.tables import ReadMark
 from api.people import service
 from api.people.tables import NotificationPerson, Person, PersonDevice, PersonRead
@@ -164,7 +164,7 @@ async def erase(runtime: Runtime, app_id: int, identifier: str) -> bool:
     # Their devices' open streams lose the private channels the grants opened at once (their
     # person's direct sends already stop: a send's devices are looked up as it is published).
     if devices:
-        await access_withdrawn(*(f"device:{d}" for d in devices))
+        await access_changed(*(f"device:{d}" for d in devices))
     await webhook_service.kick(runtime, hooks)
     return person is not None
 

@@ -7,7 +7,7 @@ import secrets
 
 from api import validation
 from api.errors import Conflict, Forbidden, Unauthenticated
-from api.live.guard import access_withdrawn
+from api.live.guard import access_changed
 from api.security import decode_jwt_claims, hash_password, verify_password
 from api.ttlcache import TtlCache
 from api.users.tables import User
@@ -73,7 +73,7 @@ async def log_out_everywhere(user_id: int) -> bool:
     ).returning(User.token_version)
     if rows:  # only the version just replaced can have been cached as valid
         _checked.forget((user_id, rows[0]["token_version"] - 1))
-        await access_withdrawn(f"user:{user_id}")  # open sockets and streams of those JWTs end
+        await access_changed(f"user:{user_id}")  # open sockets and streams of those JWTs end
     return bool(rows)
 
 
@@ -93,7 +93,7 @@ async def change_password(user_id: int, current: str, new: str) -> dict:
     if not rows:
         raise Unauthenticated("invalid or expired token: log in again")
     _checked.forget((user_id, row["token_version"]))
-    await access_withdrawn(f"user:{user_id}")  # other sessions' sockets and streams end
+    await access_changed(f"user:{user_id}")  # other sessions' sockets and streams end
     return rows[0]
 
 
@@ -112,4 +112,4 @@ async def delete_account(user_id: int, password: str) -> None:
         await apps.delete_app(app["id"])
     await User.delete().where(User.id == user_id)
     _checked.forget((user_id, row["token_version"]))
-    await access_withdrawn(f"user:{user_id}")
+    await access_changed(f"user:{user_id}")

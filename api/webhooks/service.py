@@ -187,7 +187,9 @@ async def record(events: list[tuple[int | None, str, dict]]) -> set[int]:
     return await record_for({a for a, _, _ in events if a is not None}, lambda _apps: events)
 
 
-async def record_for(app_ids: Iterable[int], make: Callable[[set[int]], list[tuple[int | None, str, dict]]]) -> set[int]:
+async def record_for(
+    app_ids: Iterable[int], make: Callable[[set[int]], list[tuple[int | None, str, dict]]]
+) -> set[int]:
     """As record, with the events made (`make(the apps that have a webhook)`) only once it is known
     which apps have one: a send batch of a thousand deliveries of an app without a webhook builds
     no event at all (their payloads had been a tenth of the send task's time)."""

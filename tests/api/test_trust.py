@@ -131,6 +131,43 @@ async def test_a_device_stream_stops_at_once_after_unsubscribe_and_ends_after_un
         ended_with(await next_message(sock, stream), "UNAUTHENTICATED")
 
 
+async def test_a_device_stream_receives_channels_joined_while_it_is_open(api):
+    """A device that subscribed to a channel, or redeemed an access code, while its stream was
+    open received nothing from those channels until it reconnected: the stream's topics were
+    fixed when it opened. A channel left again is not received."""
+    app = await f.make_app(api)
+    news = await f.make_channel(api, app, name="news")
+    sport = await f.make_channel(api, app, name="sport")
+    await f.make_channel(api, app, name="vip", visibility="PRIVATE")
+    vip_code = await f.access_code(api, app, ["vip"])
+    device = await f.make_expo_device(api)
+    await f.subscribe(api, device, news)
+    async with socket(api.url, {"deviceKey": device["key"]}) as sock:
+        stream = await sock.start(DEVICE_STREAM, {"t": device["token"]})
+        await asyncio.sleep(0.3)
+        await f.subscribe(api, device, sport)
+        await asyncio.sleep(0.3)  # the grant reaches the stream through the hub, as a revocation does
+        await f.send(api, app, channelId=sport["id"], title="joined")
+        message = await next_message(sock, stream)
+        assert message["payload"]["data"]["notifications"]["title"] == "joined"
+
+        await api.ok("mutation($c: String!, $t: String!) { redeemAccessCode(code: $c, deviceToken: $t) { id } }",
+                     {"c": vip_code["code"], "t": device["token"]})
+        await asyncio.sleep(0.3)
+        await f.send(api, app, channel="vip", title="for members")
+        message = await next_message(sock, stream)
+        assert message["payload"]["data"]["notifications"]["title"] == "for members"
+
+        await api.ok("mutation($t: String!, $c: ID) { unsubscribe(deviceToken: $t, channelId: $c) }",
+                     {"t": device["token"], "c": sport["id"]})
+        await asyncio.sleep(0.3)
+        await f.send(api, app, channelId=sport["id"], title="left again")
+        await f.send(api, app, channelId=news["id"], title="news")
+        message = await next_message(sock, stream)
+        assert message["payload"]["data"]["notifications"]["title"] == "news"
+        assert await silent(sock, stream)
+
+
 async def test_a_device_stream_ends_when_its_provider_reports_the_token_dead(api, sandbox):
     """A stream outlived its device by up to a minute when the provider, not the device, ended it
     (DeviceNotRegistered): channel events kept coming until the stream's periodic check."""

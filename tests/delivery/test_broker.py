@@ -15,7 +15,7 @@ from tasks.broker import StreamBroker
 from tests.support import databases
 
 pytestmark = pytest.mark.redis
-REDIS_URL = databases.REDIS_URL.rsplit("/", 1)[0] + "/13"
+REDIS_URL = databases.redis_url(2)
 
 
 def _message(body: bytes) -> BrokerMessage:

@@ -211,8 +211,7 @@ async def test_deployments_on_other_databases_of_one_redis_never_see_each_others
     """Redis pub/sub ignores database numbers: production on one database and staging on another
     of the same server had each received the other's events for the same topics (ids collide
     across deployments). The hub's channel carries the database number."""
-    base = databases.REDIS_URL.rsplit("/", 1)[0]
-    production, also_production, staging = (LiveHub(f"{base}/{n}") for n in (7, 7, 8))
+    production, also_production, staging = (LiveHub(databases.redis_url(slot)) for slot in (4, 4, 5))
     for hub in (production, also_production, staging):
         await hub.start()
     try:

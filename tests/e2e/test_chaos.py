@@ -29,7 +29,7 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("BOOPER_TEST_DB") != "postgres",
                        reason="restarts the machine's PostgreSQL and Redis: runs once, in the PostgreSQL pass"),
 ]
-REDIS_URL = databases.REDIS_URL.rsplit("/", 1)[0] + "/12"
+REDIS_URL = databases.redis_url(3)
 DEVICES = 3000
 PER_PHASE = 2  # notifications per phase: 6,000 deliveries
 ENV = {

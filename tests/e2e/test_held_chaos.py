@@ -21,7 +21,7 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("BOOPER_TEST_DB") != "postgres",
                        reason="the production topology (PostgreSQL, Redis, workers): runs in the PostgreSQL pass"),
 ]
-REDIS_URL = databases.REDIS_URL.rsplit("/", 1)[0] + "/13"
+REDIS_URL = databases.redis_url(2)
 DEVICES = 12
 ENV = {"BOOPER_PERIODIC_INTERVAL": "1", "BOOPER_RECEIPT_DELAY": "1", "BOOPER_STALL_AFTER": "5"}
 REGISTER = ("mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { device { id } } }")

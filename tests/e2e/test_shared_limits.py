@@ -14,7 +14,7 @@ from tests.support.processes import Process, booper
 from tests.support.sandbox import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
-REDIS_URL = databases.REDIS_URL.rsplit("/", 1)[0] + "/12"
+REDIS_URL = databases.redis_url(3)
 SEND = 'mutation($c: String!) { sendNotification(input: {channel: $c, body: "hi"}) { id } }'
 
 

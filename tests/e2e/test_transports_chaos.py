@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("BOOPER_TEST_DB") != "postgres",
                        reason="the production topology (PostgreSQL, Redis, workers): runs in the PostgreSQL pass"),
 ]
-REDIS_URL = databases.REDIS_URL.rsplit("/", 1)[0] + "/13"
+REDIS_URL = databases.redis_url(2)
 PER_PLATFORM = 400
 PLATFORMS = ("EXPO", "WEB", "FCM", "APNS")
 NOTIFICATIONS = 2

@@ -20,7 +20,7 @@ from tests.support.processes import Process, booper
 from tests.support.sandbox import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
-REDIS_URL = databases.REDIS_URL.rsplit("/", 1)[0] + "/13"
+REDIS_URL = databases.redis_url(2)
 WITHIN = 12.0  # seconds: the 5 s key cache, the 5.5 s follow-up check, and slack for a loaded CI box
 
 

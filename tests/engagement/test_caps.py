@@ -146,6 +146,11 @@ async def test_the_hours_pushes_are_probed_per_recipient_whatever_the_statistics
     assert len(pushes) == 1000 and {r["pushes"] for r in pushes} == {1}
     ((sql, args),) = statements
     plan = "\n".join(r[0] for r in await db.fetch_records(f"EXPLAIN {sql}", *args))
-    assert "deliveries_device_sent" in plan, plan
+    # Each device is an index probe. With statistics taken while the table held one row, a probe
+    # through (device, sent_at) and one through (notification, device) with `device =` as its
+    # condition cost the planner the same (4.26), and in one full PostgreSQL run, after earlier
+    # tests had left the table a history, it took the latter. Not what this guards against (a
+    # sequential scan of every delivery per batch), so either index passes here.
+    assert "deliveries_device_sent" in plan or "deliveries_notification_device" in plan, plan
     assert "Seq Scan on deliveries" not in plan, plan
     assert "Seq Scan on notifications" not in plan, plan

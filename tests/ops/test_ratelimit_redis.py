@@ -11,7 +11,7 @@ from api.ratelimit import RateLimiter
 from tests.support import databases
 
 pytestmark = pytest.mark.redis
-REDIS_URL = databases.REDIS_URL.rsplit("/", 1)[0] + "/14"
+REDIS_URL = databases.redis_url(1)
 
 
 @pytest.fixture

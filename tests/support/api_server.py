@@ -48,11 +48,15 @@ class ApiServer:
         if db.is_postgres(engine):
             import asyncpg
 
-            # The periodic jobs (sweep, webhooks) keep running between tests: a TRUNCATE can meet one
-            # of their writes in a deadlock, which PostgreSQL resolves by aborting one side; retry.
+            # DELETE, not TRUNCATE: a test leaves a few rows in a few tables, and TRUNCATE gives each
+            # of the 24 tables new files (0.37 s a test, a third of the PostgreSQL pass). Ids go on
+            # growing across tests, as they do in production (they are never reused).
+            # The periodic jobs (sweep, webhooks) keep running between tests: the DELETEs can meet
+            # one of their writes in a deadlock, which PostgreSQL resolves by aborting one side; retry.
             for attempt in range(5):
                 try:
-                    await TABLES[0].raw(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+                    async with engine.pool.acquire() as connection:
+                        await connection.execute("; ".join(f"DELETE FROM {name}" for name in names))
                     break
                 except asyncpg.exceptions.DeadlockDetectedError:
                     if attempt == 4:

@@ -14,6 +14,14 @@ PG_ADMIN_URL = os.environ.get("BOOPER_TEST_POSTGRES", "postgresql://postgres@127
 REDIS_URL = os.environ.get("BOOPER_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
+def redis_url(slot: int) -> str:
+    """A Redis database of its own for one group of tests: slot 0 is REDIS_URL's, slot k the k-th
+    below it (slots 0-5 are in use). scripts/test gives its SQLite and PostgreSQL passes, which run
+    side by side, REDIS_URL numbers 15 and 9, so their slots (15-10 and 9-4) never meet."""
+    base, number = REDIS_URL.rsplit("/", 1)
+    return f"{base}/{int(number) - slot}"
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
