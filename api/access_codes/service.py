@@ -185,6 +185,6 @@ async def redeem(code: str, device: dict, secret: str, *, app_id: int | None = N
         if identifier is not None:  # the device now belongs to that person of the app
             await people.link(device["id"], access_code["app"], identifier)
     if added:
-        await access_changed(f"device:{device['id']}")  # its open streams start listening to them
+        await access_changed(f"device:{device['id']}", granted=True)  # its open streams listen to them
     await webhook_events.device_joined(device["id"], access_code["app"], added)
     return channels

@@ -136,7 +136,7 @@ async def subscribe(device_id: int, channel: dict) -> dict:
         ChannelSubscription(channel=channel["id"], device=device_id)
     ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
     if added:
-        await access_changed(f"device:{device_id}")  # its open streams start listening to the channel
+        await access_changed(f"device:{device_id}", granted=True)  # its open streams listen to the channel
         await webhook_events.device_joined(device_id, channel["app"])
     row = await ChannelSubscription.select().where(
         (ChannelSubscription.channel == channel["id"]) & (ChannelSubscription.device == device_id)

@@ -113,13 +113,14 @@ class StreamGuard:
             self.queue.put_nowait(WAKE)
 
 
-async def access_changed(*scopes: str) -> None:
+async def access_changed(*scopes: str, granted: bool = False) -> None:
     """Tell the open streams of these scopes, in every process, to check their access now.
-    Called after a delete, unsubscribe, unregister, revocation or grant has committed."""
+    Called after a delete, unsubscribe, unregister or revocation has committed, or with `granted`
+    after a device joined channels (its streams start listening to them)."""
     from api.runtime import get_runtime
 
     try:
         runtime = get_runtime()
     except RuntimeError:  # a one-off command without a running service: no streams to tell
         return
-    await runtime.live.access_changed(*scopes)
+    await runtime.live.access_changed(*scopes, granted=granted)

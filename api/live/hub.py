@@ -119,16 +119,20 @@ class LiveHub:
         except Exception:  # noqa: BLE001 - see docstring
             log.exception("live publish through Redis failed")
 
-    async def access_changed(self, *scopes: str) -> None:
-        """Access within these scopes ("app:4", "channel:7", "device:9", "user:3") changed: withdrawn or granted."""
-        self.access_epoch += 1
-        await self.publish_batch([([ACCESS_PREFIX + s for s in scopes], {"access": True})])
+    async def access_changed(self, *scopes: str, granted: bool = False) -> None:
+        """Access within these scopes ("app:4", "channel:7", "device:9", "user:3") was withdrawn, or
+        with `granted` widened (a device joined a channel): streams of the scopes check again; only
+        a withdrawal makes open sockets resolve their callers again (the access epoch)."""
+        if not granted:
+            self.access_epoch += 1
+        event = {"access": "granted"} if granted else {"access": True}
+        await self.publish_batch([([ACCESS_PREFIX + s for s in scopes], event)])
 
     def new_queue(self) -> asyncio.Queue:
         return asyncio.Queue(maxsize=QUEUE_LIMIT)
 
     def _dispatch(self, topic: str, event: dict) -> None:
-        if topic.startswith(ACCESS_PREFIX):
+        if topic.startswith(ACCESS_PREFIX) and event.get("access") != "granted":
             self.access_epoch += 1
         for queue in list(self._subscribers.get(topic, ())):
             if queue.full():

@@ -131,36 +131,45 @@ async def test_a_device_stream_stops_at_once_after_unsubscribe_and_ends_after_un
         ended_with(await next_message(sock, stream), "UNAUTHENTICATED")
 
 
-async def test_a_device_stream_receives_channels_joined_while_it_is_open(api):
+async def listening(runtime, topic: str, present: bool = True) -> None:
+    """Until the (in-process) server's live hub has a stream listening to `topic`, or none: the
+    grant or withdrawal reached the stream, which checks its access and follows it."""
+    deadline = time.monotonic() + 10
+    while (topic in runtime.live._subscribers) != present:
+        assert time.monotonic() < deadline, f"no stream {'came to listen' if present else 'left'} {topic}"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_device_stream_receives_channels_joined_while_it_is_open(api, runtime):
     """A device that subscribed to a channel, or redeemed an access code, while its stream was
     open received nothing from those channels until it reconnected: the stream's topics were
     fixed when it opened. A channel left again is not received."""
     app = await f.make_app(api)
     news = await f.make_channel(api, app, name="news")
     sport = await f.make_channel(api, app, name="sport")
-    await f.make_channel(api, app, name="vip", visibility="PRIVATE")
+    vip = await f.make_channel(api, app, name="vip", visibility="PRIVATE")
     vip_code = await f.access_code(api, app, ["vip"])
     device = await f.make_expo_device(api)
     await f.subscribe(api, device, news)
     async with socket(api.url, {"deviceKey": device["key"]}) as sock:
         stream = await sock.start(DEVICE_STREAM, {"t": device["token"]})
-        await asyncio.sleep(0.3)
+        await listening(runtime, f"channel:{news['id']}")
         await f.subscribe(api, device, sport)
-        await asyncio.sleep(0.3)  # the grant reaches the stream through the hub, as a revocation does
+        await listening(runtime, f"channel:{sport['id']}")  # the grant reaches the stream through the hub
         await f.send(api, app, channelId=sport["id"], title="joined")
         message = await next_message(sock, stream)
         assert message["payload"]["data"]["notifications"]["title"] == "joined"
 
         await api.ok("mutation($c: String!, $t: String!) { redeemAccessCode(code: $c, deviceToken: $t) { id } }",
                      {"c": vip_code["code"], "t": device["token"]})
-        await asyncio.sleep(0.3)
+        await listening(runtime, f"channel:{vip['id']}")
         await f.send(api, app, channel="vip", title="for members")
         message = await next_message(sock, stream)
         assert message["payload"]["data"]["notifications"]["title"] == "for members"
 
         await api.ok("mutation($t: String!, $c: ID) { unsubscribe(deviceToken: $t, channelId: $c) }",
                      {"t": device["token"], "c": sport["id"]})
-        await asyncio.sleep(0.3)
+        await listening(runtime, f"channel:{sport['id']}", present=False)
         await f.send(api, app, channelId=sport["id"], title="left again")
         await f.send(api, app, channelId=news["id"], title="news")
         message = await next_message(sock, stream)

@@ -24,7 +24,7 @@ def _message(body: bytes) -> BrokerMessage:
 
 async def _wait_blocked(admin: aioredis.Redis) -> list[dict]:
     for _ in range(100):
-        blocked = [c for c in await admin.client_list() if c.get("db") == "13" and c.get("cmd") == "xreadgroup"]
+        blocked = [c for c in await admin.client_list() if c.get("db") == REDIS_URL.rsplit("/", 1)[1] and c.get("cmd") == "xreadgroup"]
         if blocked:
             return blocked
         await asyncio.sleep(0.02)

@@ -411,3 +411,25 @@ async def test_a_worker_builds_delivery_events_only_while_a_stream_in_any_proces
         await stream.aclose()
         await worker.stop()
         await api_process.stop()
+
+
+async def test_a_grant_wakes_the_scopes_streams_but_no_sockets_caller():
+    """A device joining a channel tells its streams to check again (they start listening to the
+    channel); unlike a withdrawal, it leaves the access epoch alone, which would make every open
+    socket of the process resolve its caller again."""
+    from api.live.hub import ACCESS_PREFIX
+
+    hub = LiveHub(None)
+    await hub.start()
+    try:
+        queue = hub.new_queue()
+        hub.attach([ACCESS_PREFIX + "device:9"], queue)
+        before = hub.access_epoch
+        await hub.access_changed("device:9", granted=True)
+        assert queue.get_nowait() == {"access": "granted"}
+        assert hub.access_epoch == before
+        await hub.access_changed("device:9")
+        assert queue.get_nowait() == {"access": True}
+        assert hub.access_epoch > before
+    finally:
+        await hub.stop()
