@@ -113,10 +113,16 @@ async def channels_of_apps(app_ids: Sequence[int]) -> list[dict]:
 
 
 async def channels_of_device(device_id: int, app_id: int | None = None) -> list[dict]:
+    """The channels the device follows: its subscriptions, a private channel only while the device
+    holds its grant (a subscription left without one by a race with a withdrawal counts for
+    nothing, on a stream or in a list)."""
     subscribed = ChannelSubscription.select(ChannelSubscription.channel).where(
         ChannelSubscription.device == device_id
     )
-    query = Channel.select().where(Channel.id.is_in(subscribed))
+    granted = DeviceAccessGrant.select(DeviceAccessGrant.channel).where(DeviceAccessGrant.device == device_id)
+    query = Channel.select().where(
+        Channel.id.is_in(subscribed) & ((Channel.visibility == "PUBLIC") | Channel.id.is_in(granted))
+    )
     if app_id is not None:
         query = query.where(Channel.app == app_id)
     return await query.order_by(Channel.id)
@@ -128,13 +134,15 @@ async def subscribe(device_id: int, channel: dict) -> dict:
     if device is not None and device["app"] is not None and device["app"] != channel["app"]:
         # An FCM or APNs token is of one app: another app's credentials cannot send to it.
         raise Forbidden("this device is registered with another app: it can only join that app's channels")
-    if channel["visibility"] == "PRIVATE" and not await DeviceAccessGrant.exists().where(
-        (DeviceAccessGrant.device == device_id) & (DeviceAccessGrant.channel == channel["id"])
-    ):
-        raise Forbidden("this channel is private: redeem an access code first")
-    added = await ChannelSubscription.insert(
-        ChannelSubscription(channel=channel["id"], device=device_id)
-    ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
+    async with db.transaction():
+        # The grant is read and kept (FOR SHARE on PostgreSQL; SQLite's write transaction holds
+        # every writer off) until the subscription is written: a withdrawal deletes the grant
+        # first and then its subscriptions, so it either finds this one or leaves no grant to find.
+        if channel["visibility"] == "PRIVATE" and not await _grant_held(device_id, channel["id"]):
+            raise Forbidden("this channel is private: redeem an access code first")
+        added = await ChannelSubscription.insert(
+            ChannelSubscription(channel=channel["id"], device=device_id)
+        ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
     if added:
         await access_changed(f"device:{device_id}", granted=True)  # its open streams listen to the channel
         await webhook_events.device_joined(device_id, channel["app"])
@@ -144,6 +152,14 @@ async def subscribe(device_id: int, channel: dict) -> dict:
     if row is None:  # the channel was deleted between the check and the insert
         raise NotFound("channel not found")
     return row
+
+
+async def _grant_held(device_id: int, channel_id: int) -> bool:
+    lock = " FOR SHARE" if db.is_postgres(db.current_engine()) else ""
+    rows = await DeviceAccessGrant.raw(
+        f"SELECT id FROM device_access_grants WHERE device = {{}} AND channel = {{}}{lock}", device_id, channel_id
+    )
+    return bool(rows)
 
 
 async def unsubscribe(device_id: int, channel_id: int) -> bool:
@@ -162,12 +178,12 @@ async def subscription(subscription_id: int) -> dict | None:
 async def delete_subscription(sub: dict, channel: dict) -> None:
     """The app removes a device; from a private channel this also withdraws its access."""
     async with db.transaction():
-        await ChannelSubscription.delete().where(ChannelSubscription.id == sub["id"])
-        if channel["visibility"] == "PRIVATE":
+        if channel["visibility"] == "PRIVATE":  # the grant first: see subscribe
             await DeviceAccessGrant.delete().where(
                 (DeviceAccessGrant.device == sub["device"])
                 & (DeviceAccessGrant.channel == channel["id"])
             )
+        await ChannelSubscription.delete().where(ChannelSubscription.id == sub["id"])
     await access_changed(f"device:{sub['device']}")
 
 

@@ -182,8 +182,8 @@ async def _record_supplier(device_id: int, app_id: int | None) -> None:
 
 async def _empty(device_id: int) -> None:
     """Everything a previous holder of the token had: subscriptions, grants, persons, suppliers."""
+    await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)  # grants first: see subscribe
     await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
-    await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
     await DeviceSupplier.delete().where(DeviceSupplier.device == device_id)
     await PersonDevice.delete().where(PersonDevice.device == device_id)
 
@@ -207,8 +207,8 @@ async def unregister(device_id: int) -> None:
                 Device.verification_hash: None,
             }
         ).where(Device.id == device_id)
+        await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)  # grants first: see subscribe
         await ChannelSubscription.delete().where(ChannelSubscription.device == device_id)
-        await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == device_id)
         # It belongs to nobody any more: a later holder of the token starts with no person. This is
         # also how a device erases itself: its links, grants, subscriptions and read marks go.
         await PersonDevice.delete().where(PersonDevice.device == device_id)

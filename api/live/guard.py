@@ -81,7 +81,10 @@ class StreamGuard:
             if event is WAKE or "access" in event:
                 self.allowed = await self._check()
                 self._refollow()
-                self._schedule(RECHECK_AFTER if event is not WAKE else self._ttl)
+                # A withdrawal is checked again once other processes' key caches have let go; a
+                # grant (or the periodic wake-up) needs no second look before the next period.
+                again = event is not WAKE and event.get("access") != "granted"
+                self._schedule(RECHECK_AFTER if again else self._ttl)
                 continue
             return event
 

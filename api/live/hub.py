@@ -24,9 +24,10 @@ log = logging.getLogger("booper.live")
 REDIS_CHANNEL = "booper:live"
 QUEUE_LIMIT = 1000
 # Topics of access changes ("access:app:4", "access:device:9", ...): published when access was
-# withdrawn (a delete, an unsubscribe, a revoked key). The streams that depend on that scope
-# listen to it and check again at once; every process also bumps its access epoch, so open
-# sockets resolve their credentials again before their next operation.
+# withdrawn (a delete, an unsubscribe, a revoked key) or granted (a device joined a channel). The
+# streams that depend on that scope listen to it and check again at once; for a withdrawal every
+# process also bumps its access epoch, so open sockets resolve their credentials again before
+# their next operation.
 ACCESS_PREFIX = "access:"
 
 

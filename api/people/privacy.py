@@ -183,13 +183,16 @@ async def _erase_person(app_id: int, pid: int) -> list[int]:
             f"DELETE FROM read_marks WHERE {d_where} AND notification IN (SELECT id FROM notifications"
             " WHERE app = {})", *d_args, app_id,
         )
-        # The grants the app gave the person's devices, and the private channels they opened.
-        await ReadMark.raw(
-            f"DELETE FROM channel_subscriptions WHERE {d_where} AND channel IN (SELECT g.channel FROM"
-            " device_access_grants g JOIN channels c ON c.id = g.channel WHERE g.app = {}"
-            " AND c.visibility = 'PRIVATE' AND g.device = channel_subscriptions.device)", *d_args, app_id,
-        )
+        # The grants the app gave the person's devices, then their subscriptions to the app's
+        # private channels that no grant backs any more: the grants first, so that a subscribe
+        # holding one (api/channels/service.py) has committed before its subscription is looked for.
         await ReadMark.raw(f"DELETE FROM device_access_grants WHERE {d_where} AND app = {{}}", *d_args, app_id)
+        await ReadMark.raw(
+            f"DELETE FROM channel_subscriptions WHERE {d_where} AND channel IN (SELECT c.id FROM channels c"
+            " WHERE c.app = {} AND c.visibility = 'PRIVATE') AND NOT EXISTS (SELECT 1 FROM device_access_grants g"
+            " WHERE g.device = channel_subscriptions.device AND g.channel = channel_subscriptions.channel)",
+            *d_args, app_id,
+        )
     await PersonDevice.delete().where(PersonDevice.person == pid)
     await Person.delete().where(Person.id == pid)
     return device_ids

@@ -177,6 +177,28 @@ async def test_a_device_stream_receives_channels_joined_while_it_is_open(api, ru
         assert await silent(sock, stream)
 
 
+async def test_a_private_subscription_without_its_grant_counts_for_nothing(api, runtime):
+    """A subscription to a private channel left without its grant (subscribe racing a withdrawal,
+    which deleted the subscriptions before the grants, before subscribe held the grant until it
+    had written) was listed, and followed by an open stream at the next check. Made here by
+    deleting the grant alone; it must count for nothing."""
+    w = await make_world(api)  # the device follows news and, through its grant, vip
+    async with socket(api.url, {"deviceKey": w.device["key"]}) as sock:
+        stream = await sock.start(DEVICE_STREAM, {"t": w.device["token"]})
+        await listening(runtime, f"channel:{w.private['id']}")
+        from api.devices.tables import DeviceAccessGrant
+
+        await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == int(w.device["id"]))
+        await runtime.live.access_changed(f"device:{w.device['id']}", granted=True)  # the racing subscribe's
+        await listening(runtime, f"channel:{w.private['id']}", present=False)
+        await f.send(api, w.app, channelId=w.private["id"], title="vip only")
+        await f.send(api, w.app, channelId=w.public["id"], title="news for all")
+        message = await next_message(sock, stream)
+        assert message["payload"]["data"]["notifications"]["title"] == "news for all"
+    mine = await api.ok("query($t: String) { channels(deviceToken: $t) { name } }", {"t": w.device["token"]})
+    assert [c["name"] for c in mine["channels"]] == ["news"]
+
+
 async def test_a_device_stream_ends_when_its_provider_reports_the_token_dead(api, sandbox):
     """A stream outlived its device by up to a minute when the provider, not the device, ended it
     (DeviceNotRegistered): channel events kept coming until the stream's periodic check."""
