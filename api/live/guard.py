@@ -24,11 +24,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from api.live.hub import ACCESS_PREFIX
+from api.live.hub import ACCESS_PREFIX, WAKE
 
 TTL = 60.0
 RECHECK_AFTER = 5.5  # the API-key cache's TTL (api/apps/keycache.py), and a little more
-WAKE: dict = {"wake": True}
 
 
 class StreamGuard:
@@ -78,13 +77,17 @@ class StreamGuard:
         queue = self.queue
         while True:
             event = await queue.get()
-            if event is WAKE or "access" in event:
+            # The queue keeps the strongest access event or wake-up aside (it is never dropped,
+            # even from a full queue): it is acted on before any further event is handed out.
+            control = queue.take_control()
+            if control is not None:
                 self.allowed = await self._check()
                 self._refollow()
                 # A withdrawal is checked again once other processes' key caches have let go; a
                 # grant (or the periodic wake-up) needs no second look before the next period.
-                again = event is not WAKE and event.get("access") != "granted"
+                again = control is not WAKE and control.get("access") != "granted"
                 self._schedule(RECHECK_AFTER if again else self._ttl)
+            if event is WAKE or "access" in event:
                 continue
             return event
 
@@ -112,8 +115,7 @@ class StreamGuard:
             self._timer = asyncio.get_running_loop().call_later(delay, self._wake)
 
     def _wake(self) -> None:
-        if not self.queue.full():
-            self.queue.put_nowait(WAKE)
+        self.queue.offer(WAKE)
 
 
 async def access_changed(*scopes: str, granted: bool = False) -> None:

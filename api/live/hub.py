@@ -31,6 +31,44 @@ QUEUE_LIMIT = 1000
 ACCESS_PREFIX = "access:"
 
 
+# A stream's own wake-up (api/live/guard.py): check access now, as an access event does.
+WAKE: dict = {"wake": True}
+
+
+class LiveQueue(asyncio.Queue):
+    """A subscriber's queue of events. Events are dropped, oldest first, for a reader that stopped
+    reading (QUEUE_LIMIT); access events and wake-ups never are: they set `control`, which the
+    reader takes (api/live/guard.py) before it hands out any further event. A withdrawal
+    outranks a grant, which outranks a wake-up."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=QUEUE_LIMIT)
+        self.control: dict | None = None
+
+    def offer(self, event: dict) -> None:
+        if event is WAKE or "access" in event:
+            if _rank(event) > _rank(self.control):
+                self.control = event
+            if self.full():
+                return  # the reader has events to take, and meets `control` before the next one
+        elif self.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.get_nowait()
+        self.put_nowait(event)
+
+    def take_control(self) -> dict | None:
+        control, self.control = self.control, None
+        return control
+
+
+def _rank(event: dict | None) -> int:
+    if event is None:
+        return 0
+    if event is WAKE:
+        return 1
+    return 2 if event.get("access") == "granted" else 3
+
+
 def redis_channel(client) -> str:
     """The pub/sub channel of the deployment using this client's database."""
     return f"{REDIS_CHANNEL}:{int(client.connection_pool.connection_kwargs.get('db') or 0)}"
@@ -38,7 +76,7 @@ def redis_channel(client) -> str:
 
 class LiveHub:
     def __init__(self, redis_url: str | None = None) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._subscribers: dict[str, set[LiveQueue]] = defaultdict(set)
         self._redis_url = redis_url
         self._redis = None
         self._channel = REDIS_CHANNEL
@@ -129,19 +167,16 @@ class LiveHub:
         event = {"access": "granted"} if granted else {"access": True}
         await self.publish_batch([([ACCESS_PREFIX + s for s in scopes], event)])
 
-    def new_queue(self) -> asyncio.Queue:
-        return asyncio.Queue(maxsize=QUEUE_LIMIT)
+    def new_queue(self) -> LiveQueue:
+        return LiveQueue()
 
     def _dispatch(self, topic: str, event: dict) -> None:
         if topic.startswith(ACCESS_PREFIX) and event.get("access") != "granted":
             self.access_epoch += 1
         for queue in list(self._subscribers.get(topic, ())):
-            if queue.full():
-                # A subscriber that stopped reading loses old events instead of
-                # growing without bound.
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(event)
+            # A subscriber that stopped reading loses old events instead of growing without
+            # bound, never an access event.
+            queue.offer(event)
 
     async def _listen(self) -> None:
         while True:
@@ -187,13 +222,13 @@ class LiveHub:
         finally:
             self.detach(topics, queue)
 
-    def attach(self, topics: list[str], queue: asyncio.Queue) -> None:
+    def attach(self, topics: list[str], queue: LiveQueue) -> None:
         """Events of these topics go to `queue` (from new_queue) until detach: for a reader that
         puts its own wake-ups in the same queue (api/live/guard.py)."""
         for topic in topics:
             self._subscribers[topic].add(queue)
 
-    def detach(self, topics: list[str], queue: asyncio.Queue) -> None:
+    def detach(self, topics: list[str], queue: LiveQueue) -> None:
         for topic in topics:
             subscribers = self._subscribers.get(topic)
             if subscribers is not None:

@@ -199,6 +199,36 @@ async def test_a_private_subscription_without_its_grant_counts_for_nothing(api, 
     assert [c["name"] for c in mine["channels"]] == ["news"]
 
 
+async def test_the_migration_deletes_private_subscriptions_the_race_left_without_a_grant(api):
+    """Such a row, left by the race above before the fix, was still pushed to: the channel fan-out
+    reads subscriptions alone. The migration deletes it, and only it."""
+    import importlib
+
+    from api.channels.tables import ChannelSubscription
+    from api.devices.tables import DeviceAccessGrant
+
+    migration = importlib.import_module("migrations.booper_2026_11_30t22_00_00_000000")
+    w = await make_world(api)  # the device follows news and, through its grant, vip
+    other = w.other_device  # redeems a code for vip (which subscribes it) and keeps its grant
+    code = await f.access_code(api, w.app, ["vip"])
+    await api.ok("mutation($c: String!, $t: String!) { redeemAccessCode(code: $c, deviceToken: $t) { id } }",
+                 {"c": code["code"], "t": other["token"]})
+    await DeviceAccessGrant.delete().where(DeviceAccessGrant.device == int(w.device["id"]))
+    before = await f.send(api, w.app, channelId=w.private["id"], title="vip only")
+    # The hole: the ungranted device still gets a delivery of the private channel.
+    assert sorted(d["device"] for d in await wait_deliveries(before["id"], "DELIVERED", count=2)) == sorted(
+        [int(w.device["id"]), int(other["id"])])
+
+    assert await migration.delete_ungranted_subscriptions() == 1
+    assert await migration.delete_ungranted_subscriptions() == 0
+    left = await ChannelSubscription.select(ChannelSubscription.device, ChannelSubscription.channel).where(
+        ChannelSubscription.device.is_in([int(w.device["id"]), int(other["id"])]))
+    assert sorted((r["device"], r["channel"]) for r in left) == sorted(
+        [(int(w.device["id"]), int(w.public["id"])), (int(other["id"]), int(w.private["id"]))])
+    after = await f.send(api, w.app, channelId=w.private["id"], title="vip only, again")
+    assert [d["device"] for d in await wait_deliveries(after["id"], "DELIVERED", count=1)] == [int(other["id"])]
+
+
 async def test_a_device_stream_ends_when_its_provider_reports_the_token_dead(api, sandbox):
     """A stream outlived its device by up to a minute when the provider, not the device, ended it
     (DeviceNotRegistered): channel events kept coming until the stream's periodic check."""

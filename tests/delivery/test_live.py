@@ -433,3 +433,71 @@ async def test_a_grant_wakes_the_scopes_streams_but_no_sockets_caller():
         assert hub.access_epoch > before
     finally:
         await hub.stop()
+
+
+async def _full_guard(hub, verdicts: list, *, ttl: float | None = None):
+    """A stream guard on channel:1 whose reader has stopped reading: its queue is full. Its check
+    returns `verdicts` in turn and raises PermissionError once they run out."""
+    from api.live.guard import StreamGuard
+    from api.live.hub import QUEUE_LIMIT
+
+    async def check():
+        if not verdicts:
+            raise PermissionError("access gone")
+        return verdicts.pop(0)
+
+    guard = StreamGuard(hub, check, ["device:9"], ttl=ttl)
+    await guard.start(["channel:1"])
+    for i in range(QUEUE_LIMIT):
+        await hub.publish("channel:1", {"n": i})
+    assert guard.queue.full()
+    return guard
+
+
+async def test_a_withdrawal_reaches_a_stream_whose_queue_is_full():
+    """A reader that stopped reading had its queue full; events kept coming, and each pushed the
+    oldest out, the withdrawal with them: the stream then went on with events published after its
+    access was gone."""
+    hub = LiveHub(None)
+    await hub.start()
+    try:
+        guard = await _full_guard(hub, ["the first check"])
+        await hub.access_changed("device:9")
+        for i in range(2000):  # more than the queue holds: the withdrawal is pushed out of it
+            await hub.publish("channel:1", {"n": "after"})
+        with pytest.raises(PermissionError):
+            await asyncio.wait_for(guard.next_event(), 1)
+        guard.stop()
+    finally:
+        await hub.stop()
+
+
+async def test_a_streams_periodic_check_is_not_lost_when_its_queue_is_full():
+    """The TTL wake-up was put in the stream's queue only when there was room, and not scheduled
+    again: a stream whose queue was full at that moment never checked its access again."""
+    hub = LiveHub(None)
+    await hub.start()
+    try:
+        guard = await _full_guard(hub, ["the first check"], ttl=0.05)
+        await asyncio.sleep(0.2)  # the wake-up is due while the queue is full
+        with pytest.raises(PermissionError):
+            await asyncio.wait_for(guard.next_event(), 1)
+        guard.stop()
+    finally:
+        await hub.stop()
+
+
+async def test_a_grant_reaches_a_stream_whose_queue_is_full_and_the_events_go_on():
+    """A grant on a full queue is not lost either, and costs the reader no event: after the check
+    the stream goes on with what is queued."""
+    hub = LiveHub(None)
+    await hub.start()
+    try:
+        guard = await _full_guard(hub, ["the first check", "after the grant"])
+        await hub.access_changed("device:9", granted=True)
+        event = await asyncio.wait_for(guard.next_event(), 1)
+        assert guard.allowed == "after the grant"
+        assert "n" in event
+        guard.stop()
+    finally:
+        await hub.stop()
