@@ -11,7 +11,9 @@ ID = "2026-11-30T04:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "partial deliveries_person; delivery_attempts cascade by trigger on PostgreSQL"
 
-PARTIAL_INDEX = "CREATE INDEX IF NOT EXISTS deliveries_person ON deliveries (person, notification) WHERE person IS NOT NULL"
+PARTIAL_INDEX = (
+    "CREATE INDEX IF NOT EXISTS deliveries_person ON deliveries (person, notification) WHERE person IS NOT NULL"
+)
 FULL_INDEX = "CREATE INDEX IF NOT EXISTS deliveries_person ON deliveries (person, notification)"
 CASCADE_FUNCTION = """
 CREATE OR REPLACE FUNCTION delivery_attempts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -44,7 +46,9 @@ async def forwards():
         await RawTable.raw("DROP INDEX IF EXISTS deliveries_person")
         await RawTable.raw(PARTIAL_INDEX)
         if _postgres():
-            await RawTable.raw("ALTER TABLE delivery_attempts DROP CONSTRAINT IF EXISTS delivery_attempts_delivery_fkey")
+            await RawTable.raw(
+                "ALTER TABLE delivery_attempts DROP CONSTRAINT IF EXISTS delivery_attempts_delivery_fkey"
+            )
             await RawTable.raw(CASCADE_FUNCTION)
             await RawTable.raw("DROP TRIGGER IF EXISTS deliveries_attempts_follow ON deliveries")
             await RawTable.raw(CASCADE_TRIGGER)

@@ -463,7 +463,7 @@ async def test_a_withdrawal_reaches_a_stream_whose_queue_is_full():
     try:
         guard = await _full_guard(hub, ["the first check"])
         await hub.access_changed("device:9")
-        for i in range(2000):  # more than the queue holds: the withdrawal is pushed out of it
+        for _ in range(2000):  # more than the queue holds: the withdrawal is pushed out of it
             await hub.publish("channel:1", {"n": "after"})
         with pytest.raises(PermissionError):
             await asyncio.wait_for(guard.next_event(), 1)
