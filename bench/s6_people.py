@@ -99,45 +99,87 @@ def direct_fan_out(ctx: Ctx, identifiers: list[str], timeout: float) -> dict:
 
 
 ROUNDS = 3  # as the engagement pair of S2: with 2, one slow draw of the box decided the ratio too often
+ENGAGED = "direct, engaged"
+CAP = 20
+
+
+def engage(ctx: Ctx, tag: str, muted: int, *, on: bool) -> None:
+    """In play (issue 13), every engagement check a direct send meets, holding nothing back: each
+    person has preferences (another channel muted, quiet hours later today) and the app an hourly
+    cap per person, which it is past the bound of (S1's and the earlier runs' notifications of the
+    hour), so each batch reads its persons' pushes of the hour. Idle: none of it.
+
+    The cap, CAP, is above the pushes S6 makes to a person (one per run: at most 3 * ROUNDS) and
+    below the app's notifications of the hour by the first engaged run (the first channel run's
+    one and the first direct run's ten, besides the engaged run's own ten), so the per-person
+    count is made, whatever ran before, and holds nothing (a HELD delivery would stop the run)."""
+    topo = ctx.topo
+    topo.sql("DELETE FROM preferences WHERE app = $1", ctx.app_id)
+    if on:
+        later = time.gmtime(time.time() + 2 * 3600)
+        start, end = f"{later.tm_hour:02d}:00", f"{(later.tm_hour + 1) % 24:02d}:00"
+        topo.sql(
+            "INSERT INTO preferences (app, person, muted_channels, quiet_start, quiet_end, time_zone, updated_at)"
+            " SELECT $1, id, $2, $3, $4, 'UTC', now() FROM persons WHERE app = $1 AND identifier LIKE $5 || '-%'",
+            ctx.app_id, f"[{muted}]", start, end, tag,
+        )
+    topo.sql("UPDATE apps SET person_hourly_cap = $2 WHERE id = $1", ctx.app_id, CAP if on else None)
+    topo.sql("VACUUM ANALYZE preferences")
 
 
 def run(ctx: Ctx) -> tuple[list[Row], dict]:
-    """The channel fan-out and the direct sends, ROUNDS times each, alternating (each round starts
-    with the other than the last: a run right after another pays for what it left behind); the
-    best of each, as the engagement pair of S2 takes (the box's noise only ever slows a run: one
-    of each had put the ratio anywhere between 0.63x and 1.16x on an idle box)."""
+    """The channel fan-out, the direct sends, and the direct sends with the engagement checks in
+    play, ROUNDS times each, in turn (each round starts with another mode: a run right after
+    another pays for what it left behind); the best of each, as the engagement pair of S2 takes
+    (the box's noise only ever slows a run: one of each had put the ratio anywhere between 0.63x
+    and 1.16x on an idle box)."""
     ctx.topo.ensure_workers()
     tag = f"s6-{time.time_ns()}"
     cid = ctx.channel("s6-channel")
     identifiers = seed(ctx, tag, cid)
     n = PERSONS * DEVICES_EACH
-    runs: dict[str, list[dict]] = {"channel": [], "direct": []}
-    for round_ in range(ROUNDS):
-        for mode in ("channel", "direct") if round_ % 2 == 0 else ("direct", "channel"):
-            httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
-            # What the run before left (20,000 deliveries written twice) vacuumed now, not by an
-            # autovacuum in the middle of this one.
-            for table in ("deliveries", "notifications"):
-                ctx.topo.sql(f"VACUUM ANALYZE {table}")
-            if mode == "channel":
-                got = fan_out(ctx, "s6-channel", n, "SENT", timeout=max(60, n / 250))
-                print(f"   channel fan-out N={n:,}: {got['per_s']:,.0f} deliveries/s, CPU per delivery: worker"
-                      f" {got['worker_cpu_us_per_delivery']:.0f} us,"
-                      f" PostgreSQL {got['postgres_cpu_us_per_delivery']:.0f} us", flush=True)
-            else:
-                got = direct_fan_out(ctx, identifiers, timeout=max(60, n / 250))
-                print(f"   {PERSONS:,} persons x {DEVICES_EACH}: {got['per_s']:,.0f} deliveries/s"
-                      f" ({got['sends']} sends of {PER_SEND:,}, {got['persons']:,} persons reached; sends accepted"
-                      f" after {got['accepted_s']:.2f} s, deliveries created {got['first_created_s']:.2f}-"
-                      f"{got['last_created_s']:.2f} s, all SENT {got['seconds']:.2f} s), CPU per delivery: worker"
-                      f" {got['worker_cpu_us_per_delivery']:.0f} us, PostgreSQL"
-                      f" {got['postgres_cpu_us_per_delivery']:.0f} us, API {got['api_cpu_us_per_delivery']:.0f} us",
-                      flush=True)
-            runs[mode].append(got)
-    channel, direct = (max(runs[mode], key=lambda r: r["per_s"]) for mode in ("channel", "direct"))
+    muted = ctx.channel(f"s6-muted-{time.time_ns()}")  # the channel the engaged persons mute
+    runs: dict[str, list[dict]] = {"channel": [], "direct": [], ENGAGED: []}
+    modes = ("channel", "direct", ENGAGED)
+    try:
+        for round_ in range(ROUNDS):
+            for mode in modes[round_ % 3:] + modes[:round_ % 3]:  # each mode first once, and after each other
+                engage(ctx, tag, muted, on=mode == ENGAGED)
+                runs[mode].append(_one(ctx, mode, identifiers, cid, n))
+    finally:
+        engage(ctx, tag, muted, on=False)
+    channel, direct, engaged = (max(runs[mode], key=lambda r: r["per_s"]) for mode in modes)
     ratio = direct["per_s"] / channel["per_s"]
     rows = [
         Row("S6", f"deliveries/s {PERSONS:,} persons x {DEVICES_EACH} (best of {ROUNDS})", direct["per_s"], "/s",
             channel["per_s"], f"channel fan-out N={n:,}, best of {ROUNDS}", ">= 0.8x channel", ratio >= 0.8),
+        Row("S6", f"deliveries/s {PERSONS:,} persons x {DEVICES_EACH}, engagement checks in play (best of {ROUNDS})",
+            engaged["per_s"], "/s", direct["per_s"], f"checks idle, best of {ROUNDS}", ">= 0.9x idle",
+            engaged["per_s"] >= 0.9 * direct["per_s"]),
     ]
-    return rows, {"channel": channel, "direct": direct, "runs": runs}
+    return rows, {"channel": channel, "direct": direct, "engaged": engaged, "runs": runs}
+
+
+def _one(ctx: Ctx, mode: str, identifiers: list[str], cid: int, n: int) -> dict:
+    """One run of a mode: the channel fan-out, or the direct sends (engaged or not)."""
+    httpx.delete(f"{ctx.topo.sandbox}/sandbox/messages")
+    # What the run before left (20,000 deliveries written twice) vacuumed now, not by an
+    # autovacuum in the middle of this one.
+    for table in ("deliveries", "notifications"):
+        ctx.topo.sql(f"VACUUM ANALYZE {table}")
+    if mode == "channel":
+        got = fan_out(ctx, "s6-channel", n, "SENT", timeout=max(60, n / 250))
+        print(f"   channel fan-out N={n:,}: {got['per_s']:,.0f} deliveries/s, CPU per delivery: worker"
+              f" {got['worker_cpu_us_per_delivery']:.0f} us,"
+              f" PostgreSQL {got['postgres_cpu_us_per_delivery']:.0f} us", flush=True)
+    else:
+        got = direct_fan_out(ctx, identifiers, timeout=max(60, n / 250))
+        label = ", engagement checks in play" if mode == ENGAGED else ""
+        print(f"   {PERSONS:,} persons x {DEVICES_EACH}{label}: {got['per_s']:,.0f} deliveries/s"
+              f" ({got['sends']} sends of {PER_SEND:,}, {got['persons']:,} persons reached; sends accepted"
+              f" after {got['accepted_s']:.2f} s, deliveries created {got['first_created_s']:.2f}-"
+              f"{got['last_created_s']:.2f} s, all SENT {got['seconds']:.2f} s), CPU per delivery: worker"
+              f" {got['worker_cpu_us_per_delivery']:.0f} us, PostgreSQL"
+              f" {got['postgres_cpu_us_per_delivery']:.0f} us, API {got['api_cpu_us_per_delivery']:.0f} us",
+              flush=True)
+    return got

@@ -175,7 +175,10 @@ class Topology:
         for name in list(self.procs):
             self.stop(name)
         try:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
+            if os.environ.get("BENCH_KEEP_DB"):  # to look at its plans and tables afterwards
+                print(f"bench: kept database {self.db_name} (BENCH_KEEP_DB)", flush=True)
+            else:
+                asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
         finally:
             import redis
 

@@ -92,24 +92,29 @@ async def holds(candidates: list[dict], notes: dict[int, dict], default_cap: int
 async def _pushes_of_the_hour(apps: list[int], persons: list[int], devices: list[int], own: list[int],
                               since: dt.datetime) -> list[dict]:
     """Per recipient (a person, or a device of no person) of these apps: its notifications pushed
-    since `since` (but `own`) and the oldest push."""
+    since `since` (but `own`) and the oldest push. A person's are those to the devices linked to
+    them now: each read through (device, sent_at), so the work follows the hour's pushes, never
+    the person's history (their deliveries over the retention period)."""
     if db.is_postgres(db.current_engine()):
-        # Probes, one per recipient, through (device, sent_at) and (person, notification): the
-        # work follows the batch's recipients and their pushes of the hour, never the table
-        # (a join let the planner read every delivery whenever the table looked small, 5 ms a
-        # batch at 13,000 rows; OFFSET 0 keeps each probe a probe). Each push's app by its key.
+        # Probes, one per device, through (device, sent_at): the work follows the batch's
+        # recipients and their pushes of the hour, never the table (a join let the planner read
+        # every delivery whenever the table looked small, 5 ms a batch at 13,000 rows; OFFSET 0
+        # keeps each probe a probe). Each push's app is read once per notification, not per
+        # delivery: a person's pushes of the hour are mostly the same few notifications.
         recent = "d.sent_at >= $2 AND d.status IN ('SENT', 'DELIVERED') OFFSET 0"
         return await db.fetch(
-            "SELECT n.app AS app, x.person AS person, x.device AS device,"
-            " COUNT(DISTINCT x.notification) AS pushes, MIN(x.sent_at) AS oldest FROM ("
+            "WITH x AS MATERIALIZED ("
             " SELECT NULL::bigint AS person, v.id AS device, d.notification, d.sent_at FROM unnest($3::bigint[]) v(id)"
             " CROSS JOIN LATERAL (SELECT d.notification, d.sent_at FROM deliveries d WHERE d.device = v.id"
             f" AND d.person IS NULL AND {recent}) d"
-            " UNION ALL SELECT p.id, NULL::bigint, d.notification, d.sent_at FROM unnest($4::bigint[]) p(id)"
-            " CROSS JOIN LATERAL (SELECT d.notification, d.sent_at FROM deliveries d"
-            f" WHERE d.person = p.id AND {recent}) d"
-            ") x CROSS JOIN LATERAL (SELECT n.app FROM notifications n WHERE n.id = x.notification OFFSET 0) n"
-            " WHERE n.app = ANY($1::bigint[]) AND x.notification <> ALL($5::bigint[])"
+            " UNION ALL SELECT pd.person, NULL::bigint, d.notification, d.sent_at FROM person_devices pd"
+            " CROSS JOIN LATERAL (SELECT d.notification, d.sent_at FROM deliveries d WHERE d.device = pd.device"
+            f" AND d.person = pd.person AND {recent}) d WHERE pd.person = ANY($4::bigint[])"
+            "), n AS (SELECT id, app FROM notifications WHERE id = ANY(ARRAY(SELECT DISTINCT notification FROM x))"
+            " AND app = ANY($1::bigint[]))"
+            " SELECT n.app AS app, x.person AS person, x.device AS device,"
+            " COUNT(DISTINCT x.notification) AS pushes, MIN(x.sent_at) AS oldest"
+            " FROM x JOIN n ON n.id = x.notification WHERE x.notification <> ALL($5::bigint[])"
             " GROUP BY n.app, x.person, x.device",
             apps, since, devices, persons, own,
         )
@@ -117,12 +122,13 @@ async def _pushes_of_the_hour(apps: list[int], persons: list[int], devices: list
     person_where, person_args = ledger.ids_in("d.person", persons or [0])
     device_where, device_args = ledger.ids_in("d.device", devices or [0])
     own_where, own_args = ledger.ids_in("d.notification", own)
+    linked = "EXISTS (SELECT 1 FROM person_devices pd WHERE pd.person = d.person AND pd.device = d.device)"
     return await ledger.raw(
         "SELECT n.app AS app, d.person AS person, CASE WHEN d.person IS NULL THEN d.device END AS device,"
         " COUNT(DISTINCT d.notification) AS pushes, MIN(d.sent_at) AS oldest"
         f" FROM deliveries d JOIN notifications n ON n.id = d.notification WHERE {app_where}"
         " AND d.status IN ('SENT', 'DELIVERED') AND d.sent_at >= {}"
-        f" AND ({person_where} OR (d.person IS NULL AND {device_where})) AND NOT ({own_where})"
+        f" AND (({person_where} AND {linked}) OR (d.person IS NULL AND {device_where})) AND NOT ({own_where})"
         " GROUP BY n.app, d.person, CASE WHEN d.person IS NULL THEN d.device END",
         *app_args, since, *person_args, *device_args, *own_args,
     )

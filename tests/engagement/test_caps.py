@@ -154,3 +154,60 @@ async def test_the_hours_pushes_are_probed_per_recipient_whatever_the_statistics
     assert "deliveries_device_sent" in plan or "deliveries_notification_device" in plan, plan
     assert "Seq Scan on deliveries" not in plan, plan
     assert "Seq Scan on notifications" not in plan, plan
+
+
+async def test_a_persons_pushes_are_read_by_the_hour_not_through_their_history(api, sandbox, settings,
+                                                                               monkeypatch):
+    """A person's pushes of the hour were read through (person, notification): every delivery the
+    person ever had (the retention period's), filtered by time afterwards. Now through each of the
+    person's devices' (device, sent_at), as for a device of no person."""
+    if not settings.is_postgres:
+        pytest.skip("plans: PostgreSQL")
+    app, channel, _ = await setup_channel(api, expo=0)
+    sent = await send(api, app, channelId=channel["id"], title="plans")
+    await wait_status(sent["id"], "COMPLETED")
+    rows = await Delivery.raw(
+        "WITH d AS (INSERT INTO devices (platform, token, active, created_at)"
+        " SELECT 'EXPO', 'ExponentPushToken[capp' || g || ']', true, now() FROM generate_series(1, 1000) AS g"
+        " RETURNING id), p AS (INSERT INTO persons (app, identifier, created_at)"
+        " SELECT {}, 'cap-person-' || g, now() FROM generate_series(1, 1000) AS g RETURNING id)"
+        " SELECT d.id AS device, p.id AS person FROM (SELECT id, row_number() OVER (ORDER BY id) AS k FROM d) d"
+        " JOIN (SELECT id, row_number() OVER (ORDER BY id) AS k FROM p) p ON p.k = d.k",
+        int(app.id),
+    )
+    await Delivery.raw(
+        "INSERT INTO person_devices (person, device, app, created_at)"
+        " SELECT p, d, {}, now() FROM unnest(CAST({} AS BIGINT[]), CAST({} AS BIGINT[])) AS x(p, d)",
+        int(app.id), [r["person"] for r in rows], [r["device"] for r in rows],
+    )
+    # An hour ago and more: the history the check must not read; and one push within the hour.
+    for sent_at in ("now() - interval '3 hours'", "now() - interval '2 hours'", "now()"):
+        note = await send(api, app, channelId=channel["id"], title="history")
+        await Delivery.raw(
+            "INSERT INTO deliveries (notification, device, person, platform, status, attempts, created_at,"
+            f" updated_at, sent_at) SELECT {{}}, d, p, 'EXPO', 'SENT', 0, now(), now(), {sent_at}"
+            " FROM unnest(CAST({} AS BIGINT[]), CAST({} AS BIGINT[])) AS x(p, d)",
+            int(note["id"]), [r["person"] for r in rows], [r["device"] for r in rows],
+        )
+    await Delivery.raw("ANALYZE deliveries")
+    persons = [r["person"] for r in rows]
+    pushes = await caps._pushes_of_the_hour([int(app.id)], persons, [], [0], dt.datetime.now(dt.UTC) - caps.HOUR)
+    assert len(pushes) == 1000 and {(r["pushes"], r["device"]) for r in pushes} == {(1, None)}
+    assert {r["person"] for r in pushes} == set(persons)
+    statements: list[tuple[str, tuple]] = []
+    real = db.fetch
+
+    async def recorded(sql: str, *args):
+        statements.append((sql, args))
+        return await real(sql, *args)
+
+    monkeypatch.setattr(db, "fetch", recorded)
+    await caps._pushes_of_the_hour([int(app.id)], persons, [], [0], dt.datetime.now(dt.UTC) - caps.HOUR)
+    monkeypatch.setattr(db, "fetch", real)
+    ((sql, args),) = statements
+    plan = [r[0] for r in await db.fetch_records(f"EXPLAIN {sql}", *args)]
+    # The persons' probes are bounded by the hour in the index (their devices' (device, sent_at)),
+    # not by a filter on every delivery the person has had.
+    assert any("Index Cond" in line and "device = pd.device" in line and "sent_at >=" in line
+               for line in plan), "\n".join(plan)
+    assert not any("Seq Scan on deliveries" in line for line in plan), "\n".join(plan)
