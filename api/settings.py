@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # then is that header believed from it (booper dev --dashboard generates one).
     proxy_secret: str | None = None
     max_page_size: int = 100
+    # What one owner may hold (api/allowances.py): QUOTA_EXCEEDED past these.
+    max_apps_per_user: int = Field(default=100, ge=1)
+    max_channels_per_app: int = Field(default=10_000, ge=1)
+    max_api_keys_per_app: int = Field(default=50, ge=1)  # live (unrevoked) keys
     # A document's cost (field resolutions, lists counted at their page size) is checked before it
     # runs (api/graphql/cost.py); a request's execution is cancelled after request_timeout seconds.
     max_query_cost: int = 50_000

@@ -50,7 +50,8 @@ class AppsMutation:
     @strawberry.mutation(description="Create an app with its first API key (dashboard user).")
     async def create_app(self, info: Info, name: str) -> CreateAppPayload:
         user_id = await perms.require_user(info)
-        app, key, secret = await service.create_app(user_id, name)
+        app, key, secret = await service.create_app(
+            user_id, name, most=info.context.runtime.settings.max_apps_per_user)
         access = perms.Access("owner", app_id=app["id"], user_id=user_id)
         return CreateAppPayload(
             app=App(row=app, access=access),
@@ -71,7 +72,8 @@ class AppsMutation:
     @strawberry.mutation(description="A new API key; the secret is shown once (owner only).")
     async def create_api_key(self, info: Info, app_id: strawberry.ID) -> CreatedApiKey:
         row, _ = await perms.app_admin(info, app_id, owner_only=True)
-        key, secret = await service.create_api_key(row["id"])
+        key, secret = await service.create_api_key(
+            row["id"], most=info.context.runtime.settings.max_api_keys_per_app)
         return CreatedApiKey(api_key=ApiKey.from_row(key), secret=secret)
 
     @strawberry.mutation(description="Revoke an API key at once (owner only).")

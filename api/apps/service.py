@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from api import db, validation
+from api import allowances, db, validation
 from api.access import Viewer
 from api.apps import keycache
 from api.apps.tables import ApiKey, App
@@ -17,10 +17,12 @@ from api.notifications.tables import DailyUsage, Delivery
 from api.security import hash_api_key, new_api_key
 
 
-async def create_app(owner_id: int, name: str) -> tuple[dict, dict, str]:
+async def create_app(owner_id: int, name: str, *, most: int) -> tuple[dict, dict, str]:
+    """The app and its first key; QUOTA_EXCEEDED when the owner already holds `most` apps."""
     name = validation.display_name(name, "app name")
     secret, prefix, secret_hash = new_api_key()
     async with db.transaction():
+        await allowances.hold_app(owner_id, most)
         app = (await App.insert(App(owner=owner_id, name=name)).returning(*App.all_columns()))[0]
         key = (
             await ApiKey.insert(ApiKey(app=app["id"], prefix=prefix, secret_hash=secret_hash))
@@ -29,12 +31,15 @@ async def create_app(owner_id: int, name: str) -> tuple[dict, dict, str]:
     return app, key, secret
 
 
-async def create_api_key(app_id: int) -> tuple[dict, str]:
+async def create_api_key(app_id: int, *, most: int) -> tuple[dict, str]:
+    """A new key; QUOTA_EXCEEDED when the app already holds `most` live (unrevoked) keys."""
     secret, prefix, secret_hash = new_api_key()
-    key = (
-        await ApiKey.insert(ApiKey(app=app_id, prefix=prefix, secret_hash=secret_hash))
-        .returning(*ApiKey.all_columns())
-    )[0]
+    async with db.transaction():
+        await allowances.hold_api_key(app_id, most)
+        key = (
+            await ApiKey.insert(ApiKey(app=app_id, prefix=prefix, secret_hash=secret_hash))
+            .returning(*ApiKey.all_columns())
+        )[0]
     return key, secret
 
 

@@ -117,7 +117,8 @@ class ChannelsMutation:
         visibility: ChannelVisibility = ChannelVisibility.PUBLIC,
     ) -> Channel:
         app, access = await perms.app_admin(info, app_id)
-        return Channel(row=await service.create_channel(app["id"], name, visibility.value), access=access)
+        most = info.context.runtime.settings.max_channels_per_app
+        return Channel(row=await service.create_channel(app["id"], name, visibility.value, most=most), access=access)
 
     @strawberry.mutation(description="Delete a channel with its subscriptions and notifications.")
     async def delete_channel(self, info: Info, id: strawberry.ID) -> bool:

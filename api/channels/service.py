@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from api import db, validation
+from api import allowances, db, validation
 from api.access import Access
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
@@ -16,13 +16,16 @@ from api.webhooks import events as webhook_events
 GLOBAL_NAMESPACE = 0
 
 
-async def create_channel(app_id: int, name: str, visibility: str) -> dict:
+async def create_channel(app_id: int, name: str, visibility: str, *, most: int) -> dict:
+    """CONFLICT for a name the app already has, QUOTA_EXCEEDED when it holds `most` channels."""
     name = validation.channel_name(name)
-    rows = (
-        await Channel.insert(Channel(app=app_id, namespace=app_id, name=name, visibility=visibility))
-        .on_conflict(action="DO NOTHING")
-        .returning(*Channel.all_columns())
-    )
+    async with db.transaction():
+        await allowances.hold_channel(app_id, most)
+        rows = (
+            await Channel.insert(Channel(app=app_id, namespace=app_id, name=name, visibility=visibility))
+            .on_conflict(action="DO NOTHING")
+            .returning(*Channel.all_columns())
+        )
     if not rows:
         raise Conflict(f"the app already has a channel named {name!r}")
     return rows[0]

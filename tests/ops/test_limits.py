@@ -117,3 +117,64 @@ async def api_reset_limiter(api) -> None:
     from api.runtime import get_runtime
 
     await get_runtime().limiter.reset()
+
+
+CREATE_APP = "mutation($n: String!) { createApp(name: $n) { app { id } } }"
+CREATE_CHANNEL = "mutation($a: ID!, $n: String!) { createChannel(appId: $a, name: $n) { id } }"
+CREATE_KEY = "mutation($a: ID!) { createApiKey(appId: $a) { secret } }"
+REVOKE_KEY = "mutation($k: ID!) { revokeApiKey(id: $k) { revokedAt } }"
+
+
+def _quota(body: dict) -> bool:
+    return bool(body.get("errors")) and body["errors"][0]["extensions"]["code"] == "QUOTA_EXCEEDED"
+
+
+async def test_an_app_holds_at_most_its_allowance_of_channels_even_when_created_at_once(api, settings):
+    """An app's key could create channels at its rate limit all day, each listed whole by
+    App.channels. Concurrent creates must not pass the allowance together."""
+    from api.channels.tables import Channel
+
+    settings.app_rate = "1000/second"
+    settings.max_channels_per_app = 5
+    app = await f.make_app(api)
+    other = await f.make_app(api)
+    await f.make_channel(api, app, name="first")
+    bodies = await asyncio.gather(*(api.raw(CREATE_CHANNEL, {"a": app.id, "n": f"c{i}"}, api_key=app.api_key)
+                                    for i in range(12)))
+    assert sum(not b.get("errors") for b in bodies) == 4
+    refused = [b for b in bodies if b.get("errors")]
+    assert all(_quota(b) for b in refused), refused
+    assert "BOOPER_MAX_CHANNELS_PER_APP" in refused[0]["errors"][0]["message"]
+    assert await Channel.count().where(Channel.app == int(app.id)) == 5
+    await f.make_channel(api, other, name="first")  # another app's allowance is its own
+    channels = await api.ok("query($a: ID!) { app(id: $a) { channels { id name } } }", {"a": app.id},
+                            api_key=app.api_key)
+    doomed = next(c for c in channels["app"]["channels"] if c["name"] == "first")
+    await api.ok("mutation($c: ID!) { deleteChannel(id: $c) }", {"c": doomed["id"]}, api_key=app.api_key)
+    await f.make_channel(api, app, name="after-a-delete")
+
+
+async def test_an_account_holds_at_most_its_allowance_of_apps(api, settings):
+    from api.apps.tables import App
+
+    settings.max_apps_per_user = 2
+    owner = await f.make_user(api)
+    bodies = await asyncio.gather(*(api.raw(CREATE_APP, {"n": f"a{i}"}, token=owner.token) for i in range(5)))
+    assert sum(not b.get("errors") for b in bodies) == 2
+    assert all(_quota(b) for b in bodies if b.get("errors"))
+    assert await App.count().where(App.owner == int(owner.user_id)) == 2
+    await f.make_app(api)  # another account's allowance is its own
+
+
+async def test_an_app_holds_at_most_its_allowance_of_live_api_keys(api, settings):
+    settings.max_api_keys_per_app = 3
+    app = await f.make_app(api)  # its first key is one
+    token = app.owner.token
+    bodies = await asyncio.gather(*(api.raw(CREATE_KEY, {"a": app.id}, token=token) for _ in range(4)))
+    assert sum(not b.get("errors") for b in bodies) == 2
+    assert all(_quota(b) for b in bodies if b.get("errors"))
+    keys = await api.ok("query($a: ID!) { app(id: $a) { apiKeys { id revokedAt } } }", {"a": app.id}, token=token)
+    assert len(keys["app"]["apiKeys"]) == 3
+    await api.ok(REVOKE_KEY, {"k": keys["app"]["apiKeys"][-1]["id"]}, token=token)
+    await api.ok(CREATE_KEY, {"a": app.id}, token=token)  # a revoked key frees its place
+    assert _quota(await api.raw(CREATE_KEY, {"a": app.id}, token=token))
