@@ -26,7 +26,9 @@ ERROR_MESSAGES: dict[str, str] = {
 }
 
 # Codes whose server message is written for the caller and worth showing.
-_SHOW_SERVER_MESSAGE = {"BAD_USER_INPUT", "CONFLICT", "NOT_FOUND", "FORBIDDEN"}
+# QUOTA_EXCEEDED's says which allowance ran out: the day's notifications, or the apps, channels
+# or API keys one may hold.
+_SHOW_SERVER_MESSAGE = {"BAD_USER_INPUT", "CONFLICT", "NOT_FOUND", "FORBIDDEN", "QUOTA_EXCEEDED"}
 _MAX_DETAIL = 200
 
 
@@ -62,6 +64,7 @@ def describe_error(code: str, message: str | None = None, retry_after: float | N
     if code in _SHOW_SERVER_MESSAGE and detail:
         if code == "BAD_USER_INPUT":
             return f"Please check what you entered: {detail}"
+        detail = detail[0].upper() + detail[1:]
         return detail if detail.endswith((".", "!", "?")) else detail + "."
     return base
 

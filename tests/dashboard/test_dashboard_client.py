@@ -44,6 +44,11 @@ def test_user_facing_server_messages_are_kept_and_internals_dropped():
         describe_error("CONFLICT", "A channel named x already exists")
         == "A channel named x already exists."
     )
+    # Which allowance ran out: the day's notifications, or the channels an app may hold.
+    assert describe_error("QUOTA_EXCEEDED", "an app holds at most 5 channels (BOOPER_MAX_CHANNELS_PER_APP):"
+                          " delete one first") == (
+        "An app holds at most 5 channels (BOOPER_MAX_CHANNELS_PER_APP): delete one first."
+    )
     # Internal details never reach the page.
     assert describe_error("INTERNAL_SERVER_ERROR", "Traceback (most recent call last): ...") == (
         "Something went wrong on the server. Please try again."
