@@ -3,9 +3,14 @@
 Each is a plain count against a setting (BOOPER_MAX_APPS_PER_USER, BOOPER_MAX_CHANNELS_PER_APP,
 BOOPER_MAX_API_KEYS_PER_APP): an account with a key could otherwise make objects at its rate
 limit all day (864,000 channels a day at 10/s), each listed whole by `App.channels` and
-`App.apiKeys`, and every app a user adds brings its own rate limit. Called inside the create
-transaction: PostgreSQL's lock on the owner's row (SQLite's write lock) makes the count and the
-insert one step, so concurrent creates cannot pass the allowance together.
+`App.apiKeys`, and every app a user adds brings its own rate limit. Revoked keys stay listed
+(when each was revoked) up to KEPT_REVOKED_KEYS per app, the oldest forgotten past that, so
+creating and revoking in a loop grows nothing either.
+
+Called inside the create transaction: the owner's row locked (PostgreSQL: FOR NO KEY UPDATE,
+which the foreign-key checks of the app's sends, FOR KEY SHARE, do not wait for; SQLite: its
+write lock) makes the count and the insert one step, so concurrent creates cannot pass the
+allowance together. An owner deleted meanwhile is NOT_FOUND, not a foreign-key failure.
 """
 
 from __future__ import annotations
@@ -13,29 +18,44 @@ from __future__ import annotations
 from api import db
 from api.apps.tables import ApiKey, App
 from api.channels.tables import Channel
-from api.errors import QuotaExceeded
+from api.errors import Conflict, NotFound, QuotaExceeded
+
+KEPT_REVOKED_KEYS = 100
 
 
-async def _lock(table: str, row_id: int) -> None:
-    if db.is_postgres(db.current_engine()):
-        await App.raw(f"SELECT id FROM {table} WHERE id = {{}} FOR UPDATE", row_id)
+async def _lock(table: str, row_id: int, what: str) -> None:
+    lock = " FOR NO KEY UPDATE" if db.is_postgres(db.current_engine()) else ""
+    if not await App.raw(f"SELECT id FROM {table} WHERE id = {{}}{lock}", row_id):
+        raise NotFound(f"{what} not found")
 
 
 async def hold_app(owner_id: int, most: int) -> None:
-    await _lock("users", owner_id)
+    await _lock("users", owner_id, "account")
     if await App.count().where(App.owner == owner_id) >= most:
         raise QuotaExceeded(f"an account holds at most {most} apps (BOOPER_MAX_APPS_PER_USER): delete one first")
 
 
-async def hold_channel(app_id: int, most: int) -> None:
-    await _lock("apps", app_id)
+async def hold_channel(app_id: int, name: str, most: int) -> None:
+    await _lock("apps", app_id, "app")
     if await Channel.count().where(Channel.app == app_id) >= most:
+        if await Channel.exists().where((Channel.app == app_id) & (Channel.name == name)):
+            raise Conflict(f"the app already has a channel named {name!r}")
         raise QuotaExceeded(
             f"an app holds at most {most} channels (BOOPER_MAX_CHANNELS_PER_APP): delete one first")
 
 
 async def hold_api_key(app_id: int, most: int) -> None:
-    await _lock("apps", app_id)
+    await _lock("apps", app_id, "app")
     if await ApiKey.count().where((ApiKey.app == app_id) & ApiKey.revoked_at.is_null()) >= most:
         raise QuotaExceeded(
             f"an app holds at most {most} live API keys (BOOPER_MAX_API_KEYS_PER_APP): revoke one first")
+
+
+async def forget_old_revoked_keys(app_id: int) -> None:
+    """The app's revoked keys but the KEPT_REVOKED_KEYS most recently revoked, deleted."""
+    await ApiKey.raw(
+        "DELETE FROM api_keys WHERE app = {} AND revoked_at IS NOT NULL AND id NOT IN"
+        " (SELECT id FROM api_keys WHERE app = {} AND revoked_at IS NOT NULL"
+        f" ORDER BY revoked_at DESC, id DESC LIMIT {KEPT_REVOKED_KEYS})",
+        app_id, app_id,
+    )

@@ -68,7 +68,7 @@ async def _hold_live_slot(app_id: int, cap: int, now: dt.datetime) -> None:
     SQLite's write lock (BEGIN IMMEDIATE) or PostgreSQL's lock on the app's row makes the count
     and the insert one step, so concurrent creates cannot pass the cap together."""
     if db.is_postgres(db.current_engine()):
-        await App.raw("SELECT id FROM apps WHERE id = {} FOR UPDATE", app_id)
+        await App.raw("SELECT id FROM apps WHERE id = {} FOR NO KEY UPDATE", app_id)  # sends' FK checks pass
     live = (AccessCode.app == app_id) & AccessCode.redeemed_at.is_null() & (AccessCode.expires_at > now)
     if await AccessCode.count().where(live) < cap:
         return

@@ -50,6 +50,7 @@ async def revoke_api_key(key_id: int, owner_id: int) -> dict:
     if key["revoked_at"] is None:
         now = dt.datetime.now(dt.UTC)
         await ApiKey.update({ApiKey.revoked_at: now}).where(ApiKey.id == key_id)
+        await allowances.forget_old_revoked_keys(key["app"])
         key["revoked_at"] = now
         keycache.forget(key["secret_hash"])
         await access_changed(f"app:{key['app']}")

@@ -20,7 +20,7 @@ async def create_channel(app_id: int, name: str, visibility: str, *, most: int) 
     """CONFLICT for a name the app already has, QUOTA_EXCEEDED when it holds `most` channels."""
     name = validation.channel_name(name)
     async with db.transaction():
-        await allowances.hold_channel(app_id, most)
+        await allowances.hold_channel(app_id, name, most)
         rows = (
             await Channel.insert(Channel(app=app_id, namespace=app_id, name=name, visibility=visibility))
             .on_conflict(action="DO NOTHING")

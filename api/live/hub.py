@@ -216,9 +216,18 @@ class LiveHub:
         queue = self.new_queue()
         topics = list(topics)
         self.attach(topics, queue)
+        handed = None  # the access event last handed out from `control`
         try:
             while True:
-                yield await queue.get()
+                event = await queue.get()
+                # An access event kept aside (never dropped from a full queue) comes first; the
+                # same event, queued as well when there was room, is not handed out twice.
+                control = queue.take_control()
+                if control is not None and control is not WAKE and control is not event:
+                    handed = control
+                    yield control
+                if event is not handed:
+                    yield event
         finally:
             self.detach(topics, queue)
 

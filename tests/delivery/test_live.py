@@ -501,3 +501,31 @@ async def test_a_grant_reaches_a_stream_whose_queue_is_full_and_the_events_go_on
         guard.stop()
     finally:
         await hub.stop()
+
+
+async def test_a_plain_subscriber_whose_queue_is_full_still_gets_a_withdrawal_first():
+    """LiveHub.subscribe (no guard) reads the queue as it is: an access event kept aside from a
+    full queue must still reach it, before the next event, and once."""
+    from api.live.hub import ACCESS_PREFIX, QUEUE_LIMIT
+
+    hub = LiveHub(None)
+    await hub.start()
+    try:
+        stream = hub.subscribe(["channel:1", ACCESS_PREFIX + "app:4"])
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0)  # the generator runs up to its first wait: attached
+        await hub.publish("channel:1", {"n": -1})
+        assert await asyncio.wait_for(first, 1) == {"n": -1}
+        for i in range(QUEUE_LIMIT):
+            await hub.publish("channel:1", {"n": i})
+        await hub.access_changed("app:4")
+        assert await asyncio.wait_for(stream.__anext__(), 1) == {"access": True}
+        rest = [await asyncio.wait_for(stream.__anext__(), 1) for _ in range(QUEUE_LIMIT)]
+        assert rest == [{"n": i} for i in range(QUEUE_LIMIT)]
+        await hub.access_changed("app:4")  # with room, queued in its turn: handed out once
+        await hub.publish("channel:1", {"n": "after"})
+        assert await asyncio.wait_for(stream.__anext__(), 1) == {"access": True}
+        assert await asyncio.wait_for(stream.__anext__(), 1) == {"n": "after"}
+        await stream.aclose()
+    finally:
+        await hub.stop()

@@ -146,6 +146,8 @@ async def test_an_app_holds_at_most_its_allowance_of_channels_even_when_created_
     assert all(_quota(b) for b in refused), refused
     assert "BOOPER_MAX_CHANNELS_PER_APP" in refused[0]["errors"][0]["message"]
     assert await Channel.count().where(Channel.app == int(app.id)) == 5
+    again = await api.raw(CREATE_CHANNEL, {"a": app.id, "n": "first"}, api_key=app.api_key)
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"  # at the allowance, a taken name is still that
     await f.make_channel(api, other, name="first")  # another app's allowance is its own
     channels = await api.ok("query($a: ID!) { app(id: $a) { channels { id name } } }", {"a": app.id},
                             api_key=app.api_key)
@@ -178,3 +180,26 @@ async def test_an_app_holds_at_most_its_allowance_of_live_api_keys(api, settings
     await api.ok(REVOKE_KEY, {"k": keys["app"]["apiKeys"][-1]["id"]}, token=token)
     await api.ok(CREATE_KEY, {"a": app.id}, token=token)  # a revoked key frees its place
     assert _quota(await api.raw(CREATE_KEY, {"a": app.id}, token=token))
+
+
+async def test_revoking_keys_in_a_loop_keeps_only_the_latest_revoked_ones(api, settings, monkeypatch):
+    """The live-key allowance alone let an owner create and revoke keys in a loop: each revoked
+    key stayed, listed by App.apiKeys, without end."""
+    from api import allowances
+
+    monkeypatch.setattr(allowances, "KEPT_REVOKED_KEYS", 2)
+    settings.max_api_keys_per_app = 2
+    app = await f.make_app(api)
+    token = app.owner.token
+    revoked = []
+    for _ in range(5):
+        await api.ok(CREATE_KEY, {"a": app.id}, token=token)
+        keys = (await api.ok("query($a: ID!) { app(id: $a) { apiKeys { id revokedAt } } }", {"a": app.id},
+                             token=token))["app"]["apiKeys"]
+        newest = max((k for k in keys if k["revokedAt"] is None), key=lambda k: int(k["id"]))
+        await api.ok(REVOKE_KEY, {"k": newest["id"]}, token=token)
+        revoked.append(newest["id"])
+    keys = (await api.ok("query($a: ID!) { app(id: $a) { apiKeys { id revokedAt } } }", {"a": app.id},
+                         token=token))["app"]["apiKeys"]
+    assert sorted(k["id"] for k in keys if k["revokedAt"]) == sorted(revoked[-2:])
+    assert len([k for k in keys if k["revokedAt"] is None]) == 1  # the app's first key, untouched
