@@ -4,6 +4,12 @@ BOOPER_DEVICE_STALE_DAYS are deactivated (api/devices/staleness.py).
 
 Deletes go in small batches, deliveries first, so no statement holds locks on a
 large fan-out's rows for long; anonymous public-channel notifications follow FREE.
+
+Public channels of the global namespace are made by anyone's first send or subscribe to a new
+name: one that no device follows and that holds no notification (its last one deleted by the
+FREE retention) for ABANDONED_AFTER_DAYS is deleted, so that names made once and never used
+again do not pile up. Its name is free again; a later use makes a new channel (ids are never
+reused), and a stream still open on the old one is told.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from dataclasses import dataclass
 
 from api.apps import plans
 from api.apps.tables import App
+from api.channels.tables import Channel
 from api.notifications.tables import Delivery, Notification
 from api.settings import Settings
 
 BATCH = 1000
+ABANDONED_AFTER_DAYS = 30
 
 
 @dataclass
@@ -25,6 +33,7 @@ class RetentionResult:
     deleted: int = 0
     deliveries_deleted: int = 0
     devices_deactivated: int = 0
+    public_channels_deleted: int = 0
 
 
 def _of_plan(plan: str):
@@ -50,7 +59,32 @@ async def apply_retention(settings: Settings, now: dt.datetime | None = None) ->
             deleted, deliveries = await _delete(plan, now - dt.timedelta(days=limits.delete_after_days))
             result.deleted += deleted
             result.deliveries_deleted += deliveries
+    result.public_channels_deleted = await _delete_abandoned_public_channels(
+        now - dt.timedelta(days=ABANDONED_AFTER_DAYS))
     return result
+
+
+async def _delete_abandoned_public_channels(before: dt.datetime) -> int:
+    from api.channels.service import GLOBAL_NAMESPACE
+    from api.live.guard import access_changed
+
+    total = 0
+    while True:
+        # Through (namespace, name) for the candidates, then each one's subscriptions and
+        # notifications by their channel indexes; BATCH at a time.
+        rows = await Channel.raw(
+            "DELETE FROM channels WHERE id IN (SELECT c.id FROM channels c WHERE c.namespace = {}"
+            " AND c.app IS NULL AND c.created_at < {}"
+            " AND NOT EXISTS (SELECT 1 FROM channel_subscriptions s WHERE s.channel = c.id)"
+            f" AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.channel = c.id) LIMIT {BATCH})"
+            " RETURNING id",
+            GLOBAL_NAMESPACE, before,
+        )
+        if not rows:
+            break
+        total += len(rows)
+        await access_changed(*(f"channel:{r['id']}" for r in rows))
+    return total
 
 
 async def _archive(plan: str, before: dt.datetime, now: dt.datetime) -> int:

@@ -69,3 +69,36 @@ async def test_pro_keeps_longer_and_business_keeps_forever(api, sandbox, setting
         await apply_retention(settings)
     assert await Notification.count() == 1
     del pro, business, pro_sent
+
+
+async def test_public_channels_nobody_uses_are_deleted_after_a_month(api, sandbox, settings, api_server):
+    """Anyone's first send or subscribe to a new name makes a channel of the global namespace;
+    names made once and never used again piled up for ever. One that no device follows and that
+    holds no notification is deleted 30 days after it was made; a followed one, an app's
+    channel, and one still holding a notification stay."""
+    from api.channels.tables import Channel
+
+    app = await f.make_app(api)
+    own = await f.make_channel(api, app, name="idle-but-an-apps")
+    device = await f.make_expo_device(api)
+    for name in ("typo-once", "followed", "recent-send"):
+        await api.ok("mutation($n: String!) { sendNotification(input: {channel: $n, title: \"hi\"}) { id } }",
+                     {"n": name})
+    await api.ok("mutation($t: String!) { subscribe(deviceToken: $t, name: \"followed\") { id } }",
+                 {"t": device["token"]}, device_key=device["key"])
+    await api_server.settle()
+    now = dt.datetime.now(dt.UTC)
+    with time_machine.travel(now + dt.timedelta(days=20), tick=False):
+        await api.ok("mutation { sendNotification(input: {channel: \"recent-send\", title: \"again\"}) { id } }")
+        await api_server.settle()
+    with time_machine.travel(now + dt.timedelta(days=29), tick=False):
+        assert (await apply_retention(settings)).public_channels_deleted == 0
+    with time_machine.travel(now + dt.timedelta(days=31), tick=False):
+        result = await apply_retention(settings)  # the first sends are deleted (FREE: 30 days)
+    assert result.public_channels_deleted == 1
+    names = sorted(r["name"] for r in await Channel.select(Channel.name))
+    assert names == sorted(["followed", "recent-send", own["name"]])
+    # The name is free again: the next send makes a new channel, with a new id.
+    again = await api.ok("mutation { sendNotification(input: {channel: \"typo-once\", title: \"back\"}) { id } }")
+    assert again["sendNotification"]["id"]
+    assert await Channel.count().where(Channel.name == "typo-once") == 1
