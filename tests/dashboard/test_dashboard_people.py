@@ -227,7 +227,7 @@ def test_send_to_people_and_devices(api_server, dashboard_url, context, shot):
     page.locator("#send-title").fill("To a device")
     page.locator("#send-device-ids").fill("999999999")
     page.locator("#send-submit").click()
-    expect(page.locator(".field-error")).to_contain_text("device not found")
+    expect(page.locator(".field-error")).to_contain_text("Device not found")
     expect(page.locator("#send-error")).to_be_visible()
     page.locator("#send-device-ids").fill(app["devices"]["bob"][0])
     page.locator("#send-submit").click()

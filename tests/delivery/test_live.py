@@ -435,6 +435,15 @@ async def test_a_grant_wakes_the_scopes_streams_but_no_sockets_caller():
         await hub.stop()
 
 
+@pytest.fixture
+async def memory_hub():
+    """An in-memory hub (no Redis), started and stopped around the test."""
+    hub = LiveHub(None)
+    await hub.start()
+    yield hub
+    await hub.stop()
+
+
 async def _full_guard(hub, verdicts: list, *, ttl: float | None = None):
     """A stream guard on channel:1 whose reader has stopped reading: its queue is full. Its check
     returns `verdicts` in turn and raises PermissionError once they run out."""
@@ -454,78 +463,58 @@ async def _full_guard(hub, verdicts: list, *, ttl: float | None = None):
     return guard
 
 
-async def test_a_withdrawal_reaches_a_stream_whose_queue_is_full():
+async def test_a_withdrawal_reaches_a_stream_whose_queue_is_full(memory_hub):
     """A reader that stopped reading had its queue full; events kept coming, and each pushed the
     oldest out, the withdrawal with them: the stream then went on with events published after its
     access was gone."""
-    hub = LiveHub(None)
-    await hub.start()
-    try:
-        guard = await _full_guard(hub, ["the first check"])
-        await hub.access_changed("device:9")
-        for _ in range(2000):  # more than the queue holds: the withdrawal is pushed out of it
-            await hub.publish("channel:1", {"n": "after"})
-        with pytest.raises(PermissionError):
-            await asyncio.wait_for(guard.next_event(), 1)
-        guard.stop()
-    finally:
-        await hub.stop()
+    guard = await _full_guard(memory_hub, ["the first check"])
+    await memory_hub.access_changed("device:9")
+    for _ in range(2000):  # more than the queue holds: the withdrawal is pushed out of it
+        await memory_hub.publish("channel:1", {"n": "after"})
+    with pytest.raises(PermissionError):
+        await asyncio.wait_for(guard.next_event(), 1)
+    guard.stop()
 
 
-async def test_a_streams_periodic_check_is_not_lost_when_its_queue_is_full():
+async def test_a_streams_periodic_check_is_not_lost_when_its_queue_is_full(memory_hub):
     """The TTL wake-up was put in the stream's queue only when there was room, and not scheduled
     again: a stream whose queue was full at that moment never checked its access again."""
-    hub = LiveHub(None)
-    await hub.start()
-    try:
-        guard = await _full_guard(hub, ["the first check"], ttl=0.05)
-        await asyncio.sleep(0.2)  # the wake-up is due while the queue is full
-        with pytest.raises(PermissionError):
-            await asyncio.wait_for(guard.next_event(), 1)
-        guard.stop()
-    finally:
-        await hub.stop()
+    guard = await _full_guard(memory_hub, ["the first check"], ttl=0.05)
+    await asyncio.sleep(0.2)  # the wake-up is due while the queue is full
+    with pytest.raises(PermissionError):
+        await asyncio.wait_for(guard.next_event(), 1)
+    guard.stop()
 
 
-async def test_a_grant_reaches_a_stream_whose_queue_is_full_and_the_events_go_on():
+async def test_a_grant_reaches_a_stream_whose_queue_is_full_and_the_events_go_on(memory_hub):
     """A grant on a full queue is not lost either, and costs the reader no event: after the check
     the stream goes on with what is queued."""
-    hub = LiveHub(None)
-    await hub.start()
-    try:
-        guard = await _full_guard(hub, ["the first check", "after the grant"])
-        await hub.access_changed("device:9", granted=True)
-        event = await asyncio.wait_for(guard.next_event(), 1)
-        assert guard.allowed == "after the grant"
-        assert "n" in event
-        guard.stop()
-    finally:
-        await hub.stop()
+    guard = await _full_guard(memory_hub, ["the first check", "after the grant"])
+    await memory_hub.access_changed("device:9", granted=True)
+    event = await asyncio.wait_for(guard.next_event(), 1)
+    assert guard.allowed == "after the grant"
+    assert "n" in event
+    guard.stop()
 
 
-async def test_a_plain_subscriber_whose_queue_is_full_still_gets_a_withdrawal_first():
+async def test_a_plain_subscriber_whose_queue_is_full_still_gets_a_withdrawal_first(memory_hub):
     """LiveHub.subscribe (no guard) reads the queue as it is: an access event kept aside from a
     full queue must still reach it, before the next event, and once."""
     from api.live.hub import ACCESS_PREFIX, QUEUE_LIMIT
 
-    hub = LiveHub(None)
-    await hub.start()
-    try:
-        stream = hub.subscribe(["channel:1", ACCESS_PREFIX + "app:4"])
-        first = asyncio.ensure_future(stream.__anext__())
-        await asyncio.sleep(0)  # the generator runs up to its first wait: attached
-        await hub.publish("channel:1", {"n": -1})
-        assert await asyncio.wait_for(first, 1) == {"n": -1}
-        for i in range(QUEUE_LIMIT):
-            await hub.publish("channel:1", {"n": i})
-        await hub.access_changed("app:4")
-        assert await asyncio.wait_for(stream.__anext__(), 1) == {"access": True}
-        rest = [await asyncio.wait_for(stream.__anext__(), 1) for _ in range(QUEUE_LIMIT)]
-        assert rest == [{"n": i} for i in range(QUEUE_LIMIT)]
-        await hub.access_changed("app:4")  # with room, queued in its turn: handed out once
-        await hub.publish("channel:1", {"n": "after"})
-        assert await asyncio.wait_for(stream.__anext__(), 1) == {"access": True}
-        assert await asyncio.wait_for(stream.__anext__(), 1) == {"n": "after"}
-        await stream.aclose()
-    finally:
-        await hub.stop()
+    stream = memory_hub.subscribe(["channel:1", ACCESS_PREFIX + "app:4"])
+    first = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0)  # the generator runs up to its first wait: attached
+    await memory_hub.publish("channel:1", {"n": -1})
+    assert await asyncio.wait_for(first, 1) == {"n": -1}
+    for i in range(QUEUE_LIMIT):
+        await memory_hub.publish("channel:1", {"n": i})
+    await memory_hub.access_changed("app:4")
+    assert await asyncio.wait_for(stream.__anext__(), 1) == {"access": True}
+    rest = [await asyncio.wait_for(stream.__anext__(), 1) for _ in range(QUEUE_LIMIT)]
+    assert rest == [{"n": i} for i in range(QUEUE_LIMIT)]
+    await memory_hub.access_changed("app:4")  # with room, queued in its turn: handed out once
+    await memory_hub.publish("channel:1", {"n": "after"})
+    assert await asyncio.wait_for(stream.__anext__(), 1) == {"access": True}
+    assert await asyncio.wait_for(stream.__anext__(), 1) == {"n": "after"}
+    await stream.aclose()

@@ -111,6 +111,22 @@ async def test_a_device_counts_only_its_own_apps_pushes(api, sandbox):
     assert row["reason"] == "Capped"
 
 
+async def _pushes_and_plan(monkeypatch, app: int, persons: list[int], devices: list[int]) -> tuple[list, list[str]]:
+    """The pushes of the hour of these recipients, and the plan PostgreSQL made for the query."""
+    statements: list[tuple[str, tuple]] = []
+    real = db.fetch
+
+    async def recorded(sql: str, *args):
+        statements.append((sql, args))
+        return await real(sql, *args)
+
+    monkeypatch.setattr(db, "fetch", recorded)
+    pushes = await caps._pushes_of_the_hour([app], persons, devices, [0], dt.datetime.now(dt.UTC) - caps.HOUR)
+    monkeypatch.setattr(db, "fetch", real)
+    ((sql, args),) = statements
+    return pushes, [r[0] for r in await db.fetch_records(f"EXPLAIN {sql}", *args)]
+
+
 async def test_the_hours_pushes_are_probed_per_recipient_whatever_the_statistics(api, sandbox, settings,
                                                                                  monkeypatch):
     """On PostgreSQL the cap check reads each recipient's pushes through (device, sent_at), never
@@ -132,20 +148,9 @@ async def test_the_hours_pushes_are_probed_per_recipient_whatever_the_statistics
         " SELECT {}, id, 'EXPO', 'SENT', 0, now(), now(), now() FROM devices WHERE id = ANY(CAST({} AS BIGINT[]))",
         int(sent["id"]), devices,
     )
-    statements: list[tuple[str, tuple]] = []
-    real = db.fetch
-
-    async def recorded(sql: str, *args):
-        statements.append((sql, args))
-        return await real(sql, *args)
-
-    monkeypatch.setattr(db, "fetch", recorded)
-    pushes = await caps._pushes_of_the_hour([int(app.id)], [], devices[:1000], [0],
-                                            dt.datetime.now(dt.UTC) - caps.HOUR)
-    monkeypatch.setattr(db, "fetch", real)
+    pushes, lines = await _pushes_and_plan(monkeypatch, int(app.id), [], devices[:1000])
     assert len(pushes) == 1000 and {r["pushes"] for r in pushes} == {1}
-    ((sql, args),) = statements
-    plan = "\n".join(r[0] for r in await db.fetch_records(f"EXPLAIN {sql}", *args))
+    plan = "\n".join(lines)
     # Each device is an index probe. With statistics taken while the table held one row, a probe
     # through (device, sent_at) and one through (notification, device) with `device =` as its
     # condition cost the planner the same (4.26), and in one full PostgreSQL run, after earlier
@@ -191,21 +196,9 @@ async def test_a_persons_pushes_are_read_by_the_hour_not_through_their_history(a
         )
     await Delivery.raw("ANALYZE deliveries")
     persons = [r["person"] for r in rows]
-    pushes = await caps._pushes_of_the_hour([int(app.id)], persons, [], [0], dt.datetime.now(dt.UTC) - caps.HOUR)
+    pushes, plan = await _pushes_and_plan(monkeypatch, int(app.id), persons, [])
     assert len(pushes) == 1000 and {(r["pushes"], r["device"]) for r in pushes} == {(1, None)}
     assert {r["person"] for r in pushes} == set(persons)
-    statements: list[tuple[str, tuple]] = []
-    real = db.fetch
-
-    async def recorded(sql: str, *args):
-        statements.append((sql, args))
-        return await real(sql, *args)
-
-    monkeypatch.setattr(db, "fetch", recorded)
-    await caps._pushes_of_the_hour([int(app.id)], persons, [], [0], dt.datetime.now(dt.UTC) - caps.HOUR)
-    monkeypatch.setattr(db, "fetch", real)
-    ((sql, args),) = statements
-    plan = [r[0] for r in await db.fetch_records(f"EXPLAIN {sql}", *args)]
     # The persons' probes are bounded by the hour in the index (their devices' (device, sent_at)),
     # not by a filter on every delivery the person has had.
     assert any("Index Cond" in line and "device = pd.device" in line and "sent_at >=" in line
