@@ -1,11 +1,13 @@
-"""How many of a kind one owner may hold: apps per user, channels and live API keys per app.
+"""How many of a kind one owner may hold: apps per user, channels and live API keys per app,
+channels a device follows.
 
 Each is a plain count against a setting (BOOPER_MAX_APPS_PER_USER, BOOPER_MAX_CHANNELS_PER_APP,
-BOOPER_MAX_API_KEYS_PER_APP): an account with a key could otherwise make objects at its rate
-limit all day (864,000 channels a day at 10/s), each listed whole by `App.channels` and
-`App.apiKeys`, and every app a user adds brings its own rate limit. Revoked keys stay listed
-(when each was revoked) up to KEPT_REVOKED_KEYS per app, the oldest forgotten past that, so
-creating and revoking in a loop grows nothing either.
+BOOPER_MAX_API_KEYS_PER_APP, BOOPER_MAX_SUBSCRIPTIONS_PER_DEVICE). Without them an app's key
+could make channels at its rate limit all day (864,000 a day at 10/s), each listed whole by
+`App.channels`; every app a user adds brings its own rate limit; and a device could subscribe to
+new public names without end (each its own channel, all re-read by the device's stream). Revoked
+keys stay listed (when each was revoked) up to KEPT_REVOKED_KEYS per app, the oldest forgotten
+past that, so creating and revoking in a loop grows nothing either.
 
 Called inside the create transaction: the owner's row locked (PostgreSQL: FOR NO KEY UPDATE,
 which the foreign-key checks of the app's sends, FOR KEY SHARE, do not wait for; SQLite: its
@@ -49,6 +51,23 @@ async def hold_api_key(app_id: int, most: int) -> None:
     if await ApiKey.count().where((ApiKey.app == app_id) & ApiKey.revoked_at.is_null()) >= most:
         raise QuotaExceeded(
             f"an app holds at most {most} live API keys (BOOPER_MAX_API_KEYS_PER_APP): revoke one first")
+
+
+async def hold_subscription(device_id: int, channel_id: int, most: int) -> None:
+    """Subscribing again to a channel the device follows is no new row: always let through."""
+    from api.channels.tables import ChannelSubscription
+
+    await _lock("devices", device_id, "device")
+    mine = ChannelSubscription.device == device_id
+    if await ChannelSubscription.count().where(mine) >= most and not await ChannelSubscription.exists().where(
+        mine & (ChannelSubscription.channel == channel_id)
+    ):
+        raise QuotaExceeded(subscriptions_full(most))
+
+
+def subscriptions_full(most: int) -> str:
+    return (f"a device follows at most {most} channels (BOOPER_MAX_SUBSCRIPTIONS_PER_DEVICE):"
+            " unsubscribe from one first")
 
 
 async def forget_old_revoked_keys(app_id: int) -> None:

@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     max_apps_per_user: int = Field(default=100, ge=1)
     max_channels_per_app: int = Field(default=10_000, ge=1)
     max_api_keys_per_app: int = Field(default=50, ge=1)  # live (unrevoked) keys
+    max_subscriptions_per_device: int = Field(default=1000, ge=1)
     # A document's cost (field resolutions, lists counted at their page size) is checked before it
     # runs (api/graphql/cost.py); a request's execution is cancelled after request_timeout seconds.
     max_query_cost: int = 50_000

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from api import validation
+from api import allowances, validation
 from api.channels import service
 from api.channels.types import Channel, ChannelSubscription, ChannelSubscriptionConnection
-from api.errors import BadUserInput, NotFound, Unauthenticated
+from api.errors import BadUserInput, NotFound, QuotaExceeded, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
@@ -141,8 +141,16 @@ class ChannelsMutation:
         device = await perms.authenticated_device(info, device_token)
         if not device["active"]:
             raise BadUserInput("this device is inactive: register it again first")
-        channel = await resolve_channel(info, channel_id, name, app_id, create_public=True)
-        sub = await service.subscribe(device["id"], channel)
+        most = info.context.runtime.settings.max_subscriptions_per_device
+        # A device at its allowance makes no new public channel on the way to being refused.
+        room = await service.subscription_count(device["id"]) < most
+        try:
+            channel = await resolve_channel(info, channel_id, name, app_id, create_public=room)
+        except NotFound:
+            if room:
+                raise
+            raise QuotaExceeded(allowances.subscriptions_full(most)) from None
+        sub = await service.subscribe(device["id"], channel, most=most)
         return ChannelSubscription(row=sub, access=perms.Access("device", device_id=device["id"]))
 
     @strawberry.mutation(description="Unsubscribe a device; false if it was not subscribed.")

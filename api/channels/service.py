@@ -131,8 +131,13 @@ async def channels_of_device(device_id: int, app_id: int | None = None) -> list[
     return await query.order_by(Channel.id)
 
 
-async def subscribe(device_id: int, channel: dict) -> dict:
-    """Idempotent: subscribing twice returns the first subscription."""
+async def subscription_count(device_id: int) -> int:
+    return await ChannelSubscription.count().where(ChannelSubscription.device == device_id)
+
+
+async def subscribe(device_id: int, channel: dict, *, most: int) -> dict:
+    """Idempotent: subscribing twice returns the first subscription. QUOTA_EXCEEDED when the
+    device already follows `most` channels (api/allowances.py)."""
     device = await Device.select(Device.app).where(Device.id == device_id).first()
     if device is not None and device["app"] is not None and device["app"] != channel["app"]:
         # An FCM or APNs token is of one app: another app's credentials cannot send to it.
@@ -141,6 +146,8 @@ async def subscribe(device_id: int, channel: dict) -> dict:
         # The grant is read and kept (FOR SHARE on PostgreSQL; SQLite's write transaction holds
         # every writer off) until the subscription is written: a withdrawal deletes the grant
         # first and then its subscriptions, so it either finds this one or leaves no grant to find.
+        # The device's row first (the allowance's count), then the grant: one order for all.
+        await allowances.hold_subscription(device_id, channel["id"], most)
         if channel["visibility"] == "PRIVATE" and not await _grant_held(device_id, channel["id"]):
             raise Forbidden("this channel is private: redeem an access code first")
         added = await ChannelSubscription.insert(
