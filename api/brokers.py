@@ -44,6 +44,12 @@ def make_broker(settings: Settings, stream: str) -> AsyncBroker:
         # The ledger sweep is the real guarantee (see api/delivery/sweep.py).
         idle_timeout=60_000,
         unacknowledged_lock_timeout=30,
+        # An acknowledged entry stays in the stream (XACK does not delete it): without a bound
+        # every task ever kicked stayed in Redis's memory. Trimmed to about the newest
+        # BOOPER_QUEUE_MAX_LENGTH (in whole nodes of the stream, so cheaply); a backlog longer than
+        # that loses its oldest tasks, whose rows the ledger sweep kicks again (nothing is lost).
+        maxlen=settings.queue_max_length,
+        approximate=True,
     )
 
 

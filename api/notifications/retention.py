@@ -10,6 +10,10 @@ name: one that no device follows and that holds no notification (its last one de
 FREE retention) for ABANDONED_AFTER_DAYS is deleted, so that names made once and never used
 again do not pile up. Its name is free again; a later use makes a new channel (ids are never
 reused), and a stream still open on the old one is told.
+
+Webhook events that were delivered or failed, and access codes that were redeemed or expired,
+are deleted after LEDGER_DAYS: both were kept for ever (a subscribe loop on any app's public
+channel writes that app a device.registered event per turn; an app creates 30 codes a minute).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from api.settings import Settings
 
 BATCH = 1000
 ABANDONED_AFTER_DAYS = 30
+LEDGER_DAYS = 30  # delivered or failed webhook events, redeemed or expired access codes: kept this long
 
 
 @dataclass
@@ -34,6 +39,8 @@ class RetentionResult:
     deliveries_deleted: int = 0
     devices_deactivated: int = 0
     public_channels_deleted: int = 0
+    webhook_events_deleted: int = 0
+    access_codes_deleted: int = 0
 
 
 def _of_plan(plan: str):
@@ -61,7 +68,24 @@ async def apply_retention(settings: Settings, now: dt.datetime | None = None) ->
             result.deliveries_deleted += deliveries
     result.public_channels_deleted = await _delete_abandoned_public_channels(
         now - dt.timedelta(days=ABANDONED_AFTER_DAYS))
+    before = now - dt.timedelta(days=LEDGER_DAYS)
+    result.webhook_events_deleted = await _delete_in_batches(
+        "webhook_events", "status IN ('DELIVERED', 'FAILED') AND created_at < {}", before)
+    result.access_codes_deleted = await _delete_in_batches(
+        "access_codes", "(redeemed_at < {} OR (redeemed_at IS NULL AND expires_at < {}))", before, before)
     return result
+
+
+async def _delete_in_batches(table: str, where: str, *args) -> int:
+    total = 0
+    while True:
+        rows = await Channel.raw(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} LIMIT {BATCH}) RETURNING id",
+            *args,
+        )
+        total += len(rows)
+        if len(rows) < BATCH:
+            return total
 
 
 async def _delete_abandoned_public_channels(before: dt.datetime) -> int:

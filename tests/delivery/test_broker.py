@@ -78,3 +78,25 @@ async def test_the_listener_survives_a_dropped_connection_and_an_emptied_redis()
         await admin.delete(stream)
         await admin.aclose()
         await broker.shutdown()
+
+
+async def test_the_streams_keep_about_the_newest_tasks_not_every_task_ever():
+    """XACK leaves an entry in its stream: every task ever kicked stayed in Redis's memory."""
+    from api.brokers import make_broker
+    from api.settings import Settings
+
+    stream = f"booper-test-{uuid.uuid4().hex[:8]}"
+    broker = make_broker(Settings(redis_url=REDIS_URL, queue_max_length=1000), stream)
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    await broker.startup()
+    try:
+        for i in range(3000):
+            await broker.kick(_message(str(i).encode()))
+        length = await admin.xlen(stream)
+        assert 1000 <= length < 1500, length  # trimmed in whole nodes of 100 entries
+        newest = await admin.xrevrange(stream, count=1)
+        assert newest[0][1][b"data"] == b"2999"
+    finally:
+        await admin.delete(stream)
+        await admin.aclose()
+        await broker.shutdown()

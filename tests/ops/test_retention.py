@@ -102,3 +102,34 @@ async def test_public_channels_nobody_uses_are_deleted_after_a_month(api, sandbo
     again = await api.ok("mutation { sendNotification(input: {channel: \"typo-once\", title: \"back\"}) { id } }")
     assert again["sendNotification"]["id"]
     assert await Channel.count().where(Channel.name == "typo-once") == 1
+
+
+async def test_finished_webhook_events_and_used_access_codes_go_after_a_month(api, sandbox, settings):
+    """Both were kept for ever. Pending events and live codes stay whatever their age."""
+    from api.access_codes.tables import AccessCode
+    from api.webhooks.tables import Webhook, WebhookEvent
+
+    app = await f.make_app(api)
+    await f.make_channel(api, app, name="vip", visibility="PRIVATE")
+    hook = (await Webhook.insert(Webhook(app=int(app.id), url="https://example.com/hook", secret="s"))
+            .returning(Webhook.id))[0]["id"]
+    now = dt.datetime.now(dt.UTC)
+    for status in ("DELIVERED", "FAILED", "PENDING"):
+        await WebhookEvent.insert(WebhookEvent(webhook=hook, event_type="delivery.delivered", payload={},
+                                               status=status, created_at=now))
+    device = await f.make_expo_device(api)
+    redeemed = await f.access_code(api, app, ["vip"])
+    await api.ok("mutation($c: String!, $t: String!) { redeemAccessCode(code: $c, deviceToken: $t) { id } }",
+                 {"c": redeemed["code"], "t": device["token"]})
+    await f.access_code(api, app, ["vip"])  # expires in 5 minutes, unredeemed
+    with time_machine.travel(now + dt.timedelta(days=29), tick=False):
+        result = await apply_retention(settings)
+    assert (result.webhook_events_deleted, result.access_codes_deleted) == (0, 0)
+    with time_machine.travel(now + dt.timedelta(days=31), tick=False):
+        live = await f.access_code(api, app, ["vip"])  # made then, live then
+        result = await apply_retention(settings)
+    assert (result.webhook_events_deleted, result.access_codes_deleted) == (2, 2)
+    left = await WebhookEvent.select(WebhookEvent.status).where(WebhookEvent.event_type == "delivery.delivered")
+    assert [r["status"] for r in left] == ["PENDING"]  # (the redeem queued a pending event of its own too)
+    (kept,) = await AccessCode.select(AccessCode.code_hint)
+    assert live["code"].endswith(kept["code_hint"])
