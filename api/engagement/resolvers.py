@@ -93,6 +93,7 @@ class EngagementMutation:
     )
     async def update_notification(self, info: Info, id: strawberry.ID, input: UpdateNotificationInput) -> Notification:
         row, access = await administered_notification(info, id)
+        await _spend_a_send(info, row)
         (channel,) = await channels.channels_by_ids([row["channel"]]) if row["channel"] is not None else (None,)
         updated = await edits.update_notification(
             info.context.runtime, row, channel["name"] if channel else "",
@@ -106,6 +107,7 @@ class EngagementMutation:
     )
     async def retract_notification(self, info: Info, id: strawberry.ID) -> Notification:
         row, access = await administered_notification(info, id)
+        await _spend_a_send(info, row)
         return Notification(row=await edits.retract_notification(info.context.runtime, row), access=access)
 
     @strawberry.mutation(
@@ -140,3 +142,13 @@ class EngagementMutation:
             raise BadUserInput("pass cap: a number of pushes per hour, or null for the server's default")
         app, access = await perms.app_admin(info, app_id)
         return App(row=await caps.set_cap(app["id"], cap), access=access)
+
+
+async def _spend_a_send(info: Info, notification: dict) -> None:
+    """An edit or a retraction pushes to every device the notification reached, as a send does:
+    it takes its unit of the app's send rate (BOOPER_APP_RATE), or any number of them in a loop
+    would push without end."""
+    runtime = info.context.runtime
+    if notification["app"] is not None:
+        await runtime.limiter.hit(runtime.settings.app_rate, "app", str(notification["app"]),
+                                  message="this app sends (edits, retractions) too fast")

@@ -194,3 +194,18 @@ async def test_fcm_and_apns_devices_get_the_edit_and_the_retraction_too(api, san
                                  and sandbox.messages(to=ios["token"]), what="APNs retraction")
     assert apns[2]["headers"]["apns-push-type"] == "background"
     assert apns[2]["message"]["data"] == {"notificationId": sent["id"], "notificationEvent": "retracted"}
+
+
+async def test_edits_and_retractions_take_their_unit_of_the_apps_send_rate(api, sandbox, settings):
+    """Each pushes to every device the notification reached: without a limit, a loop of edits
+    pushed without end."""
+    settings.app_rate = "3/minute"
+    app, channel, _ = await setup_channel(api)
+    sent = await send(api, app, channelId=channel["id"], title="v1")  # the first unit
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "v2"}}, api_key=app.api_key)
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "v3"}}, api_key=app.api_key)
+    refused = await api.error(UPDATE, {"n": sent["id"], "i": {"title": "v4"}}, api_key=app.api_key)
+    assert refused["extensions"]["code"] == "RATE_LIMITED"
+    refused = await api.error(RETRACT, {"n": sent["id"]}, api_key=app.api_key)
+    assert refused["extensions"]["code"] == "RATE_LIMITED"
+    assert (await Notification.select(Notification.title).where(Notification.id == int(sent["id"])))[0]["title"] == "v3"
