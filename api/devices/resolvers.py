@@ -89,7 +89,7 @@ class DevicesMutation:
         settings = info.context.runtime.settings
         # Registration is anonymous: bound how fast one address can add rows.
         await info.context.runtime.limiter.hit(
-            settings.device_rate, "register-device", info.context.client_ip,
+            settings.device_rate, "register-device", info.context.client_bucket,
             message="too many device registrations from this address; wait before trying again",
         )
         token, p256dh, auth = _validated(input.platform, input.token, input.web_push_keys, settings)
@@ -148,7 +148,8 @@ class DevicesMutation:
         runtime = info.context.runtime
         settings = runtime.settings
         message = "too many verification requests; wait before trying again"
-        await runtime.limiter.hit(settings.device_rate, "verify-request-ip", info.context.client_ip, message=message)
+        await runtime.limiter.hit(settings.device_rate, "verify-request-ip", info.context.client_bucket,
+                                  message=message)
         token = token.strip()
         if not token or len(token) > service.MAX_ENDPOINT:
             raise BadUserInput("not a push token")
@@ -160,7 +161,7 @@ class DevicesMutation:
     async def verify_device(self, info: Info, token: str, code: str) -> DeviceRegistration:
         runtime = info.context.runtime
         await runtime.limiter.hit(
-            runtime.settings.device_rate, "verify-ip", info.context.client_ip,
+            runtime.settings.device_rate, "verify-ip", info.context.client_bucket,
             message="too many verification attempts; wait before trying again",
         )
         token, code = token.strip(), code.strip()

@@ -74,6 +74,13 @@ class Context(BaseContext, kw_only=True, dict=True):
             conn.scope, self.runtime.settings.trusted_proxy_list, self.runtime.settings.proxy_secret
         )
 
+    @property
+    def client_bucket(self) -> str:
+        """What per-address limits count: the address, or its IPv6 /64 (api/ratelimit.py)."""
+        from api.ratelimit import address_bucket
+
+        return address_bucket(self.client_ip)
+
     def _credentials(self) -> tuple[str | None, str | None]:
         if self.websocket is not None:
             params = self.connection_params or {}

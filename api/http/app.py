@@ -25,6 +25,7 @@ from api.graphql.fastpath import PreparedSends
 from api.graphql.schema import MAX_ALIASES, MAX_TOKENS, build_schema
 from api.http.graphql import coded_http_error, graphql_controller
 from api.http.prepared import prepared_sends
+from api.ratelimit import address_bucket
 from api.settings import Settings
 
 MAX_BODY = 256 * 1024
@@ -101,7 +102,8 @@ def websocket_limit(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
             if scope["type"] != "websocket":
                 await app(scope, receive, send)
                 return
-            client = client_address(scope, settings.trusted_proxy_list, settings.proxy_secret)
+            # Per IPv4 address or IPv6 /64 (a subscriber holds a whole /64).
+            client = address_bucket(client_address(scope, settings.trusted_proxy_list, settings.proxy_secret))
             if open_per_client[client] >= settings.ws_connections_per_client:
                 await send({"type": "websocket.close", "code": 4429, "reason": "too many connections"})
                 return

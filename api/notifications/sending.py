@@ -16,6 +16,7 @@ from api.metrics import NOTIFICATIONS_ACCEPTED
 from api.notifications import events, service
 from api.notifications.draft import Draft
 from api.notifications.rows import NotificationRow
+from api.ratelimit import address_bucket
 from api.runtime import Runtime
 
 
@@ -52,7 +53,7 @@ async def send(
             plan = (await App.select(App.plan).where(App.id == app_id).first() or {"plan": "FREE"})["plan"]
         quota = plans.limits_for(plan, settings).daily_quota
     else:
-        await limiter.hit(settings.anonymous_ip_rate, "anon-ip", client_ip,
+        await limiter.hit(settings.anonymous_ip_rate, "anon-ip", address_bucket(client_ip),
                           message="too many anonymous notifications from this address")
         await limiter.hit(settings.anonymous_channel_rate, "anon-channel", str(channel["id"]),  # type: ignore[index]
                           message="too many anonymous notifications to this channel")

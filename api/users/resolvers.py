@@ -13,7 +13,7 @@ from api.users.types import AuthPayload, User
 
 async def _throttle(info: Info, action: str) -> None:
     await info.context.runtime.limiter.hit(
-        info.context.runtime.settings.auth_rate, action, info.context.client_ip,
+        info.context.runtime.settings.auth_rate, action, info.context.client_bucket,
         message="too many attempts from this address; wait before trying again",
     )
 

@@ -113,6 +113,25 @@ async def test_device_registration_is_throttled_per_address(api, settings):
     assert results[2]["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
 
 
+async def test_per_address_limits_count_an_ipv6_slash_64_as_one_client(api, settings):
+    """One subscriber holds a whole /64: counted per address, it had 2^64 budgets for device
+    registrations, sign-ups and anonymous sends (only access-code redeems counted the /64)."""
+    settings.trusted_proxies = "127.0.0.1/32"
+    settings.device_rate = "2/minute"
+    register = 'mutation($t: String!) { registerDevice(input: {platform: EXPO, token: $t}) { device { id } } }'
+    results = [await api.raw(register, {"t": f"ExponentPushToken[v6-{i}]"},
+                             headers={"x-forwarded-for": f"2001:db8:1:2::{i + 1:x}"}) for i in range(3)]
+    assert [bool(r.get("errors")) for r in results] == [False, False, True]
+    assert results[2]["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    other = await api.raw(register, {"t": "ExponentPushToken[v6-other]"},
+                          headers={"x-forwarded-for": "2001:db8:1:3::1"})  # another /64
+    assert not other.get("errors")
+    settings.anonymous_ip_rate = "1/minute"
+    first = await api.raw(SEND, {"i": {"channel": "v6-news", "title": "a"}}, headers={"x-forwarded-for": "2001:db8:9::1"})
+    second = await api.raw(SEND, {"i": {"channel": "v6-news", "title": "b"}}, headers={"x-forwarded-for": "2001:db8:9::2"})
+    assert not first.get("errors") and second["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
 async def api_reset_limiter(api) -> None:
     from api.runtime import get_runtime
 

@@ -91,3 +91,20 @@ async def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_client(api,
             await stack.enter_async_context(connect(hop))
         with pytest.raises(websockets.exceptions.InvalidStatus):
             await connect("192.0.2.3")
+
+
+async def test_the_websocket_share_is_per_ipv6_slash_64(api, settings):
+    settings.ws_connections_per_client = 2
+    settings.trusted_proxies = "127.0.0.1/32"
+    url = api.url.replace("http://", "ws://") + "/graphql"
+
+    def connect(forwarded: str):
+        return websockets.connect(url, subprotocols=["graphql-transport-ws"],
+                                  additional_headers={"x-forwarded-for": forwarded})
+
+    async with contextlib.AsyncExitStack() as stack:
+        for host in ("2001:db8:5:6::1", "2001:db8:5:6::2"):
+            await stack.enter_async_context(connect(host))
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            await connect("2001:db8:5:6::ffff")  # the same /64: its share is used up
+        await stack.enter_async_context(connect("2001:db8:5:7::1"))  # another /64 has its own
