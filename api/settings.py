@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     app_rate: str = "10/second"
     auth_rate: str = "10/minute"  # signUp and logIn per client IP (and logIn per account)
     device_rate: str = "60/minute"  # registerDevice per client IP
+    # subscribe per device: each may make a public channel and tell an app's webhook of the device
+    subscribe_rate: str = "300/minute"
     erase_rate: str = "60/minute"  # erasePerson and exportPerson per app (each reads or rewrites much)
     verification_rate: str = "3/hour"  # requestDeviceVerification per token (bounds code guessing)
 

@@ -141,7 +141,10 @@ class ChannelsMutation:
         device = await perms.authenticated_device(info, device_token)
         if not device["active"]:
             raise BadUserInput("this device is inactive: register it again first")
-        most = info.context.runtime.settings.max_subscriptions_per_device
+        runtime = info.context.runtime
+        await runtime.limiter.hit(runtime.settings.subscribe_rate, "subscribe", str(device["id"]),
+                                  message="this device subscribes too fast; wait before subscribing again")
+        most = runtime.settings.max_subscriptions_per_device
         # A device at its allowance makes no new public channel on the way to being refused.
         room = await service.subscription_count(device["id"]) < most
         try:

@@ -222,3 +222,20 @@ async def test_revoking_keys_in_a_loop_keeps_only_the_latest_revoked_ones(api, s
                          token=token))["app"]["apiKeys"]
     assert sorted(k["id"] for k in keys if k["revokedAt"]) == sorted(revoked[-2:])
     assert len([k for k in keys if k["revokedAt"] is None]) == 1  # the app's first key, untouched
+
+
+async def test_subscribing_is_throttled_per_device(api, settings):
+    """A subscribe and unsubscribe loop on any app's public channel told that app's webhook of a
+    newly registered device on every turn, with no limit."""
+    settings.subscribe_rate = "3/minute"
+    app = await f.make_app(api)
+    channel = await f.make_channel(api, app, name="news")
+    device, other = await f.make_expo_device(api), await f.make_expo_device(api)
+    turn = "mutation($t: String!, $c: ID!) { subscribe(deviceToken: $t, channelId: $c) { id } }"
+    leave = "mutation($t: String!, $c: ID!) { unsubscribe(deviceToken: $t, channelId: $c) }"
+    for _ in range(3):
+        await api.ok(turn, {"t": device["token"], "c": channel["id"]}, device_key=device["key"])
+        await api.ok(leave, {"t": device["token"], "c": channel["id"]}, device_key=device["key"])
+    refused = await api.raw(turn, {"t": device["token"], "c": channel["id"]}, device_key=device["key"])
+    assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    await api.ok(turn, {"t": other["token"], "c": channel["id"]}, device_key=other["key"])  # its own budget
