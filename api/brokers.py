@@ -44,12 +44,6 @@ def make_broker(settings: Settings, stream: str) -> AsyncBroker:
         # The ledger sweep is the real guarantee (see api/delivery/sweep.py).
         idle_timeout=60_000,
         unacknowledged_lock_timeout=30,
-        # An acknowledged entry stays in the stream (XACK does not delete it): without a bound
-        # every task ever kicked stayed in Redis's memory. Trimmed to about the newest
-        # BOOPER_QUEUE_MAX_LENGTH (in whole nodes of the stream, so cheaply); a backlog longer than
-        # that loses its oldest tasks, whose rows the ledger sweep kicks again (nothing is lost).
-        maxlen=settings.queue_max_length,
-        approximate=True,
     )
 
 
@@ -121,6 +115,46 @@ class StreamBroker(RedisStreamBroker):
 
 
 _brokers: tuple[AsyncBroker, AsyncBroker] | None = None
+
+
+def _stream_id(value: bytes | str) -> tuple[int, int]:
+    ms, _, seq = (value.decode() if isinstance(value, bytes) else value).partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def trim_acknowledged(redis: Redis, stream: str) -> int:
+    """Delete the stream's entries that every consumer group has read and acknowledged; how many.
+
+    XACK leaves an entry in its stream, so without this every task ever kicked stayed in Redis's
+    memory. Never an entry a group has not read yet (after its last-delivered-id) or still holds
+    pending (read, not acknowledged: re-delivered if its worker died); a stream without a group is
+    left alone. Trimmed by MINID in whole nodes of the stream (approximate), so cheaply."""
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:  # no such stream
+        return 0
+    if not groups:
+        return 0
+    bound: tuple[int, int] | None = None
+    for group in groups:
+        ms, seq = _stream_id(group["last-delivered-id"])
+        first_unread = (ms, seq + 1)
+        if group["pending"]:
+            summary = await redis.xpending(stream, group["name"])
+            first_unread = min(first_unread, _stream_id(summary["min"]))
+        bound = first_unread if bound is None else min(bound, first_unread)
+    before = await redis.xlen(stream)
+    await redis.xtrim(stream, minid=f"{bound[0]}-{bound[1]}", approximate=True)
+    return before - await redis.xlen(stream)
+
+
+async def trim_streams(runtime) -> int:
+    """The periodic job: both streams of this deployment (nothing on the embedded default)."""
+    settings = runtime.settings
+    if not settings.redis_url:
+        return 0
+    async with Redis.from_url(settings.redis_url) as redis:
+        return sum([await trim_acknowledged(redis, stream) for stream in (STREAM, PRIORITY_STREAM)])
 
 
 def process_brokers() -> tuple[AsyncBroker, AsyncBroker]:

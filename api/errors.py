@@ -5,7 +5,9 @@ Plain exceptions: the domain raises them without knowing about GraphQL, and the 
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 
 class BooperError(Exception):
@@ -53,3 +55,17 @@ class RateLimited(BooperError):
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message, retryAfter=max(1, math.ceil(retry_after)))
+
+
+@contextlib.contextmanager
+def channel_must_exist() -> Iterator[None]:
+    """A channel deleted after it was looked up (a cached lookup, the retention of an abandoned
+    public channel): the row written refers to nothing, and the call is refused NOT_FOUND as the
+    lookup would have refused it, not failed as an internal error."""
+    try:
+        yield
+    except Exception as exc:
+        name = type(exc).__name__
+        if name == "ForeignKeyViolationError" or (name == "IntegrityError" and "FOREIGN KEY" in str(exc)):
+            raise NotFound("channel not found") from None
+        raise

@@ -54,8 +54,6 @@ class Settings(BaseSettings):
     # Database connections per worker process, all opened at start: a fan-out's send batches run
     # side by side, each with a dozen statements, and wait for a free connection when short.
     worker_db_pool: int = 10
-    # Tasks kept in each Redis stream, done or not (api/brokers.py).
-    queue_max_length: int = Field(default=100_000, ge=1000)
     apns_concurrency: int = 256
     provider_ca_file: str | None = None
     receipt_delay: float = 900.0

@@ -150,8 +150,8 @@ class ChannelsMutation:
         try:
             channel = await resolve_channel(info, channel_id, name, app_id, create_public=room)
         except NotFound:
-            if room:
-                raise
+            if room or channel_id is not None or app_id is not None:
+                raise  # an id or an app's name that names nothing is NOT_FOUND, allowance or not
             raise QuotaExceeded(allowances.subscriptions_full(most)) from None
         sub = await service.subscribe(device["id"], channel, most=most)
         return ChannelSubscription(row=sub, access=perms.Access("device", device_id=device["id"]))

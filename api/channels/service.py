@@ -8,7 +8,7 @@ from api import allowances, db, validation
 from api.access import Access
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import Device, DeviceAccessGrant
-from api.errors import Conflict, Forbidden, NotFound
+from api.errors import Conflict, Forbidden, NotFound, channel_must_exist
 from api.live.guard import access_changed
 from api.ttlcache import TtlCache
 from api.webhooks import events as webhook_events
@@ -150,9 +150,10 @@ async def subscribe(device_id: int, channel: dict, *, most: int) -> dict:
         await allowances.hold_subscription(device_id, channel["id"], most)
         if channel["visibility"] == "PRIVATE" and not await _grant_held(device_id, channel["id"]):
             raise Forbidden("this channel is private: redeem an access code first")
-        added = await ChannelSubscription.insert(
-            ChannelSubscription(channel=channel["id"], device=device_id)
-        ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
+        with channel_must_exist():
+            added = await ChannelSubscription.insert(
+                ChannelSubscription(channel=channel["id"], device=device_id)
+            ).on_conflict(action="DO NOTHING").returning(ChannelSubscription.id)
     if added:
         await access_changed(f"device:{device_id}", granted=True)  # its open streams listen to the channel
         await webhook_events.device_joined(device_id, channel["app"])

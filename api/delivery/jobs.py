@@ -34,6 +34,12 @@ async def _retention(runtime: Runtime) -> None:
     await apply_retention(runtime.settings)
 
 
+async def _trim_streams(runtime: Runtime) -> None:
+    from api.brokers import trim_streams
+
+    await trim_streams(runtime)
+
+
 PERIODIC_JOBS = (
     PeriodicJob(pipeline.SWEEP, sweep.sweep, lambda s: s.periodic_interval),
     # Receipts are asked for once they are due (receipt_delay), at most every 10 s.
@@ -41,6 +47,8 @@ PERIODIC_JOBS = (
                 lambda s: max(s.periodic_interval, min(10.0, s.receipt_delay))),
     PeriodicJob(pipeline.WEBHOOKS_DUE, webhooks.deliver_due, lambda s: max(s.periodic_interval, 1.0)),
     PeriodicJob(pipeline.RETENTION, _retention, lambda s: 3600.0),
+    # Acknowledged tasks out of the Redis streams (api/brokers.py).
+    PeriodicJob(pipeline.TRIM_STREAMS, _trim_streams, lambda s: 60.0),
 )
 
 

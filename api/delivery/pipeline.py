@@ -24,6 +24,7 @@ SEND_WEBHOOKS = "booper.send_webhooks"
 SWEEP = "booper.sweep"
 CHECK_RECEIPTS = "booper.check_receipts"
 RETENTION = "booper.retention"
+TRIM_STREAMS = "booper.trim-streams"
 WEBHOOKS_DUE = "booper.webhooks_due"
 PUSH_REPLACEMENTS = "booper.push_replacements"  # api/engagement/replacements.py
 # Ids per send task: the task's DB work (claim, load, one ledger UPDATE, status refresh) is

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from api import db
-from api.errors import Conflict, NotFound, QuotaExceeded
+from api.errors import Conflict, QuotaExceeded, channel_must_exist
 from api.notifications import targets, usage
 from api.notifications.draft import Draft
 from api.notifications.rows import NotificationRow
@@ -68,25 +67,12 @@ async def accept(
 
 async def _insert(fields: dict[str, Any]) -> list[NotificationRow]:
     """The notification row, or nothing when its idempotency key was taken."""
-    with _channel_must_exist():
+    with channel_must_exist():
         return await (
             Notification.insert(Notification(**fields))
             .on_conflict(action="DO NOTHING")
             .returning(*Notification.all_columns())
         )
-
-
-@contextlib.contextmanager
-def _channel_must_exist() -> Iterator[None]:
-    """A channel deleted after it was looked up (channels.app_channel_by_name caches lookups for
-    a moment): the row refers to nothing, and the send is refused as the lookup would have."""
-    try:
-        yield
-    except Exception as exc:
-        name = type(exc).__name__
-        if name == "ForeignKeyViolationError" or (name == "IntegrityError" and "FOREIGN KEY" in str(exc)):
-            raise NotFound("channel not found") from None
-        raise
 
 
 _INSERT_PG = (
@@ -102,7 +88,7 @@ async def _insert_pg(fields: dict[str, Any]) -> list[NotificationRow]:
     import orjson
 
     data, shown = fields["data"], fields["presentation"]
-    with _channel_must_exist():
+    with channel_must_exist():
         return await db.fetch(
             _INSERT_PG, fields["app"], fields["channel"], fields["title"], fields["body"],
             None if data is None else orjson.dumps(data).decode(), fields["priority"], fields["collapse_key"],

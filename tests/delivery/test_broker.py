@@ -80,22 +80,34 @@ async def test_the_listener_survives_a_dropped_connection_and_an_emptied_redis()
         await broker.shutdown()
 
 
-async def test_the_streams_keep_about_the_newest_tasks_not_every_task_ever():
-    """XACK leaves an entry in its stream: every task ever kicked stayed in Redis's memory."""
-    from api.brokers import make_broker
-    from api.settings import Settings
+async def test_acknowledged_tasks_leave_the_stream_and_no_other_does():
+    """XACK leaves an entry in its stream: every task ever kicked stayed in Redis's memory. The
+    trim takes only what every group has read and acknowledged: never a pending task (its worker
+    may have died: it is re-delivered) nor an unread one."""
+    from api.brokers import _stream_id, trim_acknowledged
 
-    stream = f"booper-test-{uuid.uuid4().hex[:8]}"
-    broker = make_broker(Settings(redis_url=REDIS_URL, queue_max_length=1000), stream)
+    stream, group = f"booper-test-{uuid.uuid4().hex[:8]}", "workers"
+    broker = StreamBroker(url=REDIS_URL, queue_name=stream, consumer_group_name=group)
     admin = aioredis.Redis.from_url(REDIS_URL)
     await broker.startup()
     try:
-        for i in range(3000):
+        assert await trim_acknowledged(admin, stream) == 0  # read by nobody yet: all kept
+        for i in range(600):
             await broker.kick(_message(str(i).encode()))
-        length = await admin.xlen(stream)
-        assert 1000 <= length < 1500, length  # trimmed in whole nodes of 100 entries
-        newest = await admin.xrevrange(stream, count=1)
-        assert newest[0][1][b"data"] == b"2999"
+        ((_, read),) = await admin.xreadgroup(group, "w1", {stream: ">"}, count=500)
+        ids = [entry_id for entry_id, _ in read]
+        await admin.xack(stream, group, *ids[:400])  # 400 done, 100 pending, 100 unread
+        trimmed = await trim_acknowledged(admin, stream)
+        left = [entry_id for entry_id, _ in await admin.xrange(stream)]
+        assert 0 < trimmed == 600 - len(left) <= 400, (trimmed, len(left))  # whole nodes of acknowledged
+        assert set(ids[400:]) <= set(left)  # every pending one kept...
+        last_read = _stream_id(ids[-1])
+        assert len([x for x in left if _stream_id(x) > last_read]) == 100  # ...and every unread one
+        await admin.xack(stream, group, *ids[400:])
+        ((_, rest),) = await admin.xreadgroup(group, "w1", {stream: ">"}, count=500)
+        await admin.xack(stream, group, *[entry_id for entry_id, _ in rest])
+        await trim_acknowledged(admin, stream)
+        assert await admin.xlen(stream) <= 100  # all done: at most the last node is left
     finally:
         await admin.delete(stream)
         await admin.aclose()

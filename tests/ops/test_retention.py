@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import pytest
 import time_machine
 
 from api.notifications.retention import apply_retention
@@ -133,3 +135,37 @@ async def test_finished_webhook_events_and_used_access_codes_go_after_a_month(ap
     assert [r["status"] for r in left] == ["PENDING"]  # (the redeem queued a pending event of its own too)
     (kept,) = await AccessCode.select(AccessCode.code_hint)
     assert live["code"].endswith(kept["code_hint"])
+
+
+async def test_a_channel_held_by_a_subscribe_in_flight_is_not_deleted_under_it(api, settings, api_server):
+    """The delete checked "no subscription" before a subscribe committed, then deleted the channel
+    and, by the cascade, the subscription the API had just confirmed. On PostgreSQL the channel's
+    row is now locked first, skipping one a writer holds, and checked again as it is deleted."""
+    if not settings.is_postgres:
+        pytest.skip("row locks: PostgreSQL (SQLite's write transaction runs one writer at a time)")
+    import asyncpg
+
+    from api.channels.tables import Channel
+
+    await api.ok('mutation { sendNotification(input: {channel: "held", title: "once"}) { id } }')
+    await api.ok('mutation { sendNotification(input: {channel: "idle", title: "once"}) { id } }')
+    await api_server.settle()
+    held = (await Channel.select(Channel.id).where(Channel.name == "held"))[0]["id"]
+    device = await f.make_expo_device(api)
+    now = dt.datetime.now(dt.UTC)
+    # A subscribe in flight: its row written, not yet committed (it holds the channel's row
+    # through the foreign key, as the real one does until it commits).
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute("INSERT INTO channel_subscriptions (channel, device, created_at) VALUES ($1, $2, now())",
+                           held, int(device["id"]))
+        with time_machine.travel(now + dt.timedelta(days=31), tick=False):
+            # (Before, the delete waited on the subscribe's lock, then deleted the channel under it.)
+            result = await asyncio.wait_for(apply_retention(settings), 10)
+        await tx.commit()
+    finally:
+        await conn.close()
+    assert result.public_channels_deleted == 1  # "idle" went; "held" was skipped, and is followed
+    assert sorted(r["name"] for r in await Channel.select(Channel.name)) == ["held"]
