@@ -19,15 +19,14 @@ from __future__ import annotations
 
 from api import db
 from api.apps.tables import ApiKey, App
-from api.channels.tables import Channel
+from api.channels.tables import Channel, ChannelSubscription
 from api.errors import Conflict, NotFound, QuotaExceeded
 
 KEPT_REVOKED_KEYS = 100
 
 
 async def _lock(table: str, row_id: int, what: str) -> None:
-    lock = " FOR NO KEY UPDATE" if db.is_postgres(db.current_engine()) else ""
-    if not await App.raw(f"SELECT id FROM {table} WHERE id = {{}}{lock}", row_id):
+    if not await db.lock_row(table, row_id):
         raise NotFound(f"{what} not found")
 
 
@@ -55,8 +54,6 @@ async def hold_api_key(app_id: int, most: int) -> None:
 
 async def hold_subscription(device_id: int, channel_id: int, most: int) -> None:
     """Subscribing again to a channel the device follows is no new row: always let through."""
-    from api.channels.tables import ChannelSubscription
-
     await _lock("devices", device_id, "device")
     mine = ChannelSubscription.device == device_id
     if await ChannelSubscription.count().where(mine) >= most and not await ChannelSubscription.exists().where(

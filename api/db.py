@@ -113,6 +113,21 @@ async def stop(engine: Engine) -> None:
             engine.pool.terminate()
 
 
+def row_lock(mode: str = "FOR NO KEY UPDATE") -> str:
+    """A SELECT's locking clause on PostgreSQL; nothing on SQLite, whose write transaction
+    (BEGIN IMMEDIATE, see transaction) already holds every other writer off. NO KEY UPDATE by
+    default: it keeps concurrent creators of the same kind apart, and leaves alone the foreign-key
+    checks (FOR KEY SHARE) of rows that merely refer to the locked one."""
+    return f" {mode}" if is_postgres(current_engine()) else ""
+
+
+async def lock_row(table: str, row_id: int) -> bool:
+    """Lock one row (row_lock) until the transaction ends; whether it exists."""
+    from api.apps.tables import App  # any table's raw: it runs on the current transaction's connection
+
+    return bool(await App.raw(f"SELECT id FROM {table} WHERE id = {{}}{row_lock()}", row_id))
+
+
 def transaction():
     """A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so two
     writers queue on the busy timeout instead of one failing to upgrade a read lock."""

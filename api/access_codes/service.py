@@ -17,7 +17,6 @@ import logging
 
 from api import db
 from api.access_codes.tables import AccessCode, AccessCodeChannel
-from api.apps.tables import App
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import DeviceAccessGrant
 from api.errors import BadUserInput, Conflict, RateLimited
@@ -67,8 +66,7 @@ async def _hold_live_slot(app_id: int, cap: int, now: dt.datetime) -> None:
     """RATE_LIMITED when the app already holds `cap` live codes. Inside the create transaction:
     SQLite's write lock (BEGIN IMMEDIATE) or PostgreSQL's lock on the app's row makes the count
     and the insert one step, so concurrent creates cannot pass the cap together."""
-    if db.is_postgres(db.current_engine()):
-        await App.raw("SELECT id FROM apps WHERE id = {} FOR NO KEY UPDATE", app_id)  # sends' FK checks pass
+    await db.lock_row("apps", app_id)
     live = (AccessCode.app == app_id) & AccessCode.redeemed_at.is_null() & (AccessCode.expires_at > now)
     if await AccessCode.count().where(live) < cap:
         return

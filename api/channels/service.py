@@ -166,9 +166,9 @@ async def subscribe(device_id: int, channel: dict, *, most: int) -> dict:
 
 
 async def _grant_held(device_id: int, channel_id: int) -> bool:
-    lock = " FOR SHARE" if db.is_postgres(db.current_engine()) else ""
     rows = await DeviceAccessGrant.raw(
-        f"SELECT id FROM device_access_grants WHERE device = {{}} AND channel = {{}}{lock}", device_id, channel_id
+        f"SELECT id FROM device_access_grants WHERE device = {{}} AND channel = {{}}{db.row_lock('FOR SHARE')}",
+        device_id, channel_id,
     )
     return bool(rows)
 

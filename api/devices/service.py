@@ -156,7 +156,7 @@ async def register(
         async with db.transaction():
             # The device's row first, then its grants and subscriptions: the order subscribe
             # takes them in (api/allowances.py), so the two cannot deadlock.
-            await Device.raw("SELECT id FROM devices WHERE id = {}" + _for_update(), existing["id"])
+            await db.lock_row("devices", existing["id"])
             if not existing["active"] and not proven_by_key:
                 await _empty(existing["id"])
             rows = (
@@ -236,7 +236,3 @@ async def supplied(keys: list[tuple[int, int]]) -> list[bool]:
     )
     found = {(r["device"], r["app"]) for r in rows}
     return [k in found for k in keys]
-
-
-def _for_update() -> str:
-    return " FOR NO KEY UPDATE" if db.is_postgres(db.current_engine()) else ""
