@@ -53,12 +53,19 @@ async def hold_api_key(app_id: int, most: int) -> None:
 
 
 async def hold_subscription(device_id: int, channel_id: int, most: int) -> None:
-    """Subscribing again to a channel the device follows is no new row: always let through."""
+    await hold_subscriptions(device_id, [channel_id], most)
+
+
+async def hold_subscriptions(device_id: int, channel_ids: list[int], most: int) -> None:
+    """Room for the device to follow these channels (subscribe: one; an access code: its
+    channels). Those it follows already are no new rows: always let through."""
     await _lock("devices", device_id, "device")
     mine = ChannelSubscription.device == device_id
-    if await ChannelSubscription.count().where(mine) >= most and not await ChannelSubscription.exists().where(
-        mine & (ChannelSubscription.channel == channel_id)
-    ):
+    held = await ChannelSubscription.count().where(mine)
+    if held + len(channel_ids) <= most:
+        return
+    followed = await ChannelSubscription.count().where(mine & ChannelSubscription.channel.is_in(channel_ids))
+    if held + len(set(channel_ids)) - followed > most:
         raise QuotaExceeded(subscriptions_full(most))
 
 

@@ -34,12 +34,15 @@ def safe_next(path: str | None) -> str:
 
 
 # States that show a secret once (an API key's), with the vars that hold it: every page load
-# clears them (shows_secrets registers a state; the session does not import the pages).
+# clears them (shows_secrets registers a state; the session does not import the pages). Each such
+# state has a `_shown_at` backend var, set by `_shown_here()` where it shows a secret.
 _SECRET_HOLDERS: list[tuple[type[rx.State], tuple[str, ...]]] = []
 
 
 def shows_secrets(*names: str) -> Callable[[type], type]:
     def register(cls: type) -> type:
+        if "_shown_at" not in getattr(cls, "__annotations__", {}):
+            raise TypeError(f"{cls.__name__} shows secrets: it needs a `_shown_at: str` var")
         _SECRET_HOLDERS.append((cls, names))
         return cls
 
@@ -131,11 +134,29 @@ class Session(rx.State):
     @rx.event
     async def forget_secrets(self):
         """On every page load (navigation, reload): a secret is shown once, in the response that
-        made it, and never kept in server-side state after that."""
+        made it, and never kept in server-side state after that.
+
+        Except one made on this very page load: the browser sends the load event from an effect
+        that React may run after a click on the freshly painted page, so the server can handle
+        "create key" before the load that comes with the page. A secret is kept if it was shown
+        on this page's path over this socket; a reload opens a new socket, and any other page
+        has another path, so both still forget it."""
+        here = self._here()
         for cls, names in _SECRET_HOLDERS:
             holder = await self.get_state(cls)
+            if holder._shown_at == here and any(getattr(holder, name) for name in names):
+                continue
             for name in names:
                 setattr(holder, name, "")
+            holder._shown_at = ""
+
+    def _here(self) -> str:
+        """This page over this socket (a reload or a new tab opens another)."""
+        return f"{self.router.session.session_id} {self.router.url.path}"
+
+    def _shown_here(self) -> None:
+        """A secret holder calls this as it shows a secret (see forget_secrets)."""
+        self._shown_at = self._here()
 
     @rx.event
     def redirect_if_logged_in_or_login(self):

@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from api import db
+from api import allowances, db
 from api.access_codes.tables import AccessCode, AccessCodeChannel
 from api.channels.tables import Channel, ChannelSubscription
 from api.devices.tables import DeviceAccessGrant
-from api.errors import BadUserInput, Conflict, RateLimited
+from api.errors import BadUserInput, Conflict, QuotaExceeded, RateLimited
 from api.live.guard import access_changed
 from api.people import service as people
 from api.ratelimit import RateLimiter
@@ -130,7 +130,12 @@ async def attempt(
         failures, settings.access_code_guess_window, "redeem-failures", *scope,
         message=BUDGET_SPENT.format(what),
     )
-    channels = await redeem(code, device, secret, app_id=app_id)
+    try:
+        channels = await redeem(code, device, secret, app_id=app_id,
+                                most_subscriptions=settings.max_subscriptions_per_device)
+    except QuotaExceeded:  # the code was right: no guess was spent
+        await limiter.refund(reservation)
+        raise
     try:
         await limiter.refund(reservation)
     except Exception:  # the redeem is committed: a lost refund only leaves one unit spent
@@ -138,9 +143,12 @@ async def attempt(
     return channels
 
 
-async def redeem(code: str, device: dict, secret: str, *, app_id: int | None = None) -> list[dict]:
+async def redeem(
+    code: str, device: dict, secret: str, *, app_id: int | None = None, most_subscriptions: int | None = None
+) -> list[dict]:
     """Grant the device the code's channels and subscribe it; one transaction, single use. With
-    `app_id`, only that app's codes are candidates."""
+    `app_id`, only that app's codes are candidates. A device without room for the code's
+    channels (`most_subscriptions`) is refused (QUOTA_EXCEEDED) and the code stays unused."""
     if not well_formed(code):
         raise BadUserInput(WRONG_CODE)
     now = dt.datetime.now(dt.UTC)
@@ -169,6 +177,8 @@ async def redeem(code: str, device: dict, secret: str, *, app_id: int | None = N
                 )
             )
         ).order_by(Channel.id)
+        if most_subscriptions is not None:
+            await allowances.hold_subscriptions(device["id"], [c["id"] for c in channels], most_subscriptions)
         identifier = access_code["identifier"]
         added = 0
         for channel in channels:

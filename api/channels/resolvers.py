@@ -7,7 +7,7 @@ import strawberry
 from api import allowances, validation
 from api.channels import service
 from api.channels.types import Channel, ChannelSubscription, ChannelSubscriptionConnection
-from api.errors import BadUserInput, NotFound, QuotaExceeded, Unauthenticated
+from api.errors import BadUserInput, Forbidden, NotFound, QuotaExceeded, Unauthenticated
 from api.graphql import permissions as perms
 from api.graphql.context import Info
 from api.graphql.pagination import Page, decode_cursor, page_size
@@ -147,9 +147,13 @@ class ChannelsMutation:
         most = runtime.settings.max_subscriptions_per_device
         # A device at its allowance makes no new public channel on the way to being refused.
         room = await service.subscription_count(device["id"]) < most
+        # Nor does an FCM or APNs device, which joins only its own app's channels (service.subscribe).
+        native = device["app"] is not None
         try:
-            channel = await resolve_channel(info, channel_id, name, app_id, create_public=room)
+            channel = await resolve_channel(info, channel_id, name, app_id, create_public=room and not native)
         except NotFound:
+            if native and channel_id is None and app_id is None:
+                raise Forbidden(service.NOT_ITS_APP) from None
             if room or channel_id is not None or app_id is not None:
                 raise  # an id or an app's name that names nothing is NOT_FOUND, allowance or not
             raise QuotaExceeded(allowances.subscriptions_full(most)) from None

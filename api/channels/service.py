@@ -135,13 +135,16 @@ async def subscription_count(device_id: int) -> int:
     return await ChannelSubscription.count().where(ChannelSubscription.device == device_id)
 
 
+NOT_ITS_APP = "this device is registered with another app: it can only join that app's channels"
+
+
 async def subscribe(device_id: int, channel: dict, *, most: int) -> dict:
     """Idempotent: subscribing twice returns the first subscription. QUOTA_EXCEEDED when the
     device already follows `most` channels (api/allowances.py)."""
     device = await Device.select(Device.app).where(Device.id == device_id).first()
     if device is not None and device["app"] is not None and device["app"] != channel["app"]:
         # An FCM or APNs token is of one app: another app's credentials cannot send to it.
-        raise Forbidden("this device is registered with another app: it can only join that app's channels")
+        raise Forbidden(NOT_ITS_APP)
     async with db.transaction():
         # The grant is read and kept (FOR SHARE on PostgreSQL; SQLite's write transaction holds
         # every writer off) until the subscription is written: a withdrawal deletes the grant

@@ -34,6 +34,7 @@ class AppsState(Session):
     # The first API key of a new app: shown once.
     created_app_id: str = ""
     created_secret: str = ""
+    _shown_at: str = ""
 
     delete_id: str = ""
     delete_name: str = ""
@@ -105,6 +106,7 @@ class AppsState(Session):
         self.create_open = False
         self.created_app_id = result["app"]["id"]
         self.created_secret = result["apiKey"]["secret"]
+        self._shown_here()
         yield AppsState.load
 
     @rx.event

@@ -32,6 +32,7 @@ class KeysState(AppContext):
     creating: bool = False
     new_secret: str = ""
     new_prefix: str = ""
+    _shown_at: str = ""
     revoke_id: str = ""
     revoke_prefix: str = ""
 
@@ -46,7 +47,6 @@ class KeysState(AppContext):
             return
         self.loading = True
         self.error = ""
-        self.new_secret = ""
         yield
         await self._fetch(app_id)
         if self.error == EXPIRED_MESSAGE:
@@ -89,6 +89,7 @@ class KeysState(AppContext):
         self.creating = False
         self.new_secret = created["secret"]
         self.new_prefix = created["apiKey"]["prefix"]
+        self._shown_here()
         await self._fetch(app_id)
 
     @rx.event

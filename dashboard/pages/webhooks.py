@@ -47,6 +47,7 @@ class WebhooksState(AppContext):
     events: list[dict[str, str]] = []
     # The signing secret: only after Reveal (or a change), gone on the next page load.
     secret: str = ""
+    _shown_at: str = ""
     form_error: str = ""
     saving: bool = False
     confirm: str = ""  # "rotate" | "delete" | ""
@@ -91,6 +92,7 @@ class WebhooksState(AppContext):
             return
         self.saving = False
         self.secret = hook["secret"]  # a new URL comes with a new secret: show it now
+        self._shown_here()
         await self._fetch()
         yield rx.toast.success("Webhook saved. It has a new signing secret.", duration=4000)
 
@@ -98,6 +100,7 @@ class WebhooksState(AppContext):
     async def reveal(self):
         try:
             self.secret = await self._client().webhook_secret(self._route_app_id())
+            self._shown_here()
         except ApiError as exc:
             self.error = exc.message
             yield self._handle(exc)
@@ -121,6 +124,7 @@ class WebhooksState(AppContext):
         self.confirm = ""
         try:
             self.secret = await self._client().rotate_webhook_secret(self._route_app_id())
+            self._shown_here()
         except ApiError as exc:
             self.error = exc.message
             yield self._handle(exc)

@@ -367,6 +367,32 @@ async def test_a_lost_key_is_recovered_by_proving_the_token(api, sandbox):
     assert await api.code(verify, {"t": token, "c": code}, device_key=None) == "BAD_USER_INPUT"  # single use
 
 
+async def _limiter_keys(runtime) -> list[str]:
+    limiter = runtime.limiter
+    if limiter._redis is not None:
+        return [k.decode() async for k in limiter._redis.scan_iter(match="booper:rl:*", count=1000)]
+    return [str(k) for k in limiter._memory.storage]
+
+
+async def test_verification_requests_are_counted_per_token_under_its_digest(api, sandbox, settings, runtime):
+    """Three requests an hour per token (BOOPER_VERIFICATION_RATE), whatever the address; the
+    limiter's key holds a digest of the token, not the token (up to 2 KB each)."""
+    w = await make_world(api)
+    token = w.device["token"]
+    settings.trusted_proxies = "127.0.0.1/32"
+    request = "mutation($t: String!) { requestDeviceVerification(platform: EXPO, token: $t) }"
+    for i in range(3):
+        body = await api.raw(request, {"t": token}, device_key=None,
+                             headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
+        assert body["data"]["requestDeviceVerification"] is True, body
+    body = await api.raw(request, {"t": token}, device_key=None, headers={"x-forwarded-for": "198.51.100.9"})
+    assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED", body
+    other = await f.make_expo_device(api)
+    assert (await api.ok(request, {"t": other["token"]}, device_key=None))["requestDeviceVerification"] is True
+    keys = [k for k in await _limiter_keys(runtime) if "verify-request-token" in k]
+    assert keys and not any(token in k or other["token"] in k for k in keys), keys
+
+
 async def test_a_web_push_verification_code_is_readable_only_by_the_browser(api, sandbox):
     """The Web Push payload is encrypted to the subscription: the sandbox, holding the browser's
     private keys, decrypts it; what crossed the network is ciphertext."""

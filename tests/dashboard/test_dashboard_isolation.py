@@ -118,6 +118,75 @@ def test_a_secret_is_shown_once(api_server, dashboard_url, context):
     expect(page.locator("#new-key-secret")).to_have_count(0)
 
 
+class LatePageLoads:
+    """The dashboard's event socket, with the page-load event (Reflex's on_load_internal, sent from
+    an effect after a navigation) held back on demand. A click on a freshly painted page can reach
+    the server before it (React runs the effect after the click's handler): holding it makes that
+    happen every time instead of now and then."""
+
+    def __init__(self, page):
+        self.holding = False
+        self.held: list = []
+        page.route_web_socket(re.compile(r"/_event"), self._route)
+
+    def _route(self, ws) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: self._event(server, message))
+
+    def _event(self, server, message) -> None:
+        if self.holding and "on_load_internal" in str(message):
+            self.held.append((server, message))
+        else:
+            server.send(message)
+
+    def release(self) -> int:
+        self.holding = False
+        held, self.held = self.held, []
+        for server, message in held:
+            server.send(message)
+        return len(held)
+
+
+def test_a_key_made_before_the_page_load_event_is_still_shown(api_server, dashboard_url, context):
+    """The key made by a click the server handles before the page's load event is shown once,
+    like any other: the load handlers that run after it (they forget secrets shown on other
+    pages) must not forget it."""
+    email = new_email("quick")
+    token = sign_up(api_server, email)
+    app_id, _ = make_app(api_server, token, "Quick App")
+    page = context.new_page()
+    loads = LatePageLoads(page)
+    log_in(page, dashboard_url, email)
+    expect(page.locator(".app-card")).to_have_count(1)
+    page.goto(f"{dashboard_url}/apps/{app_id}/channels")
+    expect(page.locator("#nav-api-keys")).to_be_visible()
+
+    loads.holding = True
+    page.locator("#nav-api-keys").click()
+    page.locator("#create-key").click()
+    expect(page.locator("#new-key-secret")).to_contain_text("bk_")
+    assert loads.release() == 1  # the page load, held until the key was made and shown
+    expect(page.locator(".key-row")).to_have_count(2)  # the page's load has run
+    page.wait_for_timeout(500)
+    expect(page.locator("#new-key-secret")).to_contain_text("bk_")
+    secret = page.locator("#new-key-secret").inner_text()
+    keys = gql(
+        api_server,
+        "query($a: ID!) { app(id: $a) { apiKeys { prefix } } }",
+        {"a": app_id},
+        token=token,
+    )["app"]["apiKeys"]
+    assert len(keys) == 2
+    assert sum(k["prefix"] in secret for k in keys) == 1, (keys, len(secret))
+
+    # It is still shown once: the next page load forgets it.
+    page.locator("#nav-channels").click()
+    expect(page).to_have_url(re.compile(r"/channels/?$"))
+    page.locator("#nav-api-keys").click()
+    expect(page.locator(".key-row")).to_have_count(2)
+    expect(page.locator("#new-key-secret")).to_have_count(0)
+
+
 def test_the_session_survives_a_new_tab_and_log_in_returns_to_the_page(
     api_server, dashboard_url, context
 ):

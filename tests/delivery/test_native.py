@@ -95,6 +95,9 @@ async def test_a_native_device_joins_only_its_own_apps_channels(api, sandbox):
         {"t": device["token"]}, device_key=device["key"],
     )
     assert public["extensions"]["code"] == "FORBIDDEN"
+    from api.channels.tables import Channel
+
+    assert not await Channel.exists().where(Channel.name == "anyone-news")  # none made on the way
 
 
 @pytest.mark.parametrize(("fields", "code"), [

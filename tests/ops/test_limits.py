@@ -239,3 +239,68 @@ async def test_subscribing_is_throttled_per_device(api, settings):
     refused = await api.raw(turn, {"t": device["token"], "c": channel["id"]}, device_key=device["key"])
     assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     await api.ok(turn, {"t": other["token"], "c": channel["id"]}, device_key=other["key"])  # its own budget
+
+
+SUBSCRIBE = "mutation($t: String!, $c: ID, $n: String) { subscribe(deviceToken: $t, channelId: $c, name: $n) { id } }"
+
+
+async def test_a_device_follows_at_most_its_allowance_of_channels_even_when_subscribing_at_once(api, settings):
+    """Subscribing by new public names made a channel and a subscription on every call, without
+    end, each re-read by the device's stream. Concurrent subscribes must not pass the allowance
+    together; at it, no public channel is made on the way to the refusal."""
+    from api.channels.tables import Channel, ChannelSubscription
+
+    settings.max_subscriptions_per_device = 3
+    app = await f.make_app(api)
+    channels = [await f.make_channel(api, app, name=f"c{i}") for i in range(6)]
+    device, other = await f.make_expo_device(api), await f.make_expo_device(api)
+    bodies = await asyncio.gather(*(api.raw(SUBSCRIBE, {"t": device["token"], "c": c["id"]},
+                                            device_key=device["key"]) for c in channels))
+    assert sum(not b.get("errors") for b in bodies) == 3, bodies
+    refused = [b for b in bodies if b.get("errors")]
+    assert all(_quota(b) for b in refused), refused
+    assert "BOOPER_MAX_SUBSCRIPTIONS_PER_DEVICE" in refused[0]["errors"][0]["message"]
+    assert await ChannelSubscription.count().where(ChannelSubscription.device == int(device["id"])) == 3
+    followed = [c for c, b in zip(channels, bodies) if not b.get("errors")]
+    again = await api.raw(SUBSCRIBE, {"t": device["token"], "c": followed[0]["id"]}, device_key=device["key"])
+    assert not again.get("errors"), again  # one it follows already is no new row
+    by_name = await api.raw(SUBSCRIBE, {"t": device["token"], "n": "brand-new-name"}, device_key=device["key"])
+    assert _quota(by_name), by_name
+    assert not await Channel.exists().where(Channel.name == "brand-new-name")
+    unknown = await api.raw(SUBSCRIBE, {"t": device["token"], "c": "99999999"}, device_key=device["key"])
+    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # at the allowance, nothing is still that
+    await api.ok(SUBSCRIBE, {"t": other["token"], "c": channels[5]["id"]}, device_key=other["key"])  # its own
+    leave = "mutation($t: String!, $c: ID!) { unsubscribe(deviceToken: $t, channelId: $c) }"
+    await api.ok(leave, {"t": device["token"], "c": followed[0]["id"]}, device_key=device["key"])
+    await api.ok(SUBSCRIBE, {"t": device["token"], "n": "brand-new-name"}, device_key=device["key"])
+
+
+async def test_an_access_code_needs_room_for_its_channels_and_stays_unused_without(api, settings):
+    """redeemAccessCode subscribed the device to all of the code's channels whatever it already
+    followed: a way past the allowance. Refused, the code is not spent, nor is a guess."""
+    from api.access_codes.tables import AccessCode
+    from api.devices.tables import DeviceAccessGrant
+
+    settings.max_subscriptions_per_device = 3
+    settings.access_code_unscoped_failures = 2
+    app = await f.make_app(api)
+    news, sport = await f.make_channel(api, app, name="news"), await f.make_channel(api, app, name="sport")
+    for name in ("vip", "staff"):
+        await f.make_channel(api, app, name=name, visibility="PRIVATE")
+    code = await f.access_code(api, app, ["vip", "staff"])
+    device = await f.make_expo_device(api)
+    for channel in (news, sport):
+        await api.ok(SUBSCRIBE, {"t": device["token"], "c": channel["id"]}, device_key=device["key"])
+    redeem = "mutation($c: String!, $t: String!) { redeemAccessCode(code: $c, deviceToken: $t) { name } }"
+    for _ in range(3):  # more than the budget of wrong guesses (2 here): none was spent
+        refused = await api.raw(redeem, {"c": code["code"], "t": device["token"]}, device_key=device["key"])
+        assert _quota(refused), refused
+    assert (await AccessCode.select(AccessCode.redeemed_at).first())["redeemed_at"] is None
+    assert await DeviceAccessGrant.count() == 0
+    leave = "mutation($t: String!, $c: ID!) { unsubscribe(deviceToken: $t, channelId: $c) }"
+    await api.ok(leave, {"t": device["token"], "c": sport["id"]}, device_key=device["key"])
+    joined = await api.ok(redeem, {"c": code["code"], "t": device["token"]}, device_key=device["key"])
+    assert sorted(c["name"] for c in joined["redeemAccessCode"]) == ["staff", "vip"]
+    names = await api.ok("query($t: String) { channels(deviceToken: $t) { name } }", {"t": device["token"]},
+                         device_key=device["key"])
+    assert sorted(c["name"] for c in names["channels"]) == ["news", "staff", "vip"]
