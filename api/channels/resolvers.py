@@ -19,11 +19,14 @@ async def resolve_channel(
     info: Info, channel_id: str | None, name: str | None, app_id: str | None, *, create_public: bool
 ) -> dict:
     """A channel from an id, or a name in a namespace: the given app's, the API key's app's, or
-    (for anonymous callers and users without appId) the global public namespace."""
+    (for anonymous callers and users without appId) the global public namespace. An id with an
+    appId must be of that app."""
     if (channel_id is None) == (name is None):
         raise BadUserInput("pass exactly one of channelId and name")
     if channel_id is not None:
         row = await _channel_by_id(channel_id)
+        if app_id is not None and row["app"] != parse_id(app_id, "app"):
+            raise NotFound("channel not found in this app")  # both given: they must agree
         return row
     validation.channel_name(name)  # type: ignore[arg-type]
     if app_id is not None:

@@ -107,6 +107,18 @@ async def test_owner_sends_by_id_and_by_name_with_app_id(api, sandbox):
     assert rows == [{"channel": int(channel["id"]), "app": int(app.id)}] * 2
 
 
+async def test_a_channel_id_with_another_apps_id_is_not_found(api, sandbox):
+    """An owner of two apps sending to app B's channel id with app A's appId (the dashboard's Send
+    page could, from a stale list): the two must agree, or the send went to B's subscribers."""
+    app, channel, (device,) = await setup_channel(api, name="news")
+    other = await f.make_app(api, owner=app.owner, name="Other")
+    error = await send_error(api, None, token=app.owner.token, channelId=channel["id"], appId=other.id, title="x")
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert await Notification.count() == 0
+    await send(api, None, token=app.owner.token, channelId=channel["id"], appId=app.id, title="ok")
+    assert await Notification.count() == 1
+
+
 async def test_channel_needs_exactly_one_of_id_and_name(api, sandbox):
     app, channel, _ = await setup_channel(api, name="alerts")
     assert (await send_error(api, app, title="x"))["extensions"]["code"] == "BAD_USER_INPUT"
