@@ -98,6 +98,25 @@ async def fetch_records(sql: str, *args) -> list:
         return await connection.fetch(sql, *args)
 
 
+async def fetch_probing(sql: str, *args) -> list[dict]:
+    """As `fetch`, planned without bitmap scans: for a statement of many small index probes (a
+    LATERAL per device), where the planner's estimate of a row or two per probe makes a bitmap
+    scan look as cheap as an index scan, while its set-up costs several times more for so few
+    rows (the cap's read: 9.3 against 5.4 ms for 1,000 probes of nine rows). SET LOCAL, so only
+    this statement's transaction; inside a caller's transaction, RESET right after."""
+    engine = current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is not None:
+        connection = transaction.connection
+        await connection.execute("SET LOCAL enable_bitmapscan = off")
+        rows = await connection.fetch(sql, *args)
+        await connection.execute("RESET enable_bitmapscan")
+        return [dict(r) for r in rows]
+    async with engine.pool.acquire() as connection, connection.transaction():
+        await connection.execute("SET LOCAL enable_bitmapscan = off")
+        return [dict(r) for r in await connection.fetch(sql, *args)]
+
+
 # How long shutdown waits for connections still in use before it closes them anyway.
 CLOSE_GRACE = 5.0
 

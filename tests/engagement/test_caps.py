@@ -111,20 +111,23 @@ async def test_a_device_counts_only_its_own_apps_pushes(api, sandbox):
     assert row["reason"] == "Capped"
 
 
-async def _pushes_and_plan(monkeypatch, app: int, persons: list[int], devices: list[int]) -> tuple[list, list[str]]:
-    """The pushes of the hour of these recipients, and the plan PostgreSQL made for the query."""
+async def _pushes_and_plan(monkeypatch, app: int, persons: list[int], devices: list[int], *,
+                           most: int = 20) -> tuple[list, list[str]]:
+    """The pushes of the hour of these recipients, and the plan PostgreSQL made for the query (as
+    the check runs it: without bitmap scans)."""
     statements: list[tuple[str, tuple]] = []
-    real = db.fetch
+    real = db.fetch_probing
 
     async def recorded(sql: str, *args):
         statements.append((sql, args))
         return await real(sql, *args)
 
-    monkeypatch.setattr(db, "fetch", recorded)
-    pushes = await caps._pushes_of_the_hour([app], persons, devices, [0], dt.datetime.now(dt.UTC) - caps.HOUR)
-    monkeypatch.setattr(db, "fetch", real)
+    monkeypatch.setattr(db, "fetch_probing", recorded)
+    pushes = await caps._pushes_of_the_hour([app], persons, devices, [0], dt.datetime.now(dt.UTC) - caps.HOUR,
+                                           most=most)
+    monkeypatch.setattr(db, "fetch_probing", real)
     ((sql, args),) = statements
-    return pushes, [r[0] for r in await db.fetch_records(f"EXPLAIN {sql}", *args)]
+    return pushes, [r["QUERY PLAN"] for r in await db.fetch_probing(f"EXPLAIN {sql}", *args)]
 
 
 async def test_the_hours_pushes_are_probed_per_recipient_whatever_the_statistics(api, sandbox, settings,
@@ -204,3 +207,53 @@ async def test_a_persons_pushes_are_read_by_the_hour_not_through_their_history(a
     assert any("Index Cond" in line and "device = pd.device" in line and "sent_at >=" in line
                for line in plan), "\n".join(plan)
     assert not any("Seq Scan on deliveries" in line for line in plan), "\n".join(plan)
+    # Index scans: a bitmap scan's set-up cost more than the few rows each probe reads.
+    assert not any("Bitmap" in line for line in plan), "\n".join(plan)
+
+
+async def test_the_read_stops_at_the_cap_for_a_person_and_counts_a_shared_device_exactly(
+    api, sandbox, settings, monkeypatch
+):
+    """Each person's probe stops at the largest cap in play (a chatty person costs no more than
+    the cap) yet is still seen over it, with the oldest push; a device of no person may hold other
+    apps' pushes, so its probe has no such stop and its app's pushes are counted exactly."""
+    if not settings.is_postgres:
+        pytest.skip("the probes' limit: PostgreSQL")
+    app, channel, _ = await setup_channel(api, expo=0)
+    other, other_channel, _ = await setup_channel(api, expo=0)
+    ids = {}
+    for handle, ch, n in ((app, channel, 30), (other, other_channel, 25)):
+        first = await send(api, handle, channelId=ch["id"], title="seed")
+        await wait_status(first["id"], "COMPLETED")
+        ids[handle.id] = [r["id"] for r in await Delivery.raw(
+            "INSERT INTO notifications (app, channel, title, status, created_at, completed_at)"
+            " SELECT app, channel, 'n' || g, 'COMPLETED', now(), now() FROM notifications"
+            " CROSS JOIN generate_series(1, {}) AS g WHERE id = {} RETURNING id", n, int(first["id"]))]
+    rows = await Delivery.raw(
+        "WITH d AS (INSERT INTO devices (platform, token, active, created_at)"
+        " SELECT 'EXPO', 'ExponentPushToken[capl' || g || ']', true, now() FROM generate_series(1, 3) AS g"
+        " RETURNING id) SELECT id FROM d ORDER BY id")
+    phone, tablet, shared = (r["id"] for r in rows)
+    (person,) = await Delivery.raw(
+        "INSERT INTO persons (app, identifier, created_at) VALUES ({}, 'chatty', now()) RETURNING id", int(app.id))
+    await Delivery.raw(
+        "INSERT INTO person_devices (person, device, app, created_at) VALUES ({}, {}, {}, now()), ({}, {}, {}, now())",
+        person["id"], phone, int(app.id), person["id"], tablet, int(app.id))
+    # 30 pushes of the app to the person's two devices, a minute apart (the oldest 40 minutes ago);
+    # to the shared device, the same app's 30 and another app's 25, all newer than the first.
+    insert = ("INSERT INTO deliveries (notification, device, person, platform, status, attempts, created_at,"
+              " updated_at, sent_at) SELECT n, {}, {}, 'EXPO', 'SENT', 0, now(), now(),"
+              " now() - interval '40 minutes' + (k - 1) * interval '1 minute'"
+              " FROM unnest(CAST({} AS BIGINT[])) WITH ORDINALITY AS x(n, k)")
+    for device in (phone, tablet):
+        await Delivery.raw(insert, device, person["id"], ids[app.id])
+    await Delivery.raw(insert, shared, None, ids[app.id] + ids[other.id])
+    pushes, _ = await _pushes_and_plan(monkeypatch, int(app.id), [person["id"]], [shared], most=20)
+    by = {(r["person"], r["device"]): r for r in pushes}
+    chatty = by[(person["id"], None)]
+    assert 20 <= chatty["pushes"] < 30  # stopped at the cap, and over it
+    assert by[(None, shared)]["pushes"] == 30  # exact: the other app's 25 do not crowd it out
+    db.parse_timestamps(pushes, "oldest")
+    oldest = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=40)
+    for row in (chatty, by[(None, shared)]):
+        assert abs((row["oldest"] - oldest).total_seconds()) < 30, row
