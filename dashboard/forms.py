@@ -142,7 +142,8 @@ class SendForm:
     send_at: str = ""
     tz_offset_minutes: int = 0
     # Whom it goes to: "channel" (channel_id), "people" (identifiers) or "devices" (device_ids),
-    # the last two as typed (comma or newline separated), for the app app_id.
+    # the last two as typed (comma or newline separated), for the app app_id (sent with a channel
+    # too: the API refuses another app's channel then, the one a stale page might still offer).
     target: str = "channel"
     identifiers: str = ""
     device_ids: str = ""
@@ -217,6 +218,8 @@ def _check_target(form: SendForm, check: SendCheck) -> None:
         check.errors["channel"] = "Choose a channel."
     else:
         check.payload["channelId"] = form.channel_id
+        if form.app_id:
+            check.payload["appId"] = form.app_id
 
 
 # A direct send's target: (the form's field, the API's input field, its parser).

@@ -4,6 +4,7 @@ sidebar, and the shells that put a page's content in them."""
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import VarData
 
 from dashboard.components import badge, error_callout, not_found
 from dashboard.session import AppContext, Session
@@ -12,6 +13,23 @@ CONTENT_WIDTH = "1120px"
 # Under this width (Radix's md, 768 px) the sidebar and the user menu fold behind a button.
 DESKTOP_ONLY = rx.breakpoints(initial="none", md="flex")
 PHONE_ONLY = rx.breakpoints(initial="flex", md="none")
+
+# The app the URL names, read in the browser (React Router's params), not from the state: a link
+# built from it is right as soon as a page is painted, while AppContext.app_id still names the
+# app of the last page (or none) until this page's load has confirmed its app.
+ROUTE_APP_ID = rx.Var(
+    _js_expr='(routeParams.aid ?? "")',
+    _var_type=str,
+    _var_data=VarData(
+        imports={"react-router": [rx.ImportVar(tag="useParams")]},
+        hooks={"const routeParams = useParams();": None},
+    ),
+).to(str)
+
+
+def app_href(suffix: str = ""):
+    """A page of the app the URL names: "/apps/<id><suffix>"."""
+    return "/apps/" + ROUTE_APP_ID + suffix
 
 
 def brand() -> rx.Component:
@@ -156,7 +174,7 @@ def mobile_menu(in_app: bool) -> rx.Component:
 
 
 def nav_link(label: str, icon: str, suffix: str, prefix: str = "nav") -> rx.Component:
-    href = "/apps/" + AppContext.app_id + suffix
+    href = app_href(suffix)
     path = rx.State.router.url.path
     active = rx.cond(suffix == "", path == href, path.startswith(href))  # type: ignore[attr-defined]
     return rx.link(

@@ -15,6 +15,8 @@ from dashboard.client import ApiError, GraphQLClient
 PAGE_SIZE = 20
 LOGIN = "/login"
 EXPIRED_MESSAGE = "Your session has expired. Please log in again."
+# Said to a click on what a page still shows from its last visit (see AppContext._loaded).
+STILL_LOADING = "This page is still loading; try again."
 # Codes that mean "not yours, or not there": the page shows not-found, never the API's words.
 MISSING_CODES = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
 # Background loops (live stream, polling, countdown) hold a generation number; a new number
@@ -37,6 +39,11 @@ def safe_next(path: str | None) -> str:
 # clears them (shows_secrets registers a state; the session does not import the pages). Each such
 # state has a `_shown_at` backend var, set by `_shown_here()` where it shows a secret.
 _SECRET_HOLDERS: list[tuple[type[rx.State], tuple[str, ...]]] = []
+
+
+def still_loading():
+    """The toast for a click refused because the page still shows its last visit's state."""
+    return rx.toast.info(STILL_LOADING, duration=3000, id="still-loading")
 
 
 def shows_secrets(*names: str) -> Callable[[type], type]:
@@ -188,6 +195,13 @@ class AppContext(Session):
         """Page loads go on only for the app load_app just confirmed is the viewer's."""
         return bool(self.token) and not self.missing and self.app_id == self._route_app_id() != ""
 
+    def _loaded(self, loaded_app: str) -> bool:
+        """Whether what a page shows was loaded for the app the URL names (the page's state
+        records the app its rows came from). After a navigation a page first shows its state from
+        its last visit, maybe another app's rows, and its load runs a moment later; the browser may
+        even send a click before the page's load event. A click acts on this app's rows only."""
+        return self._mine() and loaded_app == self._route_app_id()
+
     def _not_mine(self, exc: ApiError) -> bool:
         if exc.code in MISSING_CODES:
             self.missing = True
@@ -202,11 +216,13 @@ class AppContext(Session):
         if not self.token or not app_id:
             return
         self.missing = False
+        self.app_error = ""
         if app_id != self.app_id:
             self.app_id = ""
             self.app_name = ""
             self.app_plan = ""
-        self.app_error = ""
+            await self._forget_app_data()
+            yield  # the previous app's name and rows are gone before the API call
         try:
             app = await self._client().app_overview(app_id)
         except ApiError as exc:
@@ -217,6 +233,26 @@ class AppContext(Session):
         self.app_id = app_id
         self.app_name = app["name"]
         self.app_plan = app.get("plan") or "FREE"
+
+    async def _forget_app_data(self) -> None:
+        """Every page state of an app back to its defaults, when the URL names another app: no
+        page shows the previous app's rows while it loads, nor acts on them. A secret shown on
+        this page is kept, for forget_secrets' reason (it is this app's: the path names it)."""
+        here = self._here()
+        kept = []
+        for cls, names in _SECRET_HOLDERS:
+            holder = await self.get_state(cls) if issubclass(cls, AppContext) else None
+            if holder is not None and holder._shown_at == here:
+                kept.append((holder, {name: getattr(holder, name) for name in names}))
+        pending = list(AppContext.get_substates())
+        while pending:
+            cls = pending.pop()
+            pending.extend(cls.get_substates())
+            (await self.get_state(cls)).reset()
+        for holder, values in kept:
+            for name, value in values.items():
+                setattr(holder, name, value)
+            holder._shown_at = here
 
 
 # Every page inside an app: the session, then forget secrets shown before, then the app (owned by

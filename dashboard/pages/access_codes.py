@@ -17,17 +17,20 @@ from dashboard.components import (
     loading,
     page_header,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.pages.access_code_list import AccessCodeListState, code_list
 from dashboard.session import (
     APP_PAGE,
+    STILL_LOADING,
     AppContext,
     new_generation,
+    still_loading,
 )
 
 
 class AccessCodeState(AppContext):
     private_channels: list[dict[str, str]] = []
+    _loaded_app: str = ""  # the app `private_channels` were loaded for
     selected: list[str] = []
     identifier: str = ""
     minutes: str = "5"
@@ -78,21 +81,30 @@ class AccessCodeState(AppContext):
             for c in sorted(channels, key=lambda c: c["name"])
             if c.get("visibility") == "PRIVATE"
         ]
-        ids = {c["id"] for c in self.private_channels}
-        self.selected = [s for s in self.selected if s in ids]
+        self._loaded_app = app_id
+        self.selected = self._offered(self.selected)
         self.loading = False
         if self.code:  # back on the page: the countdown goes on (leaving stopped its loop)
             self._update_remaining()
             self._ticker = new_generation()
             yield AccessCodeState.tick
 
+    def _offered(self, ids: list[str]) -> list[str]:
+        """Those of `ids` the page offers: its private channels, loaded for this app (it may
+        still show another app's from its last visit: see AppContext._loaded)."""
+        if not self._loaded(self._loaded_app):
+            return []
+        offered = {c["id"] for c in self.private_channels}
+        return [i for i in ids if i in offered]
+
     @rx.event
     def toggle(self, channel_id: str, checked: bool):
-        if checked and channel_id not in self.selected:
-            self.selected = [*self.selected, channel_id]
-        elif not checked:
-            self.selected = [s for s in self.selected if s != channel_id]
+        if not self._offered([channel_id]):
+            return still_loading()
+        rest = [s for s in self._offered(self.selected) if s != channel_id]
+        self.selected = [*rest, channel_id] if checked else rest
         self.form_error = ""
+        return None
 
     @rx.event
     def set_minutes(self, value: str):
@@ -101,6 +113,10 @@ class AccessCodeState(AppContext):
     @rx.event
     async def generate(self, form: dict):
         self.identifier = str(form.get("identifier") or "")
+        if not self._loaded(self._loaded_app):
+            self.form_error = STILL_LOADING
+            return
+        self.selected = self._offered(self.selected)
         if not self.selected:
             self.form_error = "Choose at least one private channel."
             return
@@ -214,7 +230,7 @@ def access_codes_page() -> rx.Component:
                         "Access codes grant private channels. Create a private channel first.",
                         rx.link(
                             rx.button("Go to channels"),
-                            href="/apps/" + AppContext.app_id + "/channels",
+                            href=app_href("/channels"),
                         ),
                     ),
                     rx.grid(

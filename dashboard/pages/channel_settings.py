@@ -8,7 +8,7 @@ import reflex as rx
 from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import error_callout, field_error
-from dashboard.session import AppContext
+from dashboard.session import STILL_LOADING, AppContext
 
 CUSTOM = "custom"
 PRESETS = [*forms.DIGEST_PRESETS, CUSTOM]
@@ -30,6 +30,7 @@ class ChannelSettingsState(AppContext):
     error: str = ""
     busy: bool = False
     ready: bool = False
+    _loaded_channel: str = ""  # the channel the settings shown are of
 
     def _show(self, channel: dict) -> None:
         self.critical = bool(channel.get("critical"))
@@ -48,6 +49,7 @@ class ChannelSettingsState(AppContext):
         self.window_error = ""
         if not self._mine() or not cid:
             return
+        yield  # the last channel's settings are gone before the API call
         try:
             channel = await self._client().channel(cid)
         except ApiError as exc:
@@ -58,6 +60,7 @@ class ChannelSettingsState(AppContext):
         if (channel.get("app") or {}).get("id") != self.app_id:
             return  # another app's channel: the page shows not-found (SubscribersState)
         self._show(channel)
+        self._loaded_channel = cid
         self.ready = True
 
     @rx.event
@@ -79,6 +82,11 @@ class ChannelSettingsState(AppContext):
 
     @rx.event
     async def save(self):
+        # Another channel's settings (shown until this page's load has run: see
+        # AppContext._loaded) are never written to this one.
+        if not (self._mine() and self.ready and self._loaded_channel == self._route_sub_id()):
+            self.error = STILL_LOADING
+            return
         seconds, problem = forms.parse_digest_window(self.window)
         if problem:
             self.window_error = problem

@@ -18,11 +18,13 @@ from dashboard.layout import app_shell
 from dashboard.session import (
     APP_PAGE,
     AppContext,
+    still_loading,
 )
 
 
 class ChannelsState(AppContext):
     channels: list[dict[str, str]] = []
+    _loaded_app: str = ""  # the app `channels` were loaded for
     loading: bool = True
     error: str = ""
 
@@ -65,6 +67,7 @@ class ChannelsState(AppContext):
             }
             for c in sorted(channels, key=lambda c: c["name"])
         ]
+        self._loaded_app = app_id
         self.loading = False
 
     @rx.event
@@ -98,11 +101,18 @@ class ChannelsState(AppContext):
         yield rx.toast.success(f"Channel {name} created.", duration=3000)
         yield ChannelsState.load
 
+    def _listed(self, channel_id: str) -> bool:
+        """A channel of the rows loaded for this app (see AppContext._loaded)."""
+        return self._loaded(self._loaded_app) and any(c["id"] == channel_id for c in self.channels)
+
     @rx.event
     def ask_delete(self, channel_id: str, name: str):
+        if not self._listed(channel_id):
+            return still_loading()
         self.delete_id = channel_id
         self.delete_name = name
         self.delete_error = ""
+        return None
 
     @rx.event
     def cancel_delete(self):
@@ -112,6 +122,10 @@ class ChannelsState(AppContext):
     @rx.event
     async def confirm_delete(self):
         if not self.delete_id:
+            return
+        if not self._listed(self.delete_id):
+            self.delete_id = ""
+            yield still_loading()
             return
         try:
             await self._client().delete_channel(self.delete_id)

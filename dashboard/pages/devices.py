@@ -21,7 +21,7 @@ from dashboard.components import (
 )
 from dashboard.layout import app_shell
 from dashboard.paging import Paged
-from dashboard.session import APP_PAGE, AppContext
+from dashboard.session import APP_PAGE, AppContext, still_loading
 
 STATES = {"all": None, "active": True, "dead": False}
 
@@ -31,6 +31,7 @@ class DevicesState(Paged, AppContext):
     state: str = "all"  # all | active | dead
     # Each device's channels on this page (rows are flat strings): device id -> [{sub, name}].
     device_channels: dict[str, list[dict[str, str]]] = {}
+    _loaded_app: str = ""  # the app `device_channels` were loaded for
 
     @rx.event
     async def load(self):
@@ -41,9 +42,11 @@ class DevicesState(Paged, AppContext):
         await self._fetch()
 
     async def _page(self, after: str | None, first: int) -> dict[str, Any]:
+        app_id = self._route_app_id()
         page = await self._client().devices(
-            self._route_app_id(), first, after, self.search.strip(), STATES.get(self.state)
+            app_id, first, after, self.search.strip(), STATES.get(self.state)
         )
+        self._loaded_app = app_id
         self.device_channels = {
             (n.get("device") or {}).get("id", ""): [
                 {"sub": s["id"], "name": (s.get("channel") or {}).get("name") or ""}
@@ -97,6 +100,12 @@ class DevicesState(Paged, AppContext):
 
     @rx.event
     async def unsubscribe(self, subscription_id: str):
+        listed = any(
+            s["sub"] == subscription_id for subs in self.device_channels.values() for s in subs
+        )
+        if not (self._loaded(self._loaded_app) and listed):  # see AppContext._loaded
+            yield still_loading()
+            return
         try:
             await self._client().delete_subscription(subscription_id)
         except ApiError as exc:

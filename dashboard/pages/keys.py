@@ -20,12 +20,14 @@ from dashboard.session import (
     EXPIRED_MESSAGE,
     AppContext,
     shows_secrets,
+    still_loading,
 )
 
 
 @shows_secrets("new_secret", "new_prefix")
 class KeysState(AppContext):
     keys: list[dict[str, str]] = []
+    _loaded_app: str = ""  # the app `keys` were loaded for
     loading: bool = True
     error: str = ""
     action_error: str = ""
@@ -71,6 +73,7 @@ class KeysState(AppContext):
                 keys, key=lambda k: (bool(k.get("revokedAt")), k.get("createdAt") or "")
             )
         ]
+        self._loaded_app = app_id
         self.loading = False
 
     @rx.event
@@ -97,11 +100,18 @@ class KeysState(AppContext):
         self.new_secret = ""
         self.new_prefix = ""
 
+    def _listed(self, key_id: str) -> bool:
+        """A key of the rows loaded for this app (see AppContext._loaded)."""
+        return self._loaded(self._loaded_app) and any(k["id"] == key_id for k in self.keys)
+
     @rx.event
     def ask_revoke(self, key_id: str, prefix: str):
+        if not self._listed(key_id):
+            return still_loading()
         self.revoke_id = key_id
         self.revoke_prefix = prefix
         self.action_error = ""
+        return None
 
     @rx.event
     def cancel_revoke(self):
@@ -111,6 +121,10 @@ class KeysState(AppContext):
     @rx.event
     async def confirm_revoke(self):
         if not self.revoke_id:
+            return
+        if not self._listed(self.revoke_id):
+            self.revoke_id = ""
+            yield still_loading()
             return
         try:
             await self._client().revoke_api_key(self.revoke_id)

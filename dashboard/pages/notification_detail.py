@@ -15,7 +15,7 @@ from dashboard.components import (
     error_callout,
     loading,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.pages import notification_edit
 from dashboard.pages.delivery_timeline import attempt_timeline, deliveries_section, timeline_rows
 from dashboard.rows import FINAL_NOTIFICATION, delivery_row, notification_row, reason_rows
@@ -23,6 +23,7 @@ from dashboard.session import (
     APP_PAGE,
     AppContext,
     new_generation,
+    still_loading,
 )
 
 
@@ -63,6 +64,8 @@ class NotificationDetailState(notification_edit.EditRetract, AppContext):
             self.deliveries = []
             self.attempts = []
             self.reasons = []
+            self.edit_open = False
+            self.retract_open = False
         self.loading = True
         self.error = ""
         self.cancel_error = ""
@@ -118,7 +121,10 @@ class NotificationDetailState(notification_edit.EditRetract, AppContext):
             "" if data in (None, {}, "") else json.dumps(data, indent=2, sort_keys=True)
         )
         self._original = {
-            "title": n.get("title") or "", "body": n.get("body") or "", "data": self.data_text
+            "id": row["id"],
+            "title": n.get("title") or "",
+            "body": n.get("body") or "",
+            "data": self.data_text,
         }
 
     def _show_deliveries(self, page) -> None:
@@ -176,6 +182,9 @@ class NotificationDetailState(notification_edit.EditRetract, AppContext):
 
     @rx.event
     async def cancel(self):
+        if not self._shown():
+            yield still_loading()
+            return
         nid = self._route_sub_id()
         self.canceling = True
         self.cancel_error = ""
@@ -210,7 +219,7 @@ def notification_detail_page() -> rx.Component:
                 align="center",
                 spacing="1",
             ),
-            href="/apps/" + AppContext.app_id + "/notifications",
+            href=app_href("/notifications"),
             color_scheme="gray",
             underline="none",
         ),

@@ -9,6 +9,7 @@ import reflex as rx
 from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import confirm_dialog, error_callout, field_error
+from dashboard.session import STILL_LOADING, still_loading
 
 EDITABLE = ("title", "body", "data")
 
@@ -23,7 +24,8 @@ def _field_of(exc: ApiError) -> str:
 
 class EditRetract(rx.State, mixin=True):
     """A mixin of the notification page's state, which provides ``_client``, ``_handle``,
-    ``_route_sub_id``, ``_fetch(nid)`` and ``_original`` (the raw title, body and data text)."""
+    ``_mine``, ``_route_sub_id``, ``_fetch(nid)`` and ``_original`` (the notification's id and
+    its raw title, body and data text)."""
 
     edit_open: bool = False
     edit_title: str = ""
@@ -45,13 +47,22 @@ class EditRetract(rx.State, mixin=True):
         self.edit_data_error = errors.get("data", "")
         self.edit_form_error = errors.get("form", "")
 
+    def _shown(self) -> bool:
+        """The notification shown is the one the URL names. After a move from one notification
+        to another the page shows the last one until its load has run, and a click can come
+        before the load (see AppContext._loaded): its text must not be saved to the other."""
+        return self._mine() and self._original.get("id", "") == self._route_sub_id() != ""
+
     @rx.event
     def open_edit(self):
+        if not self._shown():
+            return still_loading()
         self.edit_title = self._original.get("title", "")
         self.edit_body = self._original.get("body", "")
         self.edit_data = self._original.get("data", "")
         self._edit_errors({})
         self.edit_open = True
+        return None
 
     @rx.event
     def close_edit(self):
@@ -67,6 +78,9 @@ class EditRetract(rx.State, mixin=True):
         self.edit_title, self.edit_body, self.edit_data = (
             str(form.get(k) or "") for k in EDITABLE
         )
+        if not self._shown():
+            self._edit_errors({"form": STILL_LOADING})
+            return
         check = forms.check_edit_form(self.edit_title, self.edit_body, self.edit_data)
         self._edit_errors(check.errors)
         if not check.ok:
@@ -91,8 +105,11 @@ class EditRetract(rx.State, mixin=True):
 
     @rx.event
     def ask_retract(self):
+        if not self._shown():
+            return still_loading()
         self.retract_error = ""
         self.retract_open = True
+        return None
 
     @rx.event
     def cancel_retract(self):
@@ -100,6 +117,9 @@ class EditRetract(rx.State, mixin=True):
 
     @rx.event
     async def confirm_retract(self):
+        if not self._shown():
+            self.retract_error = STILL_LOADING
+            return
         nid = self._route_sub_id()
         self.retract_busy = True
         yield

@@ -18,7 +18,7 @@ from dashboard.components import (
     page_header,
     pager,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.paging import Paged
 from dashboard.rows import notification_row
 from dashboard.session import (
@@ -150,7 +150,7 @@ def notifications_page() -> rx.Component:
             ),
             rx.link(
                 rx.button(rx.icon("send", size=16), "Send"),
-                href="/apps/" + AppContext.app_id + "/send",
+                href=app_href("/send"),
             ),
         ),
         rx.hstack(
@@ -207,7 +207,7 @@ def notifications_page() -> rx.Component:
                         "Notifications you send from here or through the API appear in this list.",
                         rx.link(
                             rx.button("Send a notification"),
-                            href="/apps/" + AppContext.app_id + "/send",
+                            href=app_href("/send"),
                         ),
                     ),
                 ),

@@ -15,7 +15,7 @@ from dashboard.components import (
     page_header,
     stat_card,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.pages.overview_chart import delivery_chart
 from dashboard.session import (
     APP_PAGE,
@@ -163,7 +163,7 @@ def _step(done, number: str, title: str, text: str, label: str, suffix: str) -> 
             rx.fragment(),
             rx.link(
                 rx.button(label, size="1", variant="soft"),
-                href="/apps/" + AppContext.app_id + suffix,
+                href=app_href(suffix),
             ),
         ),
         align="center",

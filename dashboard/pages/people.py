@@ -9,7 +9,7 @@ import reflex as rx
 
 from dashboard import forms
 from dashboard.components import data_table, empty_state, error_callout, loading, page_header, pager
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.paging import Paged
 from dashboard.people_forms import MAX_IDENTIFIER, person_path
 from dashboard.session import APP_PAGE, AppContext
@@ -123,7 +123,7 @@ def _how_persons_come_to_exist() -> rx.Component:
         ),
         rx.link(
             rx.button(rx.icon("code", size=16), "See the snippets in Settings", variant="soft"),
-            href="/apps/" + AppContext.app_id + "/settings",
+            href=app_href("/settings"),
             id="people-settings-link",
         ),
         id="people-empty",

@@ -20,7 +20,7 @@ from dashboard.components import (
     error_callout,
     loading,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.pages.people import online_dot
 from dashboard.pages.person_prefs import PrefsState, preferences_card, route_identifier
 from dashboard.pages.person_recent import RecentState, recent_card
@@ -186,7 +186,7 @@ def _header() -> rx.Component:
         rx.vstack(
             rx.link(
                 rx.hstack(rx.icon("arrow-left", size=14), rx.text("People", size="2"), spacing="1"),
-                href="/apps/" + AppContext.app_id + "/people",
+                href=app_href("/people"),
                 color_scheme="gray",
                 underline="none",
             ),

@@ -11,7 +11,7 @@ import reflex as rx
 from dashboard.client import ApiError
 from dashboard.components import error_callout, field_error, loading, page_header
 from dashboard.layout import app_shell
-from dashboard.session import APP_PAGE, AppContext
+from dashboard.session import APP_PAGE, AppContext, still_loading
 
 FIELDS = {  # the inputs of each form, cleared after a save
     "expo": ("expo-token",),
@@ -29,6 +29,7 @@ class ProvidersState(AppContext):
     apns_topic: str = ""
     apns_production: bool = False
     errors: dict[str, str] = {}
+    _loaded_app: str = ""  # the app whose credentials the page shows
 
     @rx.event
     async def load(self):
@@ -41,12 +42,14 @@ class ProvidersState(AppContext):
         await self._fetch()
 
     async def _fetch(self) -> None:
+        app_id = self._route_app_id()
         try:
-            p = await self._client().providers(self._route_app_id())
+            p = await self._client().providers(app_id)
         except ApiError as exc:
             self.loading = False
             self.error = exc.message
             return
+        self._loaded_app = app_id
         self.expo = bool(p.get("expoAccessToken"))
         self.fcm_project = p.get("fcmProjectId") or ""
         self.apns_key = p.get("apnsKeyId") or ""
@@ -102,6 +105,9 @@ class ProvidersState(AppContext):
 
     @rx.event
     async def remove(self, kind: str):
+        if not self._loaded(self._loaded_app):  # "Remove" shown from another app's credentials
+            yield still_loading()
+            return
         async for event in self._set(kind, None, "Removed."):
             yield event
 

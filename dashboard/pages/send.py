@@ -15,11 +15,12 @@ from dashboard.components import (
     loading,
     page_header,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.pages.send_target import SendTarget, target_field, target_picker
 from dashboard.people_forms import api_error_field, unknown_people
 from dashboard.session import (
     APP_PAGE,
+    STILL_LOADING,
     AppContext,
 )
 
@@ -28,6 +29,7 @@ MESSAGE_FIELDS = ("title", "body", "data", "collapse_key", "ttl", "send_at")
 
 class SendState(SendTarget, AppContext):
     channels: list[dict[str, str]] = []
+    _loaded_app: str = ""  # the app `channels` were loaded for
     loading: bool = True
     load_error: str = ""
 
@@ -71,10 +73,17 @@ class SendState(SendTarget, AppContext):
             }
             for c in sorted(channels, key=lambda c: c["name"])
         ]
+        self._loaded_app = app_id
         ids = {c["id"] for c in self.channels}
         if self.channel_id not in ids:
             self.channel_id = self.channels[0]["id"] if self.channels else ""
         self.loading = False
+
+    def _offered(self, channel_id: str) -> bool:
+        """None yet, or a channel of the list loaded for this app: the page may still show
+        another app's list from its last visit (see AppContext._loaded)."""
+        ids = {"", *(c["id"] for c in self.channels)}
+        return self._loaded(self._loaded_app) and channel_id in ids
 
     @rx.event
     def set_tz_offset(self, value: Any):
@@ -90,8 +99,11 @@ class SendState(SendTarget, AppContext):
 
     @rx.event
     def set_channel_id(self, value: str):
-        self.channel_id = value
         self._clear("channel")
+        if not self._offered(value):
+            self.error = STILL_LOADING
+            return
+        self.channel_id = value
 
     @rx.event
     def set_priority(self, value: str):
@@ -116,6 +128,9 @@ class SendState(SendTarget, AppContext):
 
     @rx.event
     async def send(self, form: dict):
+        if self.target == "channel" and not self._offered(self.channel_id):
+            self.error = STILL_LOADING
+            return
         check = forms.check_send_form(
             forms.SendForm(
                 channel_id=self.channel_id,
@@ -203,7 +218,7 @@ def _channel_field() -> rx.Component:
             "Or send to people or devices.",
             rx.link(
                 rx.button("Go to channels"),
-                href="/apps/" + AppContext.app_id + "/channels",
+                href=app_href("/channels"),
             ),
             padding="24px 16px",
             grid_column="1 / -1",

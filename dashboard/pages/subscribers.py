@@ -16,7 +16,7 @@ from dashboard.components import (
     loading,
     pager,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.pages.channel_settings import ChannelSettingsState, settings_card
 from dashboard.paging import Paged
 from dashboard.session import (
@@ -102,7 +102,7 @@ def subscribers_page() -> rx.Component:
                 align="center",
                 spacing="1",
             ),
-            href="/apps/" + AppContext.app_id + "/channels",
+            href=app_href("/channels"),
             color_scheme="gray",
             underline="none",
         ),

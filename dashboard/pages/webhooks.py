@@ -21,7 +21,7 @@ from dashboard.components import (
     page_header,
 )
 from dashboard.layout import app_shell
-from dashboard.session import APP_PAGE, AppContext, shows_secrets
+from dashboard.session import APP_PAGE, AppContext, shows_secrets, still_loading
 
 EVENTS = 50  # the latest events shown
 
@@ -45,6 +45,7 @@ class WebhooksState(AppContext):
     url: str = ""  # "" when the app has no webhook
     created: str = ""
     events: list[dict[str, str]] = []
+    _loaded_app: str = ""  # the app `url` and `events` were loaded for
     # The signing secret: only after Reveal (or a change), gone on the next page load.
     secret: str = ""
     _shown_at: str = ""
@@ -63,12 +64,14 @@ class WebhooksState(AppContext):
         await self._fetch()
 
     async def _fetch(self) -> None:
+        app_id = self._route_app_id()
         try:
-            hook = await self._client().webhook(self._route_app_id(), EVENTS)
+            hook = await self._client().webhook(app_id, EVENTS)
         except ApiError as exc:
             self.loading = False
             self.error = exc.message
             return
+        self._loaded_app = app_id
         self.url = (hook or {}).get("url") or ""
         self.created = forms.format_time((hook or {}).get("createdAt"), "")
         self.events = [_event_row(e) for e in (hook or {}).get("events") or []]
@@ -111,7 +114,11 @@ class WebhooksState(AppContext):
 
     @rx.event
     def ask(self, what: str):
+        """Rotate or remove, asked from what this page loaded (see AppContext._loaded)."""
+        if not self._loaded(self._loaded_app):
+            return still_loading()
         self.confirm = what
+        return None
 
     @rx.event
     def cancel(self):
@@ -147,6 +154,9 @@ class WebhooksState(AppContext):
 
     @rx.event
     async def redeliver(self, event_id: str):
+        if not (self._loaded(self._loaded_app) and any(e["id"] == event_id for e in self.events)):
+            yield still_loading()  # not an event of this app's rows (see AppContext._loaded)
+            return
         try:
             await self._client().redeliver_webhook_event(event_id)
         except ApiError as exc:

@@ -126,3 +126,32 @@ def device(api: dict, name: str, channel_id: str | None = None) -> dict:
             device_key=key,
         )
     return {"token": token, "key": key}
+
+
+class LatePageLoads:
+    """The dashboard's event socket, with the page-load event (Reflex's on_load_internal, sent from
+    an effect after a navigation) held back on demand. A click on a freshly painted page can reach
+    the server before it (React runs the effect after the click's handler): holding it makes that
+    happen every time instead of now and then."""
+
+    def __init__(self, page):
+        self.holding = False
+        self.held: list = []
+        page.route_web_socket(re.compile(r"/_event"), self._route)
+
+    def _route(self, ws) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: self._event(server, message))
+
+    def _event(self, server, message) -> None:
+        if self.holding and "on_load_internal" in str(message):
+            self.held.append((server, message))
+        else:
+            server.send(message)
+
+    def release(self) -> int:
+        self.holding = False
+        held, self.held = self.held, []
+        for server, message in held:
+            server.send(message)
+        return len(held)

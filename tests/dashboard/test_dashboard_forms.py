@@ -133,6 +133,9 @@ def test_send_form_builds_the_api_input():
         "ttl": 3600,
         "sendAt": "2026-11-25T10:00:00Z",
     }
+    # With the page's app: the API refuses a channel of another app (a stale page's list).
+    mine = forms.check_send_form(forms.SendForm(channel_id="ch_1", title="Hi", app_id="7"), now=NOW)
+    assert mine.payload == {"channelId": "ch_1", "appId": "7", "title": "Hi", "priority": "DEFAULT"}
 
 
 def test_send_form_reports_every_problem_per_field():

@@ -8,7 +8,16 @@ import re
 
 import pytest
 
-from tests.dashboard.helpers import expect, gql, log_in, log_out, make_app, new_email, sign_up
+from tests.dashboard.helpers import (
+    LatePageLoads,
+    expect,
+    gql,
+    log_in,
+    log_out,
+    make_app,
+    new_email,
+    sign_up,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -116,35 +125,6 @@ def test_a_secret_is_shown_once(api_server, dashboard_url, context):
     row.get_by_role("button", name="Revoke").click()
     page.locator("#confirm-revoke").click()
     expect(page.locator("#new-key-secret")).to_have_count(0)
-
-
-class LatePageLoads:
-    """The dashboard's event socket, with the page-load event (Reflex's on_load_internal, sent from
-    an effect after a navigation) held back on demand. A click on a freshly painted page can reach
-    the server before it (React runs the effect after the click's handler): holding it makes that
-    happen every time instead of now and then."""
-
-    def __init__(self, page):
-        self.holding = False
-        self.held: list = []
-        page.route_web_socket(re.compile(r"/_event"), self._route)
-
-    def _route(self, ws) -> None:
-        server = ws.connect_to_server()
-        ws.on_message(lambda message: self._event(server, message))
-
-    def _event(self, server, message) -> None:
-        if self.holding and "on_load_internal" in str(message):
-            self.held.append((server, message))
-        else:
-            server.send(message)
-
-    def release(self) -> int:
-        self.holding = False
-        held, self.held = self.held, []
-        for server, message in held:
-            server.send(message)
-        return len(held)
 
 
 def test_a_key_made_before_the_page_load_event_is_still_shown(api_server, dashboard_url, context):
