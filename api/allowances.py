@@ -58,14 +58,19 @@ async def hold_subscription(device_id: int, channel_id: int, most: int) -> None:
 
 async def hold_subscriptions(device_id: int, channel_ids: list[int], most: int) -> None:
     """Room for the device to follow these channels (subscribe: one; an access code: its
-    channels). Those it follows already are no new rows: always let through."""
+    channels). Those it follows already are no new rows: always let through, even past the
+    allowance (it may have been lowered since)."""
     await _lock("devices", device_id, "device")
+    wanted = set(channel_ids)
+    if not wanted:
+        return
     mine = ChannelSubscription.device == device_id
     held = await ChannelSubscription.count().where(mine)
-    if held + len(channel_ids) <= most:
+    if held + len(wanted) <= most:
         return
-    followed = await ChannelSubscription.count().where(mine & ChannelSubscription.channel.is_in(channel_ids))
-    if held + len(set(channel_ids)) - followed > most:
+    new = len(wanted) - await ChannelSubscription.count().where(
+        mine & ChannelSubscription.channel.is_in(list(wanted)))
+    if new > 0 and held + new > most:
         raise QuotaExceeded(subscriptions_full(most))
 
 

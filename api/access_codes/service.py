@@ -134,7 +134,10 @@ async def attempt(
         channels = await redeem(code, device, secret, app_id=app_id,
                                 most_subscriptions=settings.max_subscriptions_per_device)
     except QuotaExceeded:  # the code was right: no guess was spent
-        await limiter.refund(reservation)
+        try:
+            await limiter.refund(reservation)
+        except Exception:  # the refusal stands: a lost refund only leaves one unit spent
+            log.warning("could not refund an access-code budget unit", exc_info=True)
         raise
     try:
         await limiter.refund(reservation)

@@ -155,8 +155,8 @@ class ChannelsMutation:
         try:
             channel = await resolve_channel(info, channel_id, name, app_id, create_public=room and not native)
         except NotFound:
-            if native and channel_id is None and app_id is None:
-                raise Forbidden(service.NOT_ITS_APP) from None
+            if native and channel_id is None and app_id is None and (await perms.viewer(info)).kind != "key":
+                raise Forbidden(service.NOT_ITS_APP) from None  # the global namespace's new name
             if room or channel_id is not None or app_id is not None:
                 raise  # an id or an app's name that names nothing is NOT_FOUND, allowance or not
             raise QuotaExceeded(allowances.subscriptions_full(most)) from None

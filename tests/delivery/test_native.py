@@ -98,6 +98,12 @@ async def test_a_native_device_joins_only_its_own_apps_channels(api, sandbox):
     from api.channels.tables import Channel
 
     assert not await Channel.exists().where(Channel.name == "anyone-news")  # none made on the way
+    # With its app's API key the name is looked up in that app: a missing one is NOT_FOUND.
+    missing = await api.error(
+        'mutation($t: String!) { subscribe(deviceToken: $t, name: "not-a-channel") { id } }',
+        {"t": device["token"]}, device_key=device["key"], api_key=a.api_key,
+    )
+    assert missing["extensions"]["code"] == "NOT_FOUND"
 
 
 @pytest.mark.parametrize(("fields", "code"), [

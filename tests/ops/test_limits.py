@@ -264,6 +264,10 @@ async def test_a_device_follows_at_most_its_allowance_of_channels_even_when_subs
     followed = [c for c, b in zip(channels, bodies) if not b.get("errors")]
     again = await api.raw(SUBSCRIBE, {"t": device["token"], "c": followed[0]["id"]}, device_key=device["key"])
     assert not again.get("errors"), again  # one it follows already is no new row
+    settings.max_subscriptions_per_device = 2  # lowered since: past it, following again still works
+    again = await api.raw(SUBSCRIBE, {"t": device["token"], "c": followed[1]["id"]}, device_key=device["key"])
+    assert not again.get("errors"), again
+    settings.max_subscriptions_per_device = 3
     by_name = await api.raw(SUBSCRIBE, {"t": device["token"], "n": "brand-new-name"}, device_key=device["key"])
     assert _quota(by_name), by_name
     assert not await Channel.exists().where(Channel.name == "brand-new-name")
@@ -301,6 +305,10 @@ async def test_an_access_code_needs_room_for_its_channels_and_stays_unused_witho
     await api.ok(leave, {"t": device["token"], "c": sport["id"]}, device_key=device["key"])
     joined = await api.ok(redeem, {"c": code["code"], "t": device["token"]}, device_key=device["key"])
     assert sorted(c["name"] for c in joined["redeemAccessCode"]) == ["staff", "vip"]
+    # At the allowance, a code for channels it follows already takes no room: let through.
+    again = await f.access_code(api, app, ["vip"])
+    assert (await api.ok(redeem, {"c": again["code"], "t": device["token"]},
+                         device_key=device["key"]))["redeemAccessCode"] == [{"name": "vip"}]
     names = await api.ok("query($t: String) { channels(deviceToken: $t) { name } }", {"t": device["token"]},
                          device_key=device["key"])
     assert sorted(c["name"] for c in names["channels"]) == ["news", "staff", "vip"]
