@@ -39,6 +39,7 @@ def safe_next(path: str | None) -> str:
 # clears them (shows_secrets registers a state; the session does not import the pages). Each such
 # state has a `_shown_at` backend var, set by `_shown_here()` where it shows a secret.
 _SECRET_HOLDERS: list[tuple[type[rx.State], tuple[str, ...]]] = []
+KEPT_ONCE = "kept "  # a holder's _shown_at once the page load it raced has kept its secret
 
 
 def still_loading():
@@ -67,6 +68,8 @@ class Session(rx.State):
     flash: str = ""
     # The phone menu (under 768 px the navigation folds behind a button).
     menu_open: bool = False
+    # The last page load that forgot secrets: this socket and path (see forget_secrets).
+    _last_load: str = ""
 
     @rx.var
     def logged_in(self) -> bool:
@@ -152,18 +155,24 @@ class Session(rx.State):
         for cls, names in _SECRET_HOLDERS:
             holder = await self.get_state(cls)
             if holder._shown_at == here and any(getattr(holder, name) for name in names):
+                holder._shown_at = KEPT_ONCE + here  # by this load alone: the next one forgets it
                 continue
             for name in names:
                 setattr(holder, name, "")
             holder._shown_at = ""
+        self._last_load = here
 
     def _here(self) -> str:
         """This page over this socket (a reload or a new tab opens another)."""
         return f"{self.router.session.session_id} {self.router.url.path}"
 
-    def _shown_here(self) -> None:
-        """A secret holder calls this as it shows a secret (see forget_secrets)."""
-        self._shown_at = self._here()
+    async def _shown_here(self) -> None:
+        """A secret holder calls this as it shows a secret (see forget_secrets). Shown before
+        this page's load was handled, it is marked to outlive that one load; shown after it (the
+        usual case), nothing keeps it past the next load, of this page or any other."""
+        here = self._here()
+        session = await self.get_state(Session)
+        self._shown_at = here if session._last_load != here else ""
 
     @rx.event
     def redirect_if_logged_in_or_login(self):
@@ -242,17 +251,17 @@ class AppContext(Session):
         kept = []
         for cls, names in _SECRET_HOLDERS:
             holder = await self.get_state(cls) if issubclass(cls, AppContext) else None
-            if holder is not None and holder._shown_at == here:
-                kept.append((holder, {name: getattr(holder, name) for name in names}))
+            if holder is not None and holder._shown_at in (here, KEPT_ONCE + here):
+                kept.append((holder, holder._shown_at, {name: getattr(holder, name) for name in names}))
         pending = list(AppContext.get_substates())
         while pending:
             cls = pending.pop()
             pending.extend(cls.get_substates())
             (await self.get_state(cls)).reset()
-        for holder, values in kept:
+        for holder, shown_at, values in kept:
             for name, value in values.items():
                 setattr(holder, name, value)
-            holder._shown_at = here
+            holder._shown_at = shown_at
 
 
 # Every page inside an app: the session, then forget secrets shown before, then the app (owned by

@@ -106,7 +106,7 @@ class AppsState(Session):
         self.create_open = False
         self.created_app_id = result["app"]["id"]
         self.created_secret = result["apiKey"]["secret"]
-        self._shown_here()
+        await self._shown_here()
         yield AppsState.load
 
     @rx.event

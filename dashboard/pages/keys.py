@@ -92,7 +92,7 @@ class KeysState(AppContext):
         self.creating = False
         self.new_secret = created["secret"]
         self.new_prefix = created["apiKey"]["prefix"]
-        self._shown_here()
+        await self._shown_here()
         await self._fetch(app_id)
 
     @rx.event

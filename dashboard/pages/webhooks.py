@@ -95,7 +95,7 @@ class WebhooksState(AppContext):
             return
         self.saving = False
         self.secret = hook["secret"]  # a new URL comes with a new secret: show it now
-        self._shown_here()
+        await self._shown_here()
         await self._fetch()
         yield rx.toast.success("Webhook saved. It has a new signing secret.", duration=4000)
 
@@ -103,7 +103,7 @@ class WebhooksState(AppContext):
     async def reveal(self):
         try:
             self.secret = await self._client().webhook_secret(self._route_app_id())
-            self._shown_here()
+            await self._shown_here()
         except ApiError as exc:
             self.error = exc.message
             yield self._handle(exc)
@@ -131,7 +131,7 @@ class WebhooksState(AppContext):
         self.confirm = ""
         try:
             self.secret = await self._client().rotate_webhook_secret(self._route_app_id())
-            self._shown_here()
+            await self._shown_here()
         except ApiError as exc:
             self.error = exc.message
             yield self._handle(exc)
