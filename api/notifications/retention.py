@@ -3,7 +3,9 @@ with their deliveries. FREE 7/30 days, PRO 30/100, BUSINESS never. Devices not s
 BOOPER_DEVICE_STALE_DAYS are deactivated (api/devices/staleness.py).
 
 Deletes go in small batches, deliveries first, so no statement holds locks on a
-large fan-out's rows for long; anonymous public-channel notifications follow FREE.
+large fan-out's rows for long; anonymous notifications (sent without credentials to a public
+channel, of the global namespace or of an app) follow FREE whatever the app's plan: strangers
+could otherwise grow a BUSINESS app's history without end.
 
 Public channels of the global namespace are made by anyone's first send or subscribe to a new
 name: one that no device follows and that holds no notification (its last one deleted by the
@@ -47,8 +49,8 @@ class RetentionResult:
 def _of_plan(plan: str):
     apps = App.select(App.id).where(App.plan == plan)
     clause = Notification.app.is_in(apps)
-    if plan == "FREE":
-        clause = clause | Notification.app.is_null()
+    if plan == "FREE":  # and sends without credentials, to any app's public channel
+        clause = clause | Notification.app.is_null() | (Notification.anonymous == True)  # noqa: E712
     return clause
 
 

@@ -38,6 +38,7 @@ async def accept(
     if draft.idempotency_key and (existing := await find_idempotent(scope, draft.idempotency_key)):
         return _loaded(existing), False
     fields = draft.row_fields(app_id, scope, now)
+    fields["anonymous"] = charged_app is None  # no app sent it: anyone, to a public channel
     if daily_quota is None and not draft.direct:
         # Nothing to enforce: one statement, and the app's count goes through usage.count
         # (no lock on its usage row per send; see api/notifications/usage.py).
@@ -78,8 +79,8 @@ async def _insert(fields: dict[str, Any]) -> list[NotificationRow]:
 _INSERT_PG = (
     "INSERT INTO notifications (app, channel, title, body, data, priority, collapse_key, ttl, status, send_at,"
     " created_at, kicked_at, idempotency_scope, idempotency_key, critical, presentation, sent_at, completed_at,"
-    " archived_at, fanout_cursor, fanout_done) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-    " $14, $15, $16, NULL, NULL, NULL, 0, false) ON CONFLICT DO NOTHING RETURNING *"
+    " archived_at, fanout_cursor, fanout_done, anonymous) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+    " $12, $13, $14, $15, $16, NULL, NULL, NULL, 0, false, $17) ON CONFLICT DO NOTHING RETURNING *"
 )
 
 
@@ -94,7 +95,7 @@ async def _insert_pg(fields: dict[str, Any]) -> list[NotificationRow]:
             None if data is None else orjson.dumps(data).decode(), fields["priority"], fields["collapse_key"],
             fields["ttl"], fields["status"], fields["send_at"], fields["created_at"], fields["kicked_at"],
             fields["idempotency_scope"], fields["idempotency_key"], fields["critical"],
-            None if shown is None else orjson.dumps(shown).decode(),
+            None if shown is None else orjson.dumps(shown).decode(), fields["anonymous"],
         )
 
 

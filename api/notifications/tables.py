@@ -52,6 +52,9 @@ class Notification(Table, tablename="notifications"):
     critical = Boolean(default=False)
     presentation = JSON(null=True, default=None)
     edited_at = Timestamptz(null=True, default=None)  # updateNotification
+    # Sent without credentials (to a public channel): retention treats it as FREE's, whatever the
+    # app's plan (api/notifications/retention.py).
+    anonymous = Boolean(default=False)
 
 
 class Delivery(Table, tablename="deliveries"):

@@ -73,6 +73,26 @@ async def test_pro_keeps_longer_and_business_keeps_forever(api, sandbox, setting
     del pro, business, pro_sent
 
 
+async def test_anonymous_sends_to_a_business_apps_public_channel_follow_free(api, sandbox, settings, api_server):
+    """Anyone may send to an app's public channel without credentials; a BUSINESS app keeps its
+    notifications for ever, so strangers could grow its history without end. Anonymous sends
+    follow FREE's 7/30 days whatever the app's plan; the app's own stay."""
+    business, device, own = await _app_with_notification(api, sandbox, "BUSINESS")
+    anonymous = await f.send(api, None, channel="news", appId=business.id, title="from anyone")
+    await api_server.settle()
+    rows = {r["id"]: r["anonymous"] for r in await Notification.select(Notification.id, Notification.anonymous)}
+    assert rows == {int(own["id"]): False, int(anonymous["id"]): True}
+    now = dt.datetime.now(dt.UTC)
+    with time_machine.travel(now + dt.timedelta(days=8), tick=False):
+        result = await apply_retention(settings)
+    assert result.archived == 1
+    assert await _ids(api, INBOX, {"t": device["token"]}) == [own["id"]]
+    with time_machine.travel(now + dt.timedelta(days=31), tick=False):
+        result = await apply_retention(settings)
+    assert (result.deleted, result.deliveries_deleted) == (1, 1)
+    assert [r["id"] for r in await Notification.select(Notification.id)] == [int(own["id"])]
+
+
 async def test_public_channels_nobody_uses_are_deleted_after_a_month(api, sandbox, settings, api_server):
     """Anyone's first send or subscribe to a new name makes a channel of the global namespace;
     names made once and never used again piled up for ever. One that no device follows and that
