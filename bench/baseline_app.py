@@ -27,7 +27,7 @@ async def send(request: Request) -> Response:
         "app": doc["app"], "channel": doc["channel"], "title": doc.get("title"), "body": doc.get("body"),
         "data": None, "priority": "DEFAULT", "collapse_key": None, "ttl": None, "status": "QUEUED",
         "send_at": None, "created_at": now, "kicked_at": now, "idempotency_scope": None, "idempotency_key": None,
-        "critical": False, "presentation": None,
+        "critical": False, "presentation": None, "anonymous": False,
     })
     row = {"id": str(rows[0]["id"]), "status": rows[0]["status"]}
     return Response(orjson.dumps({"data": {"sendNotification": row}}), media_type="application/json")
