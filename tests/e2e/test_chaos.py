@@ -35,7 +35,11 @@ PER_PHASE = 2  # notifications per phase: 6,000 deliveries
 ENV = {
     "BOOPER_STALL_AFTER": "5", "BOOPER_PERIODIC_INTERVAL": "2", "BOOPER_RETRY_BASE_DELAY": "0.5",
     "BOOPER_RETRY_MAX_DELAY": "4", "BOOPER_MAX_ATTEMPTS": "10", "BOOPER_RECEIPT_DELAY": "1",
-    "BOOPER_DELIVERY_LEASE": "20", "BOOPER_EXPO_RATE": "300", "BOOPER_PROVIDER_TIMEOUT": "5",
+    # The lease bounds how long a sender may go on recording what it sent while PostgreSQL is
+    # away (past it the rows may be another sender's): a batch's paced send (300/s here) plus the
+    # outage plus PostgreSQL's restart must fit in it. 20 s left too little on a loaded box (900
+    # duplicates in one CI run: a batch whose record gave up); production's default is 120 s.
+    "BOOPER_DELIVERY_LEASE": "30", "BOOPER_EXPO_RATE": "300", "BOOPER_PROVIDER_TIMEOUT": "5",
 }
 SEND = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }"
 
@@ -150,6 +154,7 @@ def test_chaos_nothing_lost_and_no_duplicates_but_a_killed_workers_in_flight_row
                 answered.append(title)
             time.sleep(0.3)
 
+    stopped = time.monotonic()
     chaos.stop_postgres()
     try:
         sender = threading.Thread(target=keep_sending)
@@ -157,9 +162,11 @@ def test_chaos_nothing_lost_and_no_duplicates_but_a_killed_workers_in_flight_row
         time.sleep(4)
     finally:
         chaos.start_postgres()
+    outage = time.monotonic() - stopped
     sender.join(60)
     assert all(code for _, code in refused), refused  # every refusal says why
-    notes["postgres"] = f"sends refused during the outage: {len(refused)}, accepted: {len(answered)}"
+    notes["postgres"] = (f"outage {outage:.1f} s, sends refused during it: {len(refused)},"
+                         f" accepted: {len(answered)}")
     _wait(topo, "postgres sent", lambda: _sent_all(topo, phases["postgres"]), 120)
 
     # 4. Redis restarted empty mid-send: streams, consumer groups, pending tasks all gone.
