@@ -52,10 +52,6 @@ async def hold_api_key(app_id: int, most: int) -> None:
             f"an app holds at most {most} live API keys (BOOPER_MAX_API_KEYS_PER_APP): revoke one first")
 
 
-async def hold_subscription(device_id: int, channel_id: int, most: int) -> None:
-    await hold_subscriptions(device_id, [channel_id], most)
-
-
 async def hold_subscriptions(device_id: int, channel_ids: list[int], most: int) -> None:
     """Room for the device to follow these channels (subscribe: one; an access code: its
     channels). Those it follows already are no new rows: always let through, even past the

@@ -105,7 +105,11 @@ class Session(rx.State):
     async def _forget_user_data(self) -> None:
         """Every per-user state back to its defaults (apps, pages, live lists, secrets), so
         nothing of one user is left for the next in this tab."""
-        pending = list(Session.get_substates())
+        await self._reset_states_under(Session)
+
+    async def _reset_states_under(self, root: type[rx.State]) -> None:
+        """Every state below `root` back to its defaults."""
+        pending = list(root.get_substates())
         while pending:
             cls = pending.pop()
             pending.extend(cls.get_substates())
@@ -148,9 +152,9 @@ class Session(rx.State):
 
         Except one made on this very page load: the browser sends the load event from an effect
         that React may run after a click on the freshly painted page, so the server can handle
-        "create key" before the load that comes with the page. A secret is kept if it was shown
-        on this page's path over this socket; a reload opens a new socket, and any other page
-        has another path, so both still forget it."""
+        "create key" before the load that comes with the page. Such a secret (_shown_here marks
+        it with this socket and path) is kept by that load, once; the next load forgets it, of
+        this page or another, and a reload opens a new socket."""
         here = self._here()
         for cls, names in _SECRET_HOLDERS:
             holder = await self.get_state(cls)
@@ -211,6 +215,10 @@ class AppContext(Session):
         even send a click before the page's load event. A click acts on this app's rows only."""
         return self._mine() and loaded_app == self._route_app_id()
 
+    def _listed(self, loaded_app: str, rows: list[dict[str, str]], row_id: str) -> bool:
+        """A row (by "id") of what the page loaded for the URL's app (see _loaded)."""
+        return self._loaded(loaded_app) and any(r["id"] == row_id for r in rows)
+
     def _not_mine(self, exc: ApiError) -> bool:
         if exc.code in MISSING_CODES:
             self.missing = True
@@ -253,11 +261,7 @@ class AppContext(Session):
             holder = await self.get_state(cls) if issubclass(cls, AppContext) else None
             if holder is not None and holder._shown_at in (here, KEPT_ONCE + here):
                 kept.append((holder, holder._shown_at, {name: getattr(holder, name) for name in names}))
-        pending = list(AppContext.get_substates())
-        while pending:
-            cls = pending.pop()
-            pending.extend(cls.get_substates())
-            (await self.get_state(cls)).reset()
+        await self._reset_states_under(AppContext)
         for holder, shown_at, values in kept:
             for name, value in values.items():
                 setattr(holder, name, value)

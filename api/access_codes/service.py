@@ -134,16 +134,17 @@ async def attempt(
         channels = await redeem(code, device, secret, app_id=app_id,
                                 most_subscriptions=settings.max_subscriptions_per_device)
     except QuotaExceeded:  # the code was right: no guess was spent
-        try:
-            await limiter.refund(reservation)
-        except Exception:  # the refusal stands: a lost refund only leaves one unit spent
-            log.warning("could not refund an access-code budget unit", exc_info=True)
+        await _refund(limiter, reservation)
         raise
+    await _refund(limiter, reservation)
+    return channels
+
+
+async def _refund(limiter: RateLimiter, reservation) -> None:
     try:
         await limiter.refund(reservation)
-    except Exception:  # the redeem is committed: a lost refund only leaves one unit spent
+    except Exception:  # the outcome stands: a lost refund only leaves one unit spent
         log.warning("could not refund an access-code budget unit", exc_info=True)
-    return channels
 
 
 async def redeem(

@@ -150,7 +150,7 @@ async def subscribe(device_id: int, channel: dict, *, most: int) -> dict:
         # every writer off) until the subscription is written: a withdrawal deletes the grant
         # first and then its subscriptions, so it either finds this one or leaves no grant to find.
         # The device's row first (the allowance's count), then the grant: one order for all.
-        await allowances.hold_subscription(device_id, channel["id"], most)
+        await allowances.hold_subscriptions(device_id, [channel["id"]], most)
         if channel["visibility"] == "PRIVATE" and not await _grant_held(device_id, channel["id"]):
             raise Forbidden("this channel is private: redeem an access code first")
         with channel_must_exist():

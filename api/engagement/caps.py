@@ -104,7 +104,7 @@ async def _pushes_of_the_hour(apps: list[int], persons: list[int], devices: list
         # recipients and their pushes of the hour, never the table (a join let the planner read
         # every delivery whenever the table looked small, 5 ms a batch at 13,000 rows; the LIMIT
         # keeps each probe a probe). Index scans, not bitmap scans (db.fetch_probing), in sent_at
-        # order, so that a person's stop at the cap. A person is of one app (person_devices.app),
+        # order, so that a person's probes stop at the cap. A person is of one app (person_devices.app),
         # so their pushes are that app's: counted straight from the probes, the batch's own left
         # out in them (10.1 -> 5.7 ms for 500 persons of two devices, against going through the
         # notifications). A device of no person may hold other apps' pushes: its rows go through

@@ -67,8 +67,8 @@ class Draft:
         if reason := payload.oversize(probe, self.channel["name"] if self.channel else ""):
             raise PayloadTooLarge(reason)
 
-    def row_fields(self, app_id: int | None, scope: str, now: dt.datetime) -> dict[str, Any]:
-        """The notifications row's columns."""
+    def row_fields(self, app_id: int | None, scope: str, now: dt.datetime, *, anonymous: bool) -> dict[str, Any]:
+        """The notifications row's columns. `anonymous`: no app sent it (anyone, to a public channel)."""
         scheduled = self.send_at is not None and self.send_at > now
         return {
             "app": app_id,
@@ -87,4 +87,5 @@ class Draft:
             "kicked_at": None if scheduled else now,
             "idempotency_scope": scope if self.idempotency_key else None,
             "idempotency_key": self.idempotency_key,
+            "anonymous": anonymous,
         }

@@ -50,7 +50,7 @@ def _of_plan(plan: str):
     apps = App.select(App.id).where(App.plan == plan)
     clause = Notification.app.is_in(apps)
     if plan == "FREE":  # and sends without credentials, to any app's public channel
-        clause = clause | Notification.app.is_null() | (Notification.anonymous == True)  # noqa: E712
+        clause = clause | Notification.app.is_null() | Notification.anonymous.eq(True)
     return clause
 
 

@@ -37,8 +37,7 @@ async def accept(
     """
     if draft.idempotency_key and (existing := await find_idempotent(scope, draft.idempotency_key)):
         return _loaded(existing), False
-    fields = draft.row_fields(app_id, scope, now)
-    fields["anonymous"] = charged_app is None  # no app sent it: anyone, to a public channel
+    fields = draft.row_fields(app_id, scope, now, anonymous=charged_app is None)
     if daily_quota is None and not draft.direct:
         # Nothing to enforce: one statement, and the app's count goes through usage.count
         # (no lock on its usage row per send; see api/notifications/usage.py).

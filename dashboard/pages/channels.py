@@ -101,13 +101,9 @@ class ChannelsState(AppContext):
         yield rx.toast.success(f"Channel {name} created.", duration=3000)
         yield ChannelsState.load
 
-    def _listed(self, channel_id: str) -> bool:
-        """A channel of the rows loaded for this app (see AppContext._loaded)."""
-        return self._loaded(self._loaded_app) and any(c["id"] == channel_id for c in self.channels)
-
     @rx.event
     def ask_delete(self, channel_id: str, name: str):
-        if not self._listed(channel_id):
+        if not self._listed(self._loaded_app, self.channels, channel_id):
             return still_loading()
         self.delete_id = channel_id
         self.delete_name = name
@@ -123,7 +119,7 @@ class ChannelsState(AppContext):
     async def confirm_delete(self):
         if not self.delete_id:
             return
-        if not self._listed(self.delete_id):
+        if not self._listed(self._loaded_app, self.channels, self.delete_id):
             self.delete_id = ""
             yield still_loading()
             return

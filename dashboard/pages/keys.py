@@ -100,13 +100,9 @@ class KeysState(AppContext):
         self.new_secret = ""
         self.new_prefix = ""
 
-    def _listed(self, key_id: str) -> bool:
-        """A key of the rows loaded for this app (see AppContext._loaded)."""
-        return self._loaded(self._loaded_app) and any(k["id"] == key_id for k in self.keys)
-
     @rx.event
     def ask_revoke(self, key_id: str, prefix: str):
-        if not self._listed(key_id):
+        if not self._listed(self._loaded_app, self.keys, key_id):
             return still_loading()
         self.revoke_id = key_id
         self.revoke_prefix = prefix
@@ -122,7 +118,7 @@ class KeysState(AppContext):
     async def confirm_revoke(self):
         if not self.revoke_id:
             return
-        if not self._listed(self.revoke_id):
+        if not self._listed(self._loaded_app, self.keys, self.revoke_id):
             self.revoke_id = ""
             yield still_loading()
             return

@@ -154,8 +154,8 @@ class WebhooksState(AppContext):
 
     @rx.event
     async def redeliver(self, event_id: str):
-        if not (self._loaded(self._loaded_app) and any(e["id"] == event_id for e in self.events)):
-            yield still_loading()  # not an event of this app's rows (see AppContext._loaded)
+        if not self._listed(self._loaded_app, self.events, event_id):
+            yield still_loading()  # not an event of this app's rows
             return
         try:
             await self._client().redeliver_webhook_event(event_id)
