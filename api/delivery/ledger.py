@@ -128,9 +128,12 @@ async def apply(
     retry_at: dt.datetime | None,
     dead_devices: Iterable[tuple[int, str]] = (),
     count_attempt: bool = True,
-) -> None:
+    lease_until: dt.datetime | None = None,
+) -> int:
+    """Write `changes` in one transaction; how many delivery rows were written. `lease_until`,
+    a sender's claim: only rows still under it are written (see senders.py)."""
     if not changes:
-        return
+        return 0
     now = dt.datetime.now(dt.UTC)
     # PostgreSQL cannot infer a parameter's type inside CASE; SQLite has no timestamptz
     # type to cast to (CAST would turn the text into a number).
@@ -161,7 +164,8 @@ async def apply(
         history = any(attempts.stored(c.status, receipt=not count_attempt) for c in changes)
         recorded = attempts.insert_from_values(now, receipt=not count_attempt) if postgres and history else None
         written = _with_apps(
-            await _write_changes(values, args, now, retry_param, retry_at, count_attempt, recorded), app_of
+            await _write_changes(values, args, now, retry_param, retry_at, count_attempt, recorded, lease_until),
+            app_of,
         )
         if history and not postgres:
             await attempts.record(values, args, now, receipt=not count_attempt)
@@ -185,6 +189,7 @@ async def apply(
         # Whatever fails after the commit must not look like a failed record (a caller would
         # write the outcomes twice): webhooks due and statuses are picked up by periodic jobs.
         log.exception("outcomes recorded; notifying and status roll-forward left to the sweep")
+    return len(written)
 
 
 # What the rows as written feed (live delivery events, webhooks): a column more is a value more
@@ -195,10 +200,13 @@ _WRITTEN = ", ".join(f"deliveries.{c}" for c in (
 
 async def _write_changes(values: str, args: list, now: dt.datetime, retry_param: str,
                          retry_at: dt.datetime | None, count_attempt: bool,
-                         recorded: tuple[str, list] | None = None) -> list[dict]:
+                         recorded: tuple[str, list] | None = None,
+                         lease_until: dt.datetime | None = None) -> list[dict]:
     """The rows as written (RETURNING), so live and webhook events need no second read.
-    `recorded`: a statement (and its arguments) reading `v` to run in the same WITH."""
+    `recorded`: a statement (and its arguments) reading `v` to run in the same WITH.
+    `lease_until`: only rows whose claim still carries this stamp (a sender's own)."""
     also, also_args = (f", recorded AS ({recorded[0]})", recorded[1]) if recorded else ("", [])
+    ours, ours_args = (f" AND deliveries.lease_until = {_timestamp()}", [lease_until]) if lease_until else ("", [])
     return await raw(
         f"WITH v(id, status, error, ticket) AS ({values}){also}"
         " UPDATE deliveries SET status = v.status, error = v.error,"
@@ -211,8 +219,8 @@ async def _write_changes(values: str, args: list, now: dt.datetime, retry_param:
         " FROM v WHERE deliveries.id = v.id"
         # A retry never resurrects a delivery settled meanwhile (canceled while in flight).
         " AND (v.status <> 'PENDING' OR deliveries.status = 'PENDING')"
-        f" RETURNING {_WRITTEN}",
-        *args, *also_args, now, now, retry_at or now,
+        f"{ours} RETURNING {_WRITTEN}",
+        *args, *also_args, now, now, retry_at or now, *ours_args,
     )
 
 

@@ -2,8 +2,9 @@
 
 The claim's lease, not the queue, decides who sends a row: any number of tasks may carry the
 same ids (a re-kick, a redelivered message, a retry timer), and only the lease holder sends.
-What the provider accepted is recorded before the lease runs out, even across a database
-outage, because once the lease has run out the sweep hands the row to another sender.
+What the provider accepted is recorded even across a database outage: the record is written
+only to rows that still carry this sender's claim, so it may go on trying after the lease has
+run out, and only rows the sweep meanwhile handed to another sender are left to that sender.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -65,8 +67,27 @@ def _unsendable(delivery: dict, device: dict | None, n: dict | None, now: dt.dat
     return None
 
 
-def _lease(runtime: Runtime) -> dt.timedelta:
-    return dt.timedelta(seconds=runtime.settings.delivery_lease)
+# How long past its lease a sender goes on trying to record what a provider accepted, while the
+# database is away: its rows stay its own until the sweep, back with the database, re-kicks them.
+RECORD_PATIENCE = 900.0
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A sender's claim on a batch: `until`, the stamp the claim wrote on its rows (a record is
+    written only where it is still there), and `deadline`, the monotonic time at which the lease
+    runs out, less a margin for the write itself (taken before the claim, so it errs early)."""
+
+    until: dt.datetime
+    deadline: float
+
+    @classmethod
+    def taken(cls, runtime: Runtime, now: dt.datetime) -> Lease:
+        seconds = runtime.settings.delivery_lease
+        return cls(now + dt.timedelta(seconds=seconds), time.monotonic() + seconds - min(5.0, seconds / 4))
+
+    async def claim(self, ids: list[int], now: dt.datetime) -> list[dict]:
+        return await ledger.claim(ids, now, self.until - now)
 
 
 async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
@@ -83,15 +104,15 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
     # run out while it waits, or the sweep would hand the same rows to a second sender.
     await expo.pacer.acquire(len(open_ids))
     now = dt.datetime.now(dt.UTC)
-    lease_deadline = _lease_deadline(runtime)
-    claimed = await ledger.claim(open_ids, now, _lease(runtime))
+    lease = Lease.taken(runtime, now)
+    claimed = await lease.claim(open_ids, now)
     if not claimed:
         return
     devices, notes = await _load(claimed)
     changes, ready = _split(claimed, devices, notes, now)
     ready = await gate.screen(runtime, ready, notes, now)  # muted / quiet hours: SKIPPED or HELD
     if not ready:
-        await ledger.apply(runtime, changes, retry_at=None)
+        await ledger.apply(runtime, changes, retry_at=None, lease_until=lease.until)
         return
     step = MAX_MESSAGES_PER_REQUEST
     # Requests per access token: an app's own (setExpoAccessToken), else the server's (None).
@@ -116,7 +137,7 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
     results = await asyncio.gather(*(
         request(group[i : i + step], token) for token, group in by_token.items() for i in range(0, len(group), step)
     ))
-    await _record(runtime, changes, ready, [o for chunk in results for o in chunk], lease_deadline)
+    await _record(runtime, changes, ready, [o for chunk in results for o in chunk], lease)
 
 
 async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
@@ -168,8 +189,8 @@ async def send_individually(
     load its devices and notifications once, `prepare` what is shared (payloads per notification,
     credentials per app), send each with `concurrency` requests in flight, record in one write."""
     now = dt.datetime.now(dt.UTC)
-    lease_deadline = _lease_deadline(runtime)
-    claimed = await ledger.claim(delivery_ids, now, _lease(runtime))
+    lease = Lease.taken(runtime, now)
+    claimed = await lease.claim(delivery_ids, now)
     if not claimed:
         return
     devices, notes = await _load(claimed)
@@ -187,7 +208,7 @@ async def send_individually(
     # As many runners as the sender has slots, each taking the next delivery, keep the slots full;
     # a task per delivery (1,000 a batch) cost about 7 us each in task switches and semaphore waits.
     await asyncio.gather(*(runner() for _ in range(min(concurrency, len(ready)))))
-    await _record(runtime, changes, ready, outcomes, lease_deadline)
+    await _record(runtime, changes, ready, outcomes, lease)
 
 
 def _split(claimed, devices, notes, now) -> tuple[list[ledger.Change], list[dict]]:
@@ -201,33 +222,31 @@ def _split(claimed, devices, notes, now) -> tuple[list[ledger.Change], list[dict
     return changes, ready
 
 
-def _lease_deadline(runtime: Runtime) -> float:
-    """Monotonic time until which this sender may still record what it sent: its lease, less a
-    margin for the write itself (taken before the claim, so it errs early)."""
-    lease = runtime.settings.delivery_lease
-    return time.monotonic() + lease - min(5.0, lease / 4)
-
-
-async def _apply_within_lease(runtime: Runtime, changes: list[ledger.Change], deadline: float, **kw) -> None:
+async def _apply_while_ours(runtime: Runtime, changes: list[ledger.Change], lease: Lease, **kw) -> None:
     """Record outcomes the provider already has. If the database went away, wait for it and
-    record them when it returns: re-sending is what a lost record would cost. Past the lease
-    the rows may be another sender's, so this gives up and the rows count as in flight at a crash."""
+    record them when it returns: re-sending is what a lost record would cost. The write takes
+    only rows still under this claim, so it may go on past the lease: a row the sweep handed to
+    another sender meanwhile is that sender's to record (and its device gets the push twice)."""
     delay = 0.1
     while True:
         try:
-            await ledger.apply(runtime, changes, **kw)
-            return
+            written = await ledger.apply(runtime, changes, lease_until=lease.until, **kw)
         except DATABASE_GONE as exc:
-            if time.monotonic() + delay >= deadline:
-                log.error("could not record %d outcomes within the lease: %r", len(changes), exc)
+            if time.monotonic() + delay >= lease.deadline + RECORD_PATIENCE:
+                log.error("could not record %d outcomes in %.0f s past the lease: %r", len(changes), RECORD_PATIENCE, exc)
                 raise
             log.warning("database unavailable (%r); recording %d outcomes again in %.1fs", exc, len(changes), delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+            continue
+        if written < len(changes):
+            log.warning("%d of %d outcomes not recorded: their rows went to another sender after this one's"
+                        " lease ran out, and those devices may get the push twice", len(changes) - written, len(changes))
+        return
 
 
 async def _record(
-    runtime: Runtime, changes: list[ledger.Change], ready: list[dict], outcomes: list, deadline: float
+    runtime: Runtime, changes: list[ledger.Change], ready: list[dict], outcomes: list, lease: Lease
 ) -> None:
     settings = runtime.settings
     failures: dict[int, ProviderFailure] = {}
@@ -250,7 +269,7 @@ async def _record(
         attempts = max(c.delivery["attempts"] + 1 for c in retrying)
         delay = backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after)
         retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
-    await _apply_within_lease(runtime, changes, deadline, retry_at=retry_at,
+    await _apply_while_ours(runtime, changes, lease, retry_at=retry_at,
                               dead_devices=ledger.dead_devices_of(changes, failures))
     if retrying:  # after the record: a timer that fired before it would find the rows leased
         _schedule_retry(runtime, retrying, delay)

@@ -71,9 +71,12 @@ async def retract_notification(runtime: Runtime, row: dict) -> dict:
         ).returning(*Notification.all_columns())
         if not updated:
             raise Conflict("the notification was canceled or retracted meanwhile")
+        # A claim's stamp stays: a sender that has the row in flight records what it sent over
+        # this (senders write only rows still under their claim), and the device then gets the
+        # retraction's push like every device it reached.
         await Delivery.update(
             {Delivery.status: "SKIPPED", Delivery.reason: "Retracted", Delivery.updated_at: now,
-             Delivery.lease_until: None, Delivery.next_attempt_at: None}
+             Delivery.next_attempt_at: None}
         ).where((Delivery.notification == row["id"]) & Delivery.status.is_in(list(NOT_YET_SENT)))
     new = _loaded(updated[0])
     await _announce(runtime, new)
