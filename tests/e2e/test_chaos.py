@@ -35,10 +35,11 @@ PER_PHASE = 2  # notifications per phase: 6,000 deliveries
 ENV = {
     "BOOPER_STALL_AFTER": "5", "BOOPER_PERIODIC_INTERVAL": "2", "BOOPER_RETRY_BASE_DELAY": "0.5",
     "BOOPER_RETRY_MAX_DELAY": "4", "BOOPER_MAX_ATTEMPTS": "10", "BOOPER_RECEIPT_DELAY": "1",
-    # The lease bounds how long a sender may go on recording what it sent while PostgreSQL is
-    # away (past it the rows may be another sender's): a batch's paced send (300/s here) plus the
-    # outage plus PostgreSQL's restart must fit in it. 20 s left too little on a loaded box (900
-    # duplicates in one CI run: a batch whose record gave up); production's default is 120 s.
+    # Within the lease a sender's record while PostgreSQL is away races nobody; past it, it races
+    # the sweep (which may hand the rows to another sender once PostgreSQL is back): a batch's
+    # paced send (300/s here) plus the outage plus PostgreSQL's restart should fit in it. With
+    # 20 s, senders used to give up at the lease (900 duplicates in one CI run); production's
+    # default is 120 s.
     "BOOPER_DELIVERY_LEASE": "30", "BOOPER_EXPO_RATE": "300", "BOOPER_PROVIDER_TIMEOUT": "5",
 }
 SEND = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }"
