@@ -8,6 +8,7 @@ reached get a replacement push (api/engagement/replacements.py), kicked as a tas
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from strawberry import UNSET
@@ -26,11 +27,20 @@ CLOSED = ("CANCELED", "RETRACTED")
 NOT_YET_SENT = ("PENDING", "HELD")
 
 
+Spend = Callable[[], Awaitable[None]]
+
+
+async def _free() -> None:
+    return None
+
+
 async def update_notification(
-    runtime: Runtime, row: dict, channel_name: str, *, title: Any = UNSET, body: Any = UNSET, data: Any = UNSET
+    runtime: Runtime, row: dict, channel_name: str, *, title: Any = UNSET, body: Any = UNSET, data: Any = UNSET,
+    spend: Spend = _free,
 ) -> dict:
     """The new version (UNSET fields unchanged, null clears), validated as sendNotification
-    validates; CONFLICT once canceled or retracted."""
+    validates; CONFLICT once canceled or retracted. `spend` (the app's send rate) is called once
+    the edit is known to be valid: a refused edit pushes nothing and costs nothing."""
     if row["status"] in CLOSED:
         raise Conflict(f"a {row['status']} notification cannot be changed")
     changed = {k: v for k, v in (("title", title), ("body", body), ("data", data)) if v is not UNSET}
@@ -43,6 +53,7 @@ async def update_notification(
                   channel={"name": channel_name} if row["channel"] is not None else None)
     draft.validate(now)
     draft.check_size()
+    await spend()
     values = {getattr(Notification, k): v for k, v in changed.items()}
     values[Notification.edited_at] = now
     updated = await Notification.update(values).where(
@@ -55,13 +66,14 @@ async def update_notification(
     return new
 
 
-async def retract_notification(runtime: Runtime, row: dict) -> dict:
+async def retract_notification(runtime: Runtime, row: dict, *, spend: Spend = _free) -> dict:
     """RETRACTED: out of every inbox, its unsent deliveries SKIPPED (reason Retracted), and the
     devices it reached told to remove it. Retracting twice returns the retracted notification."""
     if row["status"] == "RETRACTED":
         return row
     if row["status"] == "CANCELED":
         raise Conflict("a CANCELED notification cannot be retracted")
+    await spend()
     now = dt.datetime.now(dt.UTC)
     async with db.transaction():
         updated = await Notification.update(

@@ -93,11 +93,10 @@ class EngagementMutation:
     )
     async def update_notification(self, info: Info, id: strawberry.ID, input: UpdateNotificationInput) -> Notification:
         row, access = await administered_notification(info, id)
-        await _spend_a_send(info, row)
         (channel,) = await channels.channels_by_ids([row["channel"]]) if row["channel"] is not None else (None,)
         updated = await edits.update_notification(
             info.context.runtime, row, channel["name"] if channel else "",
-            title=input.title, body=input.body, data=input.data,
+            title=input.title, body=input.body, data=input.data, spend=lambda: _spend_a_send(info, row),
         )
         return Notification(row=updated, access=access)
 
@@ -107,8 +106,8 @@ class EngagementMutation:
     )
     async def retract_notification(self, info: Info, id: strawberry.ID) -> Notification:
         row, access = await administered_notification(info, id)
-        await _spend_a_send(info, row)
-        return Notification(row=await edits.retract_notification(info.context.runtime, row), access=access)
+        retracted = await edits.retract_notification(info.context.runtime, row, spend=lambda: _spend_a_send(info, row))
+        return Notification(row=retracted, access=access)
 
     @strawberry.mutation(
         description="Set muted channels (of the app) and quiet hours (HH:MM to HH:MM in an IANA time zone): for "
@@ -147,7 +146,8 @@ class EngagementMutation:
 async def _spend_a_send(info: Info, notification: dict) -> None:
     """An edit or a retraction pushes to every device the notification reached, as a send does:
     it takes its unit of the app's send rate (BOOPER_APP_RATE), or any number of them in a loop
-    would push without end."""
+    would push without end. Only once it is known to push: a refused one (invalid, canceled,
+    already retracted) costs nothing."""
     runtime = info.context.runtime
     if notification["app"] is not None:
         await runtime.limiter.hit(runtime.settings.app_rate, "app", str(notification["app"]),

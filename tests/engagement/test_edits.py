@@ -209,3 +209,24 @@ async def test_edits_and_retractions_take_their_unit_of_the_apps_send_rate(api, 
     refused = await api.error(RETRACT, {"n": sent["id"]}, api_key=app.api_key)
     assert refused["extensions"]["code"] == "RATE_LIMITED"
     assert (await Notification.select(Notification.title).where(Notification.id == int(sent["id"])))[0]["title"] == "v3"
+
+
+async def test_a_refused_edit_or_retraction_costs_no_unit_of_the_send_rate(api, sandbox, settings):
+    """Only an edit that pushes spends: before, an invalid edit, an empty one, an edit of a
+    retracted notification and a second retraction each took a unit, and a client's mistakes
+    left the app's real sends RATE_LIMITED."""
+    settings.app_rate = "3/minute"
+    app, channel, _ = await setup_channel(api)
+    sent = await send(api, app, channelId=channel["id"], title="v1")  # the first unit
+    other = await send(api, app, channelId=channel["id"], title="other")  # the second
+    for refused_input, code in (({"title": "x" * 5000}, "BAD_USER_INPUT"), ({}, "BAD_USER_INPUT")):
+        error = await api.error(UPDATE, {"n": sent["id"], "i": refused_input}, api_key=app.api_key)
+        assert error["extensions"]["code"] == code
+    await api.ok(RETRACT, {"n": other["id"]}, api_key=app.api_key)  # the third, and the last
+    assert (await api.ok(RETRACT, {"n": other["id"]}, api_key=app.api_key))["retractNotification"]["status"] == "RETRACTED"
+    error = await api.error(UPDATE, {"n": other["id"], "i": {"title": "again"}}, api_key=app.api_key)
+    assert error["extensions"]["code"] == "CONFLICT"
+    # Nothing refused was counted: the rate is spent by the three that pushed, and only then.
+    error = await api.error(UPDATE, {"n": sent["id"], "i": {"title": "v2"}}, api_key=app.api_key)
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert (await Notification.select(Notification.title).where(Notification.id == int(sent["id"])))[0]["title"] == "v1"
