@@ -27,17 +27,19 @@ def stored(status: str, *, receipt: bool) -> bool:
     return receipt or status not in ACCEPTED
 
 
-def insert_from_values(now: dt.datetime, *, receipt: bool) -> tuple[str, list]:
+def insert_from_values(now: dt.datetime, *, receipt: bool, written: str | None = None) -> tuple[str, list]:
     """The INSERT of one attempt row per change, reading the changes from a `v(id, status, error,
     ticket)` defined before it (a WITH), and its arguments. Sends the provider accepted get no
     row (see `stored`), nor does a delivery deleted meanwhile (its notification deleted while in
-    flight)."""
+    flight). `written`: the name of the WITH's update (its RETURNING has `id`): only the rows
+    it wrote get one (not a row another sender took over, nor one settled meanwhile)."""
     stamp = "CAST({} AS TIMESTAMPTZ)" if db.is_postgres(db.current_engine()) else "{}"
     accepted = "" if receipt else " AND v.status NOT IN (" + ", ".join(f"'{s}'" for s in ACCEPTED) + ")"
+    source = (f"v JOIN {written} w ON w.id = v.id WHERE TRUE" if written
+              else "v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.id)")
     return (
         "INSERT INTO delivery_attempts (delivery, kind, status, error, ticket_id, attempted_at)"
-        f" SELECT v.id, {{}}, v.status, v.error, v.ticket, {stamp} FROM v"
-        f" WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.id){accepted}",
+        f" SELECT v.id, {{}}, v.status, v.error, v.ticket, {stamp} FROM {source}{accepted}",
         ["RECEIPT" if receipt else "SEND", now],
     )
 

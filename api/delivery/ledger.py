@@ -129,28 +129,18 @@ async def apply(
     dead_devices: Iterable[tuple[int, str]] = (),
     count_attempt: bool = True,
     lease_until: dt.datetime | None = None,
-) -> int:
-    """Write `changes` in one transaction; how many delivery rows were written. `lease_until`,
-    a sender's claim: only rows still under it are written (see senders.py)."""
+) -> list[dict]:
+    """Write `changes` in one transaction; the delivery rows as written. `lease_until`, a
+    sender's claim: only rows still under it are written (see senders.py), and what follows
+    (attempt history, events, metrics) is of the rows written."""
     if not changes:
-        return 0
+        return []
     now = dt.datetime.now(dt.UTC)
     # PostgreSQL cannot infer a parameter's type inside CASE; SQLite has no timestamptz
     # type to cast to (CAST would turn the text into a number).
     postgres = db.is_postgres(db.current_engine())
     retry_param = "CAST({} AS TIMESTAMPTZ)" if postgres else "{}"
-    if postgres:  # four array parameters, whatever the batch size (see ids_in)
-        values = (
-            "SELECT * FROM unnest(CAST({} AS BIGINT[]), CAST({} AS TEXT[]),"
-            " CAST({} AS TEXT[]), CAST({} AS TEXT[]))"
-        )
-        args: list = [[c.delivery["id"] for c in changes], [c.status for c in changes],
-                      [c.error for c in changes], [c.ticket_id for c in changes]]
-    else:
-        values = "VALUES " + ", ".join("(CAST({} AS BIGINT), {}, {}, {})" for _ in changes)
-        args = []
-        for c in changes:
-            args += [c.delivery["id"], c.status, c.error, c.ticket_id]
+    values, args = _values(changes, postgres)
     dead = dict(dead_devices)
     apps_of_dead = await webhook_events.apps_of_devices(list(dead)) if dead else {}
     notes = await _notification_states({c.delivery["notification"] for c in changes})
@@ -162,13 +152,16 @@ async def apply(
         # WITH): the batch's arrays are sent and unpacked once, in one round trip.
         # Only outcomes the delivery row cannot tell (failures, retries, receipts) are rows.
         history = any(attempts.stored(c.status, receipt=not count_attempt) for c in changes)
-        recorded = attempts.insert_from_values(now, receipt=not count_attempt) if postgres and history else None
+        recorded = attempts.insert_from_values(now, receipt=not count_attempt, written="u") if postgres and history else None
         written = _with_apps(
             await _write_changes(values, args, now, retry_param, retry_at, count_attempt, recorded, lease_until),
             app_of,
         )
-        if history and not postgres:
-            await attempts.record(values, args, now, receipt=not count_attempt)
+        if len(written) < len(changes):
+            done = {r["id"] for r in written}
+            changes = [c for c in changes if c.delivery["id"] in done]
+        if history and not postgres and changes:
+            await attempts.record(*_values(changes, postgres), now, receipt=not count_attempt)
         await attempts.prune([c.delivery["id"] for c in changes if attempts.may_overflow(c.delivery["attempts"])])
         if dead:
             await mark_devices_dead(dead)
@@ -189,7 +182,21 @@ async def apply(
         # Whatever fails after the commit must not look like a failed record (a caller would
         # write the outcomes twice): webhooks due and statuses are picked up by periodic jobs.
         log.exception("outcomes recorded; notifying and status roll-forward left to the sweep")
-    return len(written)
+    return written
+
+
+def _values(changes: list[Change], postgres: bool) -> tuple[str, list]:
+    """The changes as rows `(id, status, error, ticket)` for a WITH, and their arguments."""
+    if postgres:  # four array parameters, whatever the batch size (see ids_in)
+        return (
+            "SELECT * FROM unnest(CAST({} AS BIGINT[]), CAST({} AS TEXT[]),"
+            " CAST({} AS TEXT[]), CAST({} AS TEXT[]))"
+        ), [[c.delivery["id"] for c in changes], [c.status for c in changes],
+            [c.error for c in changes], [c.ticket_id for c in changes]]
+    args: list = []
+    for c in changes:
+        args += [c.delivery["id"], c.status, c.error, c.ticket_id]
+    return "VALUES " + ", ".join("(CAST({} AS BIGINT), {}, {}, {})" for _ in changes), args
 
 
 # What the rows as written feed (live delivery events, webhooks): a column more is a value more
@@ -203,13 +210,11 @@ async def _write_changes(values: str, args: list, now: dt.datetime, retry_param:
                          recorded: tuple[str, list] | None = None,
                          lease_until: dt.datetime | None = None) -> list[dict]:
     """The rows as written (RETURNING), so live and webhook events need no second read.
-    `recorded`: a statement (and its arguments) reading `v` to run in the same WITH.
-    `lease_until`: only rows whose claim still carries this stamp (a sender's own)."""
-    also, also_args = (f", recorded AS ({recorded[0]})", recorded[1]) if recorded else ("", [])
+    `recorded`: a statement (and its arguments) reading `v` and the rows written, `u`, to run
+    in the same WITH. `lease_until`: only rows whose claim still carries this stamp (a sender's own)."""
     ours, ours_args = (f" AND deliveries.lease_until = {_timestamp()}", [lease_until]) if lease_until else ("", [])
-    return await raw(
-        f"WITH v(id, status, error, ticket) AS ({values}){also}"
-        " UPDATE deliveries SET status = v.status, error = v.error,"
+    update = (
+        "UPDATE deliveries SET status = v.status, error = v.error,"
         " ticket_id = COALESCE(v.ticket, deliveries.ticket_id),"
         f" attempts = deliveries.attempts + {1 if count_attempt else 0}, lease_until = NULL,"
         " updated_at = {},"
@@ -219,9 +224,16 @@ async def _write_changes(values: str, args: list, now: dt.datetime, retry_param:
         " FROM v WHERE deliveries.id = v.id"
         # A retry never resurrects a delivery settled meanwhile (canceled while in flight).
         " AND (v.status <> 'PENDING' OR deliveries.status = 'PENDING')"
-        f"{ours} RETURNING {_WRITTEN}",
-        *args, *also_args, now, now, retry_at or now, *ours_args,
+        f"{ours} RETURNING {_WRITTEN}"
     )
+    update_args = [now, now, retry_at or now, *ours_args]
+    if recorded:
+        return await raw(
+            f"WITH v(id, status, error, ticket) AS ({values}), u AS ({update}), recorded AS ({recorded[0]})"
+            " SELECT * FROM u",
+            *args, *update_args, *recorded[1],
+        )
+    return await raw(f"WITH v(id, status, error, ticket) AS ({values}) {update}", *args, *update_args)
 
 
 def _observe(changes: list[Change], now: dt.datetime, *, first_attempt: bool) -> None:

@@ -70,6 +70,7 @@ def _unsendable(delivery: dict, device: dict | None, n: dict | None, now: dt.dat
 # How long past its lease a sender goes on trying to record what a provider accepted, while the
 # database is away: its rows stay its own until the sweep, back with the database, re-kicks them.
 RECORD_PATIENCE = 900.0
+RECORD_LOG_EVERY = 30.0  # seconds between warnings while it waits
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ async def send_expo(runtime: Runtime, delivery_ids: list[int]) -> None:
     results = await asyncio.gather(*(
         request(group[i : i + step], token) for token, group in by_token.items() for i in range(0, len(group), step)
     ))
-    await _record(runtime, changes, ready, [o for chunk in results for o in chunk], lease)
+    await _record(runtime, changes, ready, [o for chunk in results for o in chunk], lease, notes)
 
 
 async def send_webpush(runtime: Runtime, delivery_ids: list[int]) -> None:
@@ -208,7 +209,7 @@ async def send_individually(
     # As many runners as the sender has slots, each taking the next delivery, keep the slots full;
     # a task per delivery (1,000 a batch) cost about 7 us each in task switches and semaphore waits.
     await asyncio.gather(*(runner() for _ in range(min(concurrency, len(ready)))))
-    await _record(runtime, changes, ready, outcomes, lease)
+    await _record(runtime, changes, ready, outcomes, lease, notes)
 
 
 def _split(claimed, devices, notes, now) -> tuple[list[ledger.Change], list[dict]]:
@@ -222,33 +223,52 @@ def _split(claimed, devices, notes, now) -> tuple[list[ledger.Change], list[dict
     return changes, ready
 
 
-async def _apply_while_ours(runtime: Runtime, changes: list[ledger.Change], lease: Lease, **kw) -> None:
-    """Record outcomes the provider already has. If the database went away, wait for it and
-    record them when it returns: re-sending is what a lost record would cost. The write takes
-    only rows still under this claim, so it may go on past the lease: a row the sweep handed to
-    another sender meanwhile is that sender's to record (and its device gets the push twice)."""
-    delay = 0.1
+async def _apply_while_ours(runtime: Runtime, changes: list[ledger.Change], lease: Lease, **kw) -> list[dict]:
+    """Record outcomes the provider already has; the rows written. If the database went away,
+    wait for it and record them when it returns: re-sending is what a lost record would cost.
+    The write takes only rows still under this claim, so it may go on past the lease: a row
+    handed to another sender meanwhile (by the sweep, or the queue redelivering this task) is
+    that sender's to record, and its device gets the push twice."""
+    delay, started, logged = 0.1, time.monotonic(), -RECORD_LOG_EVERY
     while True:
         try:
             written = await ledger.apply(runtime, changes, lease_until=lease.until, **kw)
         except DATABASE_GONE as exc:
-            if time.monotonic() + delay >= lease.deadline + RECORD_PATIENCE:
+            now = time.monotonic()
+            if now + delay >= lease.deadline + RECORD_PATIENCE:
                 log.error("could not record %d outcomes in %.0f s past the lease: %r", len(changes), RECORD_PATIENCE, exc)
                 raise
-            log.warning("database unavailable (%r); recording %d outcomes again in %.1fs", exc, len(changes), delay)
+            if now - logged >= RECORD_LOG_EVERY:  # a line a while, not one per try
+                log.warning("database unavailable (%r); still recording %d outcomes after %.0f s",
+                            exc, len(changes), now - started)
+                logged = now
             await asyncio.sleep(delay)
             # Past the lease, the sweep may hand the rows on as soon as the database is back:
             # try often enough to be first.
             delay = min(delay * 2, 2.0 if time.monotonic() < lease.deadline else 0.25)
             continue
-        if written < len(changes):
-            log.warning("%d of %d outcomes not recorded: their rows went to another sender after this one's"
-                        " lease ran out, and those devices may get the push twice", len(changes) - written, len(changes))
-        return
+        if len(written) < len(changes):
+            await _log_taken(changes, written, lease)
+        return written
+
+
+async def _log_taken(changes: list[ledger.Change], written: list[dict], lease: Lease) -> None:
+    """Of the rows not written, those another sender holds now (a claim other than this one's):
+    their devices may get the push twice. The rest were settled meanwhile (canceled, retracted,
+    deleted), which is no one's fault."""
+    done = {r["id"] for r in written}
+    where, args = ledger.ids_in("id", [c.delivery["id"] for c in changes if c.delivery["id"] not in done])
+    rows = db.parse_timestamps(await ledger.raw(f"SELECT id, lease_until FROM deliveries WHERE {where}", *args),
+                               "lease_until")
+    taken = sum(1 for r in rows if r["lease_until"] is not None and r["lease_until"] != lease.until)
+    if taken:
+        log.warning("%d of %d outcomes not recorded: their rows went to another sender after this one's"
+                    " lease ran out, and those devices may get the push twice", taken, len(changes))
 
 
 async def _record(
-    runtime: Runtime, changes: list[ledger.Change], ready: list[dict], outcomes: list, lease: Lease
+    runtime: Runtime, changes: list[ledger.Change], ready: list[dict], outcomes: list, lease: Lease,
+    notes: dict[int, dict],
 ) -> None:
     settings = runtime.settings
     failures: dict[int, ProviderFailure] = {}
@@ -271,14 +291,20 @@ async def _record(
         attempts = max(c.delivery["attempts"] + 1 for c in retrying)
         delay = backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after)
         retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
-    await _apply_while_ours(runtime, changes, lease, retry_at=retry_at,
-                              dead_devices=ledger.dead_devices_of(changes, failures))
+    written = await _apply_while_ours(runtime, changes, lease, retry_at=retry_at,
+                                      dead_devices=ledger.dead_devices_of(changes, failures))
     if retrying:  # after the record: a timer that fired before it would find the rows leased
-        _schedule_retry(runtime, retrying, delay)
+        ours = {r["id"] for r in written if r["status"] == "PENDING"}  # not another sender's
+        _schedule_retry(runtime, [c for c in retrying if c.delivery["id"] in ours], delay)
+    from api.engagement import replacements  # it sends through this module's senders
+
+    await replacements.catch_up(runtime, [r for r in written if r["status"] in replacements.REACHED], notes)
 
 
 def _schedule_retry(runtime: Runtime, retrying: list[ledger.Change], delay: float) -> None:
     """Best effort in this process; if it dies first, the sweep finds the overdue rows."""
+    if not retrying:
+        return
     rows = [{"id": c.delivery["id"], "platform": c.delivery["platform"]} for c in retrying]
 
     async def later() -> None:

@@ -84,8 +84,9 @@ async def retract_notification(runtime: Runtime, row: dict, *, spend: Spend = _f
         if not updated:
             raise Conflict("the notification was canceled or retracted meanwhile")
         # A claim's stamp stays: a sender that has the row in flight records what it sent over
-        # this (senders write only rows still under their claim), and the device then gets the
-        # retraction's push like every device it reached.
+        # this (senders write only rows still under their claim), and then pushes the
+        # retraction to that device itself (replacements.catch_up): the task kicked below may
+        # have listed the devices reached before that record.
         await Delivery.update(
             {Delivery.status: "SKIPPED", Delivery.reason: "Retracted", Delivery.updated_at: now,
              Delivery.next_attempt_at: None}

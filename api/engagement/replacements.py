@@ -27,7 +27,7 @@ import orjson
 
 from api.apps import credentials
 from api.channels.tables import Channel
-from api.delivery import payload
+from api.delivery import ledger, payload
 from api.delivery.native_senders import push_one
 from api.delivery.providers import providers
 from api.notifications import service as notifications
@@ -42,12 +42,31 @@ REACHED = ("SENT", "DELIVERED")
 log = logging.getLogger("booper.engagement")
 
 
-async def push_replacements(runtime: Runtime, notification_id: int) -> int:
+async def catch_up(runtime: Runtime, reached: list[dict], sent: dict[int, dict]) -> None:
+    """Deliveries a sender just recorded as reached, of notifications edited or retracted since it
+    loaded them (`sent`: the versions it pushed): the edit's or retraction's own replacement task
+    may have listed the devices reached before these were recorded, so these get theirs now. A
+    device may then get the same replacement twice, which it shows once (same collapse id)."""
+    if not reached:
+        return
+    try:
+        for n in await notifications.get_many(sorted({r["notification"] for r in reached})):
+            if n is None:
+                continue
+            before = sent.get(n["id"])
+            if n["status"] == "RETRACTED" or (before is not None and n["edited_at"] != before["edited_at"]):
+                await push_replacements(runtime, n["id"], only=[r["id"] for r in reached if r["notification"] == n["id"]])
+    except Exception:  # noqa: BLE001 - best effort, like the replacements themselves
+        log.exception("replacements for deliveries recorded after an edit or a retraction were not pushed")
+
+
+async def push_replacements(runtime: Runtime, notification_id: int, only: list[int] | None = None) -> int:
     """Push the notification's current version (or its retraction) to every active device it
-    reached; returns how many pushes were handed to a provider."""
+    reached (`only`: of these deliveries); returns how many pushes were handed to a provider."""
     n = await notifications.get(notification_id)
     if n is None:
         return 0
+    among, among_args = ledger.ids_in("d.id", only) if only else ("TRUE", [])
     channel = await Channel.select(Channel.name).where(Channel.id == n["channel"]).first() if n["channel"] else None
     channel_name = channel["name"] if channel else ""
     after, handed = 0, 0
@@ -56,8 +75,8 @@ async def push_replacements(runtime: Runtime, notification_id: int) -> int:
             "SELECT d.id, d.platform, v.id AS device, v.app, v.token, v.p256dh, v.auth FROM deliveries d"
             " JOIN devices v ON v.id = d.device"
             " WHERE d.notification = {} AND d.status IN ('SENT', 'DELIVERED') AND v.active AND d.id > {}"
-            " ORDER BY d.id LIMIT {}",
-            notification_id, after, PAGE,
+            f" AND {among} ORDER BY d.id LIMIT {{}}",
+            notification_id, after, *among_args, PAGE,
         )
         if not rows:
             return handed

@@ -13,7 +13,7 @@ import pytest
 from api.delivery import ledger, senders
 from api.delivery.pipeline import send_task
 from api.notifications.tables import Delivery
-from tests.delivery.helpers import delivery_rows, eventually, send, setup_channel
+from tests.delivery.helpers import delivery_rows, eventually, eventually_sync, send, setup_channel
 from tests.delivery.test_sweep import LostTasks
 
 
@@ -132,27 +132,105 @@ async def test_a_sender_gives_up_recording_after_its_patience(api, sandbox, runt
     assert len(sandbox.messages()) == len(devs)
 
 
-async def test_a_row_retracted_while_in_flight_records_what_was_sent(api, sandbox, runtime, monkeypatch):
-    """A retraction while the push is at the provider: the ledger says the device got it (the
-    sender's record lands over SKIPPED Retracted), so the ledger does not hide a reached device."""
+@pytest.mark.parametrize("change", ["retract", "edit"])
+async def test_a_change_made_while_in_flight_reaches_the_devices_it_missed(api, sandbox, runtime, monkeypatch, change):
+    """A retraction or an edit while the push is at the provider: the sender's record still lands
+    (the ledger does not hide a device it reached), and since the change's own replacement task
+    may have listed the reached devices before that record (here it is lost, as if it had), the
+    sender pushes the replacement to them itself."""
+    from api.delivery.pipeline import PUSH_REPLACEMENTS
     from api.engagement import edits
     from api.notifications import service as notifications
 
     devs, ids = await _pending_batch(api, runtime, monkeypatch, devices=2)
+    LostTasks(monkeypatch, runtime, send_task("EXPO"), PUSH_REPLACEMENTS)
     row = await Delivery.select(Delivery.notification).where(Delivery.id == ids[0]).first()
     real_apply = ledger.apply
 
-    async def retract_then_apply(rt, changes, **kw):
+    async def change_then_apply(rt, changes, **kw):
         if {c.delivery["id"] for c in changes} & set(ids):
-            note = await notifications.get_many([row["notification"]])
-            await edits.retract_notification(rt, note[0])
+            note = await notifications.get(row["notification"])
+            if change == "retract":
+                await edits.retract_notification(rt, note)
+            else:
+                await edits.update_notification(rt, note, "", title="corrected")
         return await real_apply(rt, changes, **kw)
 
-    monkeypatch.setattr(ledger, "apply", retract_then_apply)
+    monkeypatch.setattr(ledger, "apply", change_then_apply)
     await senders.send_expo(runtime, ids)
 
     assert {r["status"] for r in await delivery_rows_by_id(ids)} == {"SENT"}
-    assert len(sandbox.messages()) == len(devs)
+    for device in devs:
+        first, second = sandbox.messages(to=device["token"])
+        assert first["message"]["title"] == "outage"
+        event = {"retract": "retracted", "edit": "updated"}[change]
+        assert second["message"]["data"] == {"notificationId": str(row["notification"]), "notificationEvent": event}
+        if change == "edit":
+            assert second["message"]["title"] == "corrected"
+
+
+async def test_no_replacement_without_a_change(api, sandbox, runtime, monkeypatch):
+    devs, ids = await _pending_batch(api, runtime, monkeypatch, devices=2)
+    await senders.send_expo(runtime, ids)
+    assert sorted(m["to"] for m in sandbox.messages()) == sorted(d["token"] for d in devs)
+
+
+async def test_a_failure_recorded_past_the_lease_writes_history_and_timers_only_for_its_own_rows(
+        api, sandbox, runtime, monkeypatch):
+    """The provider refused the batch for now (a retry due); meanwhile another sender took one
+    row. That row gets no attempt from this sender (its attempts count and history still agree)
+    and no retry timer of this sender's."""
+    from api.notifications.tables import DeliveryAttempt
+
+    monkeypatch.setattr(runtime.settings, "retry_base_delay", 0.2)
+    monkeypatch.setattr(runtime.settings, "retry_max_delay", 0.2)
+    devs, ids = await _pending_batch(api, runtime, monkeypatch, devices=3)
+    kicked = LostTasks(monkeypatch, runtime, send_task("EXPO"))  # where the retry timers' kicks land
+    sandbox.faults({"provider": "expo", "fault": "http_500", "times": 1})
+    monkeypatch.setattr(runtime.settings, "delivery_lease", 1.0)
+    taken: list[dict] = []
+
+    async def another_sender_claims(refused: int) -> None:
+        if not taken and refused >= 2:
+            later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+            taken.extend(await ledger.claim(ids[:1], later, dt.timedelta(seconds=60)))
+
+    DatabaseOutage(monkeypatch, set(ids), seconds=1.5, during=another_sender_claims)
+    await senders.send_expo(runtime, ids)
+
+    rows = {r["id"]: r for r in await delivery_rows_by_id(ids)}
+    history = await DeliveryAttempt.select(DeliveryAttempt.delivery).where(DeliveryAttempt.delivery.is_in(ids))
+    assert sorted(h["delivery"] for h in history) == sorted(ids[1:])
+    assert [rows[i]["attempts"] for i in ids] == [0, 1, 1]
+    await eventually_sync(lambda: _kicked_ids(kicked), what="the retry timer's kick")
+    assert _kicked_ids(kicked) == set(ids[1:])
+
+
+def _kicked_ids(kicked: LostTasks) -> set[int]:
+    return {i for _, args in kicked.lost for i in args[0]}
+
+
+async def test_a_row_canceled_while_in_flight_is_not_reported_as_taken(api, sandbox, runtime, monkeypatch, caplog):
+    """A retry the provider asked for, of a row canceled meanwhile, is not written (a retry never
+    revives a settled row): that is no other sender's doing, and the log does not say it is."""
+    from api.notifications import service as notifications
+
+    devs, ids = await _pending_batch(api, runtime, monkeypatch, devices=2)
+    sandbox.faults({"provider": "expo", "fault": "http_500", "times": 1})
+    row = await Delivery.select(Delivery.notification).where(Delivery.id == ids[0]).first()
+    real_apply = ledger.apply
+
+    async def cancel_then_apply(rt, changes, **kw):
+        note = await notifications.get(row["notification"])
+        if note["status"] != "CANCELED":
+            await notifications.cancel(note)
+        return await real_apply(rt, changes, **kw)
+
+    monkeypatch.setattr(ledger, "apply", cancel_then_apply)
+    with caplog.at_level(logging.WARNING, logger="booper.delivery"):
+        await senders.send_expo(runtime, ids)
+    assert {(r["status"], r["error"]) for r in await delivery_rows_by_id(ids)} == {("FAILED", "Canceled")}
+    assert "another sender" not in caplog.text
 
 
 async def delivery_rows_by_id(ids: list[int]) -> list[dict]:
