@@ -27,6 +27,19 @@ ROUTE_APP_ID = rx.Var(
 ).to(str)
 
 
+# The path the browser is at (React Router's location, without a trailing "/"): the sidebar marks
+# its page at once, while the server's router.url.path names the last page until the server has
+# handled an event from this one (later still when it is busy with an earlier event).
+ROUTE_PATH = rx.Var(
+    _js_expr='routeLocation.pathname.replace(/\\/+$/, "")',
+    _var_type=str,
+    _var_data=VarData(
+        imports={"react-router": [rx.ImportVar(tag="useLocation")]},
+        hooks={"const routeLocation = useLocation();": None},
+    ),
+).to(str)
+
+
 def app_href(suffix: str = ""):
     """A page of the app the URL names: "/apps/<id><suffix>"."""
     return "/apps/" + ROUTE_APP_ID + suffix
@@ -175,8 +188,7 @@ def mobile_menu(in_app: bool) -> rx.Component:
 
 def nav_link(label: str, icon: str, suffix: str, prefix: str = "nav") -> rx.Component:
     href = app_href(suffix)
-    path = rx.State.router.url.path
-    active = rx.cond(suffix == "", path == href, path.startswith(href))  # type: ignore[attr-defined]
+    active = ROUTE_PATH == href if suffix == "" else ROUTE_PATH.startswith(href)
     return rx.link(
         rx.hstack(
             rx.icon(icon, size=16),

@@ -70,6 +70,9 @@ class Session(rx.State):
     menu_open: bool = False
     # The last page load that forgot secrets: this socket and path (see forget_secrets).
     _last_load: str = ""
+    # Page loads in this tab so far (require_auth counts them): a form records the one that
+    # filled it (see AppContext._filled).
+    _page_loads: int = 0
 
     @rx.var
     def logged_in(self) -> bool:
@@ -126,6 +129,7 @@ class Session(rx.State):
     @rx.event
     def require_auth(self):
         self.menu_open = False  # a page load closes the phone menu
+        self._page_loads += 1
         if not self.token:
             asked = str(self.router.url.path or "/apps")
             return rx.redirect(f"{LOGIN}?next={quote(asked, safe='/')}")
@@ -218,6 +222,18 @@ class AppContext(Session):
     def _listed(self, loaded_app: str, rows: list[dict[str, str]], row_id: str) -> bool:
         """A row (by "id") of what the page loaded for the URL's app (see _loaded)."""
         return self._loaded(loaded_app) and any(r["id"] == row_id for r in rows)
+
+    async def _page_load(self) -> int:
+        """The page load that ran last (or runs now), for a form to record as it fills."""
+        return (await self.get_state(Session))._page_loads
+
+    async def _filled(self, filled_by: int, filled_for: str, route_id: str) -> bool:
+        """Whether a form shows what this visit's load filled it with (`filled_by`, from
+        _page_load) for the object the URL names (`filled_for` is the one its values are of).
+        Coming back to a page, its form first shows what it showed when left, of another object
+        or of this one as it was then (the API may have changed it since); a Save writes only
+        what this visit loaded."""
+        return self._mine() and filled_for == route_id != "" and filled_by == await self._page_load()
 
     def _not_mine(self, exc: ApiError) -> bool:
         if exc.code in MISSING_CODES:

@@ -31,6 +31,7 @@ class ChannelSettingsState(AppContext):
     busy: bool = False
     ready: bool = False
     _loaded_channel: str = ""  # the channel the settings shown are of
+    _filled_by: int = 0  # the page load that loaded them (see AppContext._filled)
 
     def _show(self, channel: dict) -> None:
         self.critical = bool(channel.get("critical"))
@@ -61,6 +62,7 @@ class ChannelSettingsState(AppContext):
             return  # another app's channel: the page shows not-found (SubscribersState)
         self._show(channel)
         self._loaded_channel = cid
+        self._filled_by = await self._page_load()
         self.ready = True
 
     @rx.event
@@ -82,9 +84,10 @@ class ChannelSettingsState(AppContext):
 
     @rx.event
     async def save(self):
-        # Another channel's settings (shown until this page's load has run: see
-        # AppContext._loaded) are never written to this one.
-        if not (self._mine() and self.ready and self._loaded_channel == self._route_sub_id()):
+        # Until this visit's load has run, the page shows the settings it showed when left:
+        # another channel's, or this channel's as they were then (see AppContext._filled).
+        cid = self._route_sub_id()
+        if not (self.ready and await self._filled(self._filled_by, self._loaded_channel, cid)):
             self.error = STILL_LOADING
             return
         seconds, problem = forms.parse_digest_window(self.window)
@@ -96,7 +99,7 @@ class ChannelSettingsState(AppContext):
         yield
         try:
             channel = await self._client().update_channel(
-                self._route_sub_id(), critical=self.critical, digest_window=seconds
+                cid, critical=self.critical, digest_window=seconds
             )
         except ApiError as exc:
             self.busy = False

@@ -14,7 +14,7 @@ from dashboard.components import (
     loading,
     page_header,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.session import (
     APP_PAGE,
     AppContext,
@@ -144,7 +144,7 @@ def _channel_row(ch) -> rx.Component:
                     spacing="1",
                     align="center",
                 ),
-                href="/apps/" + AppContext.app_id + "/channels/" + ch["id"],
+                href=app_href("/channels/") + ch["id"],
                 class_name="channel-link",
             )
         ),
@@ -164,7 +164,7 @@ def _channel_row(ch) -> rx.Component:
             rx.hstack(
                 rx.link(
                     rx.button("Settings & subscribers", size="1", variant="soft"),
-                    href="/apps/" + AppContext.app_id + "/channels/" + ch["id"],
+                    href=app_href("/channels/") + ch["id"],
                 ),
                 rx.icon_button(
                     rx.icon("trash-2", size=14),

@@ -16,7 +16,7 @@ from dashboard.components import (
     error_callout,
     page_header,
 )
-from dashboard.layout import app_shell
+from dashboard.layout import app_href, app_shell
 from dashboard.live_client import SubscriptionClient
 from dashboard.rows import delivery_row, notification_row
 from dashboard.session import (
@@ -155,7 +155,7 @@ def _live_notification(row) -> rx.Component:
             rx.vstack(
                 rx.link(
                     rx.text(row["title"], weight="medium", size="2"),
-                    href="/apps/" + AppContext.app_id + "/notifications/" + row["id"],
+                    href=app_href("/notifications/") + row["id"],
                 ),
                 rx.text("#", row["channel"], " · ", row["created"], size="1", color_scheme="gray"),
                 spacing="0",
@@ -187,7 +187,7 @@ def _live_delivery(row) -> rx.Component:
         rx.table.cell(
             rx.link(
                 rx.text(row["notification_title"], size="2"),
-                href="/apps/" + AppContext.app_id + "/notifications/" + row["notification_id"],
+                href=app_href("/notifications/") + row["notification_id"],
             )
         ),
         rx.table.cell(

@@ -120,7 +120,7 @@ def _counts_inline(row) -> rx.Component:
 
 
 def _notification_row(row) -> rx.Component:
-    href = "/apps/" + AppContext.app_id + "/notifications/" + row["id"]
+    href = app_href("/notifications/") + row["id"]
     return rx.table.row(
         rx.table.cell(
             rx.link(

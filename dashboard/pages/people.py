@@ -11,7 +11,7 @@ from dashboard import forms
 from dashboard.components import data_table, empty_state, error_callout, loading, page_header, pager
 from dashboard.layout import app_href, app_shell
 from dashboard.paging import Paged
-from dashboard.people_forms import MAX_IDENTIFIER, person_path
+from dashboard.people_forms import MAX_IDENTIFIER, person_segment
 from dashboard.session import APP_PAGE, AppContext
 
 WAYS = (
@@ -43,7 +43,7 @@ class PeopleState(Paged, AppContext):
         count = len(devices)
         return {
             "identifier": node.get("identifier") or "",
-            "href": person_path(self._route_app_id(), node.get("identifier") or ""),
+            "segment": person_segment(node.get("identifier") or ""),
             "devices": f"{count} device{'' if count == 1 else 's'}",
             "active": f"{active} active",
             "unread": str(int(node.get("unreadCount") or 0)),
@@ -77,7 +77,12 @@ def online_dot(state) -> rx.Component:
 def _person(p) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.link(p["identifier"], href=p["href"], weight="medium", class_name="person-link"),
+            rx.link(
+                p["identifier"],
+                href=app_href("/people/") + p["segment"],
+                weight="medium",
+                class_name="person-link",
+            ),
             max_width="320px",
             style={"word-break": "break-all"},
         ),

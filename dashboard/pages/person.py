@@ -25,7 +25,7 @@ from dashboard.pages.people import online_dot
 from dashboard.pages.person_prefs import PrefsState, preferences_card, route_identifier
 from dashboard.pages.person_recent import RecentState, recent_card
 from dashboard.people_forms import export_filename
-from dashboard.session import APP_PAGE, AppContext
+from dashboard.session import APP_PAGE, AppContext, still_loading
 
 
 class PersonState(AppContext):
@@ -42,6 +42,7 @@ class PersonState(AppContext):
     erase_typed: str = ""
     erase_error: str = ""
     erasing: bool = False
+    _filled_by: int = 0  # the page load that listed the devices (see AppContext._filled)
 
     @rx.event
     async def load(self):
@@ -79,15 +80,21 @@ class PersonState(AppContext):
         ]
         self.loading = False
         prefs = await self.get_state(PrefsState)
-        yield prefs._fill(self.identifier, person.get("preferences") or {}, found["channels"])
+        page_load = self._filled_by = await self._page_load()
+        yield prefs._fill(self.identifier, person.get("preferences") or {}, found["channels"], page_load)
 
     def _ready(self) -> bool:
         return self._mine() and self.identifier != "" and self.identifier == route_identifier(self)
 
     @rx.event
     async def unlink(self, device_id: str):
-        """The device no longer belongs to this person (identifyDevice with no identifier)."""
-        if not self._ready():
+        """The device no longer belongs to this person (identifyDevice with no identifier, which
+        unlinks it from whoever it belongs to now): only a device this visit's load listed, not
+        one still shown from an earlier visit that may have moved to another person since."""
+        if not await self._filled(self._filled_by, self.identifier, route_identifier(self)) or not any(
+            d["id"] == device_id for d in self.devices
+        ):
+            yield still_loading()
             return
         try:
             await self._client().identify_device(self._route_app_id(), device_id, None)

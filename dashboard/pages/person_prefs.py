@@ -16,7 +16,7 @@ from dashboard.people_forms import (
     person_identifier,
     time_zones,
 )
-from dashboard.session import AppContext
+from dashboard.session import AppContext, still_loading
 
 FIELDS = ("start", "end", "zone", "muted")
 BROWSER_ZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
@@ -41,10 +41,15 @@ class PrefsState(AppContext):
     errors: dict[str, str] = {}
     error: str = ""
     saving: bool = False
+    _filled_by: int = 0  # the page load that filled the form (see AppContext._filled)
 
-    def _fill(self, identifier: str, prefs: dict[str, Any], channels: list[dict[str, Any]]):
-        """What the person page loaded: the person's preferences and the app's channels."""
+    def _fill(
+        self, identifier: str, prefs: dict[str, Any], channels: list[dict[str, Any]], page_load: int
+    ):
+        """What the person page loaded (by page load `page_load`): the person's preferences and
+        the app's channels."""
         self.identifier = identifier
+        self._filled_by = page_load
         self.channels = [
             {"id": str(c["id"]), "name": str(c["name"])}
             for c in sorted(channels, key=lambda c: c["name"])
@@ -102,9 +107,12 @@ class PrefsState(AppContext):
 
     @rx.event
     async def save(self):
-        app_id = self._route_app_id()
-        if not self._mine() or not self.identifier or self.identifier != route_identifier(self):
+        # Until this visit's load has run, the form shows what it showed when the page was left:
+        # another person's preferences, or this person's as they were then.
+        if not await self._filled(self._filled_by, self.identifier, route_identifier(self)):
+            yield still_loading()
             return
+        app_id = self._route_app_id()
         self.error = ""
         self.errors = check_quiet_hours(self.start, self.end, self.zone) if self.quiet_on else {}
         if self.errors:

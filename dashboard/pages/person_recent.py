@@ -12,6 +12,7 @@ import reflex as rx
 from dashboard import forms
 from dashboard.client import ApiError
 from dashboard.components import badge, error_callout
+from dashboard.layout import app_href
 from dashboard.pages.person_prefs import route_identifier
 from dashboard.rows import REASON_LABELS
 from dashboard.session import AppContext
@@ -26,7 +27,7 @@ def _device_label(device: dict[str, Any]) -> str:
 
 
 def recent_rows(
-    app_id: str, nodes: list[dict[str, Any]]
+    nodes: list[dict[str, Any]],
 ) -> tuple[list[dict[str, str]], dict[str, list[dict[str, str]]]]:
     """Person.notifications nodes as flat rows, and each one's device outcomes by notification id
     (state vars hold string dicts)."""
@@ -41,7 +42,6 @@ def recent_rows(
         rows.append({
             "id": nid,
             "title": title,
-            "href": f"/apps/{app_id}/notifications/{nid}",
             "created": forms.format_time(n.get("createdAt")),
             "ago": forms.format_ago(n.get("createdAt")),
             "status": str(n.get("status") or ""),
@@ -79,7 +79,7 @@ class RecentState(AppContext):
             self.loading = False
             self.error = exc.message
             return
-        rows, outcomes = recent_rows(self._route_app_id(), page["nodes"])
+        rows, outcomes = recent_rows(page["nodes"])
         self.rows = (self.rows if after else []) + rows
         self.outcomes = {**(self.outcomes if after else {}), **outcomes}
         info = page.get("pageInfo") or {}
@@ -120,7 +120,7 @@ def _notification(n) -> rx.Component:
         rx.flex(
             rx.link(
                 n["title"],
-                href=n["href"],
+                href=app_href("/notifications/") + n["id"],
                 weight="medium",
                 class_name="recent-link",
                 style={"word-break": "break-word"},

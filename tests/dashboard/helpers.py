@@ -132,11 +132,16 @@ class LatePageLoads:
     """The dashboard's event socket, with the page-load event (Reflex's on_load_internal, sent from
     an effect after a navigation) held back on demand. A click on a freshly painted page can reach
     the server before it (React runs the effect after the click's handler): holding it makes that
-    happen every time instead of now and then."""
+    happen every time instead of now and then.
 
-    def __init__(self, page):
+    `events` names the events held: by default the page load alone; with "update_vars_internal"
+    too (the browser sends it first on every navigation, with the new path), the server hears
+    nothing of a navigation, as when it is still busy with an earlier event of this tab."""
+
+    def __init__(self, page, events: tuple[str, ...] = ("on_load_internal",)):
         self.holding = False
         self.held: list = []
+        self.events = events
         page.route_web_socket(re.compile(r"/_event"), self._route)
 
     def _route(self, ws) -> None:
@@ -144,7 +149,7 @@ class LatePageLoads:
         ws.on_message(lambda message: self._event(server, message))
 
     def _event(self, server, message) -> None:
-        if self.holding and "on_load_internal" in str(message):
+        if self.holding and any(name in str(message) for name in self.events):
             self.held.append((server, message))
         else:
             server.send(message)

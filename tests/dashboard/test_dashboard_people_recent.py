@@ -159,9 +159,9 @@ def test_rows_name_each_devices_outcome_and_the_devices_not_shown():
              "device": {"id": "2", "platform": "WEB", "tokenHint": None}},
         ],
     }
-    rows, outcomes = recent_rows("5", [node])
+    rows, outcomes = recent_rows([node])
     assert rows == [{
-        "id": "7", "title": "b" * 60, "href": "/apps/5/notifications/7", "created": "2026-11-30 04:00:00 UTC",
+        "id": "7", "title": "b" * 60, "created": "2026-11-30 04:00:00 UTC",
         "ago": rows[0]["ago"], "status": "COMPLETED", "read": "read", "more": "+5 more devices", "none": "",
     }]
     assert outcomes == {"7": [

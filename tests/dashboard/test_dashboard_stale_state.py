@@ -223,3 +223,60 @@ def test_a_channels_settings_are_not_saved_to_the_next_channel(api_server, dashb
         "critical": False,
         "digestWindow": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("nav", "link"), [("#nav-channels", ".channel-link"), ("#nav-notifications", ".notification-link")]
+)
+def test_a_row_shown_from_the_last_app_links_into_the_urls_app(
+    api_server, dashboard_url, context, nav, link
+):
+    """Until its load has run, Bee's list shows Ant's rows: their links stay in Bee (where the
+    page says not found) instead of leading back into Ant."""
+    email, token, ant, bee = _two_apps(api_server)
+    _channel(api_server, token, ant, "ant-news")
+    gql(api_server, SEND, {"i": {"appId": ant, "channel": "ant-news", "title": "Ant's"}}, token=token)
+    page = context.new_page()
+    loads = LatePageLoads(page)
+    log_in(page, dashboard_url, email)
+    expect(page.locator(".app-card")).to_have_count(2)
+    page.goto(f"{dashboard_url}/apps/{ant}")
+    page.locator(nav).click()
+    expect(page.locator(link)).to_have_count(1)
+
+    loads.holding = True
+    _to_app(page, bee, nav)
+    expect(page.locator("#page-title")).to_be_visible()
+    expect(page.locator(link)).to_have_count(1)  # Ant's row, until the load has run
+    expect(page.locator(link)).to_have_attribute("href", re.compile(rf"^/apps/{bee}/"))
+    page.locator(link).click()
+    expect(page).to_have_url(re.compile(rf"/apps/{bee}/\w+/[^/]+/?$"))
+    assert loads.release() >= 1
+    expect(page.locator("#not-found")).to_be_visible()
+
+
+def test_the_sidebar_marks_the_page_in_the_url_before_its_load(api_server, dashboard_url, context):
+    """The link for the page the URL names is marked at once, even while the server is still busy
+    with an earlier event (the path it knows is the last page's until it hears of this one)."""
+    email, _, ant, _ = _two_apps(api_server)
+    page = context.new_page()
+    loads = LatePageLoads(page, events=("on_load_internal", "update_vars_internal"))
+    log_in(page, dashboard_url, email, path=f"/apps/{ant}")
+    expect(page.locator("#app-name")).to_have_text("Ant App")
+    page.locator("#nav-channels").click()
+    expect(page.locator("#page-title")).to_have_text("Channels")
+    page.mouse.move(0, 0)
+    clear = "rgba(0, 0, 0, 0)"  # an unmarked link's background (away from the pointer)
+    overview, channels = page.locator("#nav-overview > div"), page.locator("#nav-channels > div")
+    expect(channels).not_to_have_css("background-color", clear)
+    expect(overview).to_have_css("background-color", clear)
+
+    loads.holding = True
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/apps/{ant}/?$"))
+    expect(overview).not_to_have_css("background-color", clear)
+    expect(channels).to_have_css("background-color", clear)
+    assert loads.release() == 2
+    expect(page.locator("#page-title")).to_have_text("Overview")
+    expect(overview).not_to_have_css("background-color", clear)
+    expect(channels).to_have_css("background-color", clear)
