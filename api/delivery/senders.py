@@ -34,9 +34,12 @@ from api.runtime import Runtime
 
 log = logging.getLogger("booper.delivery")
 _retry_timers: set[asyncio.Task] = set()
-# What asyncpg and the OS raise while PostgreSQL is stopped, restarting or failing over.
+# What asyncpg and the OS raise while PostgreSQL is stopped, restarting or failing over. A pooled
+# connection that PostgreSQL's shutdown cut mid-protocol raises InternalClientError ("cannot switch
+# to state 11; another operation (2) is in progress") on its next statement: a sender that took
+# that for a bug gave up its record, and the sweep sent its 1,000 rows again (a CI chaos run).
 DATABASE_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-                 asyncpg.InterfaceError)
+                 asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 async def _load(claimed: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
