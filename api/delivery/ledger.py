@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from api import db, metrics
@@ -129,10 +129,12 @@ async def apply(
     dead_devices: Iterable[tuple[int, str]] = (),
     count_attempt: bool = True,
     lease_until: dt.datetime | None = None,
+    last_in_transaction: Callable[[list[dict]], Awaitable[None]] | None = None,
 ) -> list[dict]:
     """Write `changes` in one transaction; the delivery rows as written. `lease_until`, a
     sender's claim: only rows still under it are written (see senders.py), and what follows
-    (attempt history, events, metrics) is of the rows written."""
+    (attempt history, events, metrics) is of the rows written. `last_in_transaction(written)`
+    runs as the transaction's last statement (what it reads is as of the commit, near enough)."""
     if not changes:
         return []
     now = dt.datetime.now(dt.UTC)
@@ -170,6 +172,8 @@ async def apply(
             lambda with_hooks: webhook_events.devices_left(apps_of_dead, dead)
             + webhook_events.delivery_events(written, with_hooks),
         )
+        if last_in_transaction:
+            await last_in_transaction(written)
     _observe(changes, now, first_attempt=count_attempt)
     try:
         if dead:  # open streams of the dead devices end now, not at their next periodic check

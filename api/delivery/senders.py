@@ -294,14 +294,16 @@ async def _record(
         attempts = max(c.delivery["attempts"] + 1 for c in retrying)
         delay = backoff(attempts, settings.retry_base_delay, settings.retry_max_delay, retry_after)
         retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+    from api.engagement import replacements  # it sends through this module's senders
+
+    catch_up = replacements.CatchUp(notes)  # edits and retractions made while these were in flight
     written = await _apply_while_ours(runtime, changes, lease, retry_at=retry_at,
-                                      dead_devices=ledger.dead_devices_of(changes, failures))
+                                      dead_devices=ledger.dead_devices_of(changes, failures),
+                                      last_in_transaction=catch_up.read)
     if retrying:  # after the record: a timer that fired before it would find the rows leased
         ours = {r["id"] for r in written if r["status"] == "PENDING"}  # not another sender's
         _schedule_retry(runtime, [c for c in retrying if c.delivery["id"] in ours], delay)
-    from api.engagement import replacements  # it sends through this module's senders
-
-    await replacements.catch_up(runtime, [r for r in written if r["status"] in replacements.REACHED], notes)
+    await catch_up.push(runtime, written)
 
 
 def _schedule_retry(runtime: Runtime, retrying: list[ledger.Change], delay: float) -> None:

@@ -85,7 +85,7 @@ async def retract_notification(runtime: Runtime, row: dict, *, spend: Spend = _f
             raise Conflict("the notification was canceled or retracted meanwhile")
         # A claim's stamp stays: a sender that has the row in flight records what it sent over
         # this (senders write only rows still under their claim), and then pushes the
-        # retraction to that device itself (replacements.catch_up): the task kicked below may
+        # retraction to that device itself (replacements.CatchUp): the task kicked below may
         # have listed the devices reached before that record.
         await Delivery.update(
             {Delivery.status: "SKIPPED", Delivery.reason: "Retracted", Delivery.updated_at: now,

@@ -42,22 +42,34 @@ REACHED = ("SENT", "DELIVERED")
 log = logging.getLogger("booper.engagement")
 
 
-async def catch_up(runtime: Runtime, reached: list[dict], sent: dict[int, dict]) -> None:
-    """Deliveries a sender just recorded as reached, of notifications edited or retracted since it
-    loaded them (`sent`: the versions it pushed): the edit's or retraction's own replacement task
-    may have listed the devices reached before these were recorded, so these get theirs now. A
-    device may then get the same replacement twice, which it shows once (same collapse id)."""
-    if not reached:
-        return
-    try:
-        for n in await notifications.get_many(sorted({r["notification"] for r in reached})):
-            if n is None:
-                continue
-            before = sent.get(n["id"])
-            if n["status"] == "RETRACTED" or (before is not None and n["edited_at"] != before["edited_at"]):
-                await push_replacements(runtime, n["id"], only=[r["id"] for r in reached if r["notification"] == n["id"]])
-    except Exception:  # noqa: BLE001 - best effort, like the replacements themselves
-        log.exception("replacements for deliveries recorded after an edit or a retraction were not pushed")
+class CatchUp:
+    """Deliveries a sender records as reached, of notifications edited or retracted since it
+    loaded them (`sent`: the versions it pushed). The change's own replacement task lists the
+    devices reached once the change has committed: a record committed after that listing is
+    missed by it, so the sender pushes those replacements itself. The versions are read as the
+    record's transaction's last statement (`read`, ledger.apply's last_in_transaction): a change
+    seen there committed before the record, and one not seen commits after it, when the task
+    finds the record. A device may get a replacement twice when the task lists it after the record
+    all the same; it shows it once (same collapse id)."""
+
+    def __init__(self, sent: dict[int, dict]) -> None:
+        self.sent, self.changed = sent, {}
+
+    async def read(self, written: list[dict]) -> None:
+        reached = sorted({r["notification"] for r in written if r["status"] in REACHED})
+        self.changed = {
+            n["id"]: n for n in (await notifications.get_many(reached) if reached else [])
+            if n is not None and (n["status"] == "RETRACTED"
+                                  or n["edited_at"] != (self.sent.get(n["id"]) or n)["edited_at"])
+        }
+
+    async def push(self, runtime: Runtime, written: list[dict]) -> None:
+        try:
+            for nid in self.changed:
+                await push_replacements(runtime, nid, only=[r["id"] for r in written
+                                                             if r["notification"] == nid and r["status"] in REACHED])
+        except Exception:  # noqa: BLE001 - best effort, like the replacements themselves
+            log.exception("replacements for deliveries recorded after an edit or a retraction were not pushed")
 
 
 async def push_replacements(runtime: Runtime, notification_id: int, only: list[int] | None = None) -> int:

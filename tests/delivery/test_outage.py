@@ -178,6 +178,32 @@ async def test_a_change_made_while_in_flight_reaches_the_devices_it_missed(api, 
             assert second["message"]["title"] == "corrected"
 
 
+async def test_an_edit_after_the_record_is_pushed_once(api, sandbox, runtime, monkeypatch):
+    """An edit that commits after the record (the usual case: long after the send) is the edit's
+    own task's to push, which finds the record: the sender pushes nothing more (a CI run had it
+    push a second replacement, read after its commit, when the edit came in between)."""
+    from api.engagement import edits
+    from api.notifications import service as notifications
+
+    devs, ids = await _pending_batch(api, runtime, monkeypatch, devices=2)
+    row = await Delivery.select(Delivery.notification).where(Delivery.id == ids[0]).first()
+    real_apply = ledger.apply
+
+    async def apply_then_edit(rt, changes, **kw):  # the edit commits right after the record
+        written = await real_apply(rt, changes, **kw)
+        note = await notifications.get(row["notification"])
+        await edits.update_notification(rt, note, "", title="corrected")
+        await eventually_sync(lambda: len(sandbox.messages()) == 2 * len(devs), what="the edit's own replacements")
+        return written
+
+    monkeypatch.setattr(ledger, "apply", apply_then_edit)
+    await senders.send_expo(runtime, ids)
+
+    for device in devs:
+        first, second = sandbox.messages(to=device["token"])  # the send and one replacement
+        assert (first["message"]["title"], second["message"]["title"]) == ("outage", "corrected")
+
+
 async def test_no_replacement_without_a_change(api, sandbox, runtime, monkeypatch):
     devs, ids = await _pending_batch(api, runtime, monkeypatch, devices=2)
     await senders.send_expo(runtime, ids)
