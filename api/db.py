@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine
 
 from api.settings import Settings
@@ -19,10 +19,61 @@ from api.sqlite_engine import BoundedSQLiteEngine
 log = logging.getLogger("booper.db")
 
 
+class _Transaction(PostgresTransaction):
+    """Piccolo's transaction, made safe for a connection that dies in the middle of it (PostgreSQL
+    stopped, restarting, failing over). Piccolo's leaves the pool's connection unreturned when BEGIN
+    fails, and when the rollback on a dead connection fails it also stays the task's current
+    transaction: every later statement of that task, and every transaction it opens (taken for a
+    nested one), ran on the dead connection. A CI chaos run had a sender retry its record that way
+    until its lease ran out, and the sweep sent its batch's 1,000 rows again. Here the connection
+    always goes back to the pool (which replaces a closed one) and the task is out of it."""
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            await self._give_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception is not None:
+                if not self._rolled_back and not self.connection.is_closed():
+                    await self.rollback()  # a closed connection's transaction ended with it
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self._give_back()
+        return exception is None
+
+    async def _give_back(self) -> None:
+        try:
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection)
+            else:  # no pool (a one-off command): its own connection
+                await self.connection.close()
+        except Exception:  # noqa: BLE001 - asyncpg terminates a connection it cannot reset
+            log.debug("database pool: a connection could not be reset; asyncpg closed it", exc_info=True)
+
+
+class _PostgresEngine(PostgresEngine):
+    def transaction(self, allow_nested: bool = True) -> _Transaction:
+        return _Transaction(engine=self, allow_nested=allow_nested)
+
+
 def make_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url
     if settings.is_postgres:
-        return PostgresEngine(config={"dsn": url})
+        return _PostgresEngine(config={"dsn": url})
     parsed = urlparse(url)
     if parsed.scheme != "sqlite":
         raise ValueError(f"BOOPER_DATABASE_URL must be postgresql://... or sqlite:///path, got {url!r}")

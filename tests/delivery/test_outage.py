@@ -11,6 +11,7 @@ import time
 import asyncpg
 import pytest
 
+from api import db
 from api.delivery import ledger, senders
 from api.delivery.pipeline import send_task
 from api.notifications.tables import Delivery
@@ -270,3 +271,57 @@ async def test_a_row_canceled_while_in_flight_is_not_reported_as_taken(api, sand
 
 async def delivery_rows_by_id(ids: list[int]) -> list[dict]:
     return await Delivery.select().where(Delivery.id.is_in(ids))
+
+
+class CutMidTransaction:
+    """The record's transaction loses its connection after its first statement, as when PostgreSQL
+    stops in the middle of it: the backend is terminated (`times` times), the way a shutdown ends it."""
+
+    def __init__(self, monkeypatch, times: int = 1) -> None:
+        self.left, self._write = times, ledger._write_changes
+        monkeypatch.setattr(ledger, "_write_changes", self.write)
+
+    async def write(self, *args, **kw):
+        if self.left:
+            self.left -= 1
+            connection = db.current_engine().current_transaction.get().connection
+            await connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return await self._write(*args, **kw)
+
+
+async def test_a_record_whose_transaction_was_cut_is_written_on_a_fresh_connection(
+    api, sandbox, runtime, monkeypatch, settings
+):
+    """A CI chaos run: PostgreSQL stopped while a sender's record was in its transaction. The
+    rollback on the dead connection failed, and the transaction (Piccolo's) left itself as the
+    task's current one: every later try ran on the dead connection, the lease ran out, and the
+    sweep sent the batch's 1,000 rows again. Now the next try opens a transaction of its own."""
+    if not settings.is_postgres:
+        pytest.skip("terminates its own PostgreSQL backend")
+    devs, ids = await _pending_batch(api, runtime, monkeypatch, devices=3)
+    monkeypatch.setattr(runtime.settings, "delivery_lease", 1.0)
+    monkeypatch.setattr(senders, "RECORD_PATIENCE", 2.0)  # before: gave up after it, every try refused
+    cut = CutMidTransaction(monkeypatch)
+
+    await senders.send_expo(runtime, ids)
+
+    assert cut.left == 0
+    rows = await delivery_rows_by_id(ids)
+    assert {r["status"] for r in rows} == {"SENT"} and all(r["lease_until"] is None for r in rows)
+    assert sorted(m["to"] for m in sandbox.messages()) == sorted(d["token"] for d in devs)
+    assert db.current_engine().current_transaction.get() is None
+
+
+async def test_a_transaction_cut_mid_way_gives_its_connection_back(api, settings):
+    """Its connection goes back to the pool (to be replaced), and the task is out of it."""
+    if not settings.is_postgres:
+        pytest.skip("terminates its own PostgreSQL backend")
+    engine = db.current_engine()
+    size = engine.pool.get_max_size()
+    for _ in range(size + 1):  # each leaked slot is the pool's for ever: one more than it holds
+        with pytest.raises(senders.DATABASE_GONE):
+            async with db.transaction():
+                await db.fetch("SELECT pg_terminate_backend(pg_backend_pid())")
+        assert engine.current_transaction.get() is None
+    async with db.transaction():
+        assert await db.fetch("SELECT 1 AS one") == [{"one": 1}]
