@@ -50,6 +50,17 @@ class PayloadTooLarge(BooperError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class ServiceUnavailable(BooperError):
+    """The database or the queue did not answer (stopped, restarting, failing over): nothing the
+    caller did, and a retry shortly after may succeed (a send's idempotencyKey makes it safe)."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str = "the service's database or queue is not answering; try again shortly",
+                 retry_after: float = 2) -> None:
+        super().__init__(message, retryAfter=max(1, math.ceil(retry_after)))
+
+
 class RateLimited(BooperError):
     code = "RATE_LIMITED"
 

@@ -40,6 +40,23 @@ ROUTE_PATH = rx.Var(
 ).to(str)
 
 
+# The URL's last path segment (a person's, people_forms.person_segment) as a query parameter's
+# value: its "~" escape taken off, then percent-encoded afresh (the path keeps it encoded, a "/"
+# as %2F). Read in the browser, as the two above, so a link built from it is right at once.
+ROUTE_LAST_SEGMENT_AS_QUERY = rx.Var(
+    _js_expr=(
+        '((s) => { s = s.startsWith("~") ? s.slice(1) : s;'
+        " try { return encodeURIComponent(decodeURIComponent(s)); } catch (e) { return encodeURIComponent(s); } })"
+        '(routeLocation.pathname.replace(/\\/+$/, "").split("/").pop() ?? "")'
+    ),
+    _var_type=str,
+    _var_data=VarData(
+        imports={"react-router": [rx.ImportVar(tag="useLocation")]},
+        hooks={"const routeLocation = useLocation();": None},
+    ),
+).to(str)
+
+
 def app_href(suffix: str = ""):
     """A page of the app the URL names: "/apps/<id><suffix>"."""
     return "/apps/" + ROUTE_APP_ID + suffix

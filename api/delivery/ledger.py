@@ -154,7 +154,8 @@ async def apply(
         # WITH): the batch's arrays are sent and unpacked once, in one round trip.
         # Only outcomes the delivery row cannot tell (failures, retries, receipts) are rows.
         history = any(attempts.stored(c.status, receipt=not count_attempt) for c in changes)
-        recorded = attempts.insert_from_values(now, receipt=not count_attempt, written="u") if postgres and history else None
+        recorded = (attempts.insert_from_values(now, receipt=not count_attempt, written="u")
+                    if postgres and history else None)
         written = _with_apps(
             await _write_changes(values, args, now, retry_param, retry_at, count_attempt, recorded, lease_until),
             app_of,

@@ -16,9 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import asyncpg
-
-from api import db
+from api import db, outage
 from api.apps import credentials
 from api.backoff import backoff
 from api.channels.tables import Channel
@@ -34,12 +32,7 @@ from api.runtime import Runtime
 
 log = logging.getLogger("booper.delivery")
 _retry_timers: set[asyncio.Task] = set()
-# What asyncpg and the OS raise while PostgreSQL is stopped, restarting or failing over. A pooled
-# connection that PostgreSQL's shutdown cut mid-protocol raises InternalClientError ("cannot switch
-# to state 11; another operation (2) is in progress") on its next statement: a sender that took
-# that for a bug gave up its record, and the sweep sent its 1,000 rows again (a CI chaos run).
-DATABASE_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-                 asyncpg.InterfaceError, asyncpg.InternalClientError)
+DATABASE_GONE = outage.DATABASE_GONE  # what a record waits out (api/outage.py)
 
 
 async def _load(claimed: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
@@ -239,7 +232,8 @@ async def _apply_while_ours(runtime: Runtime, changes: list[ledger.Change], leas
         except DATABASE_GONE as exc:
             now = time.monotonic()
             if now + delay >= lease.deadline + RECORD_PATIENCE:
-                log.error("could not record %d outcomes in %.0f s past the lease: %r", len(changes), RECORD_PATIENCE, exc)
+                log.error("could not record %d outcomes in %.0f s past the lease: %r",
+                          len(changes), RECORD_PATIENCE, exc)
                 raise
             if now - logged >= RECORD_LOG_EVERY:  # a line a while, not one per try
                 log.warning("database unavailable (%r); still recording %d outcomes after %.0f s",

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from api.errors import BooperError
+from api.errors import BooperError, ServiceUnavailable
+from api.outage import is_outage
 
 log = logging.getLogger("booper.graphql")
 INTERNAL = "internal server error"
@@ -46,6 +47,9 @@ def _shape(error: GraphQLError) -> GraphQLError:
         extensions = dict(error.extensions or {})
         extensions.setdefault("code", "BAD_USER_INPUT")
         return GraphQLError(error.message, nodes=error.nodes, path=error.path, extensions=extensions)
+    if is_outage(original):  # not a bug: say so, and that a retry may succeed
+        log.warning("%s refused: database or queue unavailable (%r)", ".".join(map(str, error.path)), original)
+        return to_graphql_error(ServiceUnavailable(), nodes=error.nodes, path=error.path)
     log.error("unhandled error in %s", ".".join(map(str, error.path)), exc_info=original)
     return GraphQLError(INTERNAL, nodes=error.nodes, path=error.path,
                         extensions={"code": "INTERNAL_SERVER_ERROR"})

@@ -33,6 +33,7 @@ from api.graphql.errors import ShapeErrors
 from api.graphql.text import RefuseUnstorableText
 from api.live.shared import SharedEventExecutor
 from api.notifications.resolvers import NotificationsMutation, NotificationsQuery, NotificationsSubscription
+from api.outage import is_outage
 from api.people.resolvers import PeopleMutation, PeopleQuery
 from api.settings import get_settings
 from api.users.resolvers import UsersMutation, UsersQuery
@@ -136,6 +137,7 @@ class BooperSchema(strawberry.Schema):
             e
             for e in errors
             if e.original_error is not None and not isinstance(e.original_error, BooperError | GraphQLError)
+            and not is_outage(e.original_error)  # a warning line (errors.py), not a bug report
         ]
         if unexpected:
             # Not Strawberry's logger: it prints the document (push tokens, codes) around the error.

@@ -6,7 +6,6 @@ person the app does not have."""
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 import reflex as rx
 
@@ -20,7 +19,7 @@ from dashboard.components import (
     error_callout,
     loading,
 )
-from dashboard.layout import app_href, app_shell
+from dashboard.layout import ROUTE_LAST_SEGMENT_AS_QUERY, app_href, app_shell
 from dashboard.pages.people import online_dot
 from dashboard.pages.person_prefs import PrefsState, preferences_card, route_identifier
 from dashboard.pages.person_recent import RecentState, recent_card
@@ -31,7 +30,6 @@ from dashboard.session import APP_PAGE, AppContext, still_loading
 class PersonState(AppContext):
     identifier: str = ""
     created: str = ""
-    send_href: str = ""
     unread: int = 0
     online: bool = False
     devices: list[dict[str, str]] = []
@@ -64,7 +62,6 @@ class PersonState(AppContext):
         person = found["person"]
         self.identifier = person["identifier"]
         self.created = forms.format_time(person.get("createdAt"))
-        self.send_href = f"/apps/{self._route_app_id()}/send?to={quote(self.identifier, safe='')}"
         self.unread = int(person.get("unreadCount") or 0)
         self.online = bool(person.get("online"))
         self.devices = [
@@ -222,7 +219,9 @@ def _header() -> rx.Component:
         rx.hstack(
             rx.link(
                 rx.button(rx.icon("send", size=16), "Send", variant="soft"),
-                href=PersonState.send_href,
+                # From the URL, not the state: until this page's load has run, the state is the
+                # last person page's (maybe another app's), and a Send from it would go there.
+                href=app_href("/send?to=") + ROUTE_LAST_SEGMENT_AS_QUERY,
                 id="person-send",
             ),
             rx.button(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+import asyncpg
 import pytest
+import redis.exceptions
 
 from tests.api.conftest import World, row_counts
 from tests.support import factories as f
@@ -20,6 +22,7 @@ CONTRACT_CODES = {
     "QUOTA_EXCEEDED",
     "PAYLOAD_TOO_LARGE",
     "INTERNAL_SERVER_ERROR",
+    "SERVICE_UNAVAILABLE",
 }
 LEAKS = (
     "Traceback",
@@ -82,6 +85,52 @@ async def test_a_database_error_is_masked(api, monkeypatch):
         {"a": app.id},
         token=app.owner.token,
     )
+    assert_masked(body)
+
+
+OUTAGES = {
+    "refused": ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
+    "shutting-down": asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+    "starting-up": asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+    "cut": asyncpg.InterfaceError("cannot call Connection.fetch(): the underlying connection is closed"),
+    "redis": redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+}
+
+
+@pytest.mark.parametrize("error", OUTAGES.values(), ids=OUTAGES.keys())
+async def test_a_database_or_queue_outage_says_so_and_when_to_retry(api, monkeypatch, caplog, error):
+    """Not an internal error (nothing is wrong with the request or the code): SERVICE_UNAVAILABLE
+    with retryAfter, and nothing of the exception leaves."""
+    from api.channels import service
+
+    app = await f.make_app(api)
+
+    async def gone(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(service, "create_channel", gone)
+    body = await api.raw('mutation($a: ID!) { createChannel(appId: $a, name: "x") { id } }', {"a": app.id},
+                         api_key=app.api_key)
+    assert body["data"] is None
+    (refusal,) = body["errors"]
+    assert refusal["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryAfter": 2}
+    assert "try again" in refusal["message"]
+    for leak in (*LEAKS, "5432", "6379", "administrator"):
+        assert leak not in json.dumps(body), leak
+    assert "Traceback" not in caplog.text  # a warning line, not a bug report
+
+
+async def test_an_interface_error_that_is_no_outage_stays_internal(api, monkeypatch):
+    from api.channels import service
+
+    app = await f.make_app(api)
+
+    async def misuse(*args, **kwargs):
+        raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+
+    monkeypatch.setattr(service, "create_channel", misuse)
+    body = await api.raw('mutation($a: ID!) { createChannel(appId: $a, name: "x") { id } }', {"a": app.id},
+                         api_key=app.api_key)
     assert_masked(body)
 
 

@@ -6,9 +6,11 @@ LatePageLoads holds that event back, so the click reaches the server first every
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 
+from dashboard.people_forms import person_path
 from tests.dashboard.helpers import LatePageLoads, expect, gql, log_in, make_app, new_email, sign_up
 
 pytestmark = pytest.mark.browser
@@ -20,6 +22,10 @@ CHANNEL = (
 SEND = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }"
 KEYS = "query($a: ID!) { app(id: $a) { apiKeys { prefix revokedAt } } }"
 STILL_LOADING = "This page is still loading; try again."  # what a click too early is told
+REGISTER = (
+    "mutation($t: String!, $i: String) { registerDevice(input: {platform: EXPO, token: $t, identifier: $i})"
+    " { device { id } } }"
+)
 TITLES = "query($a: ID!) { notifications(appId: $a) { nodes { title channel { name } } } }"
 
 
@@ -280,3 +286,40 @@ def test_the_sidebar_marks_the_page_in_the_url_before_its_load(api_server, dashb
     expect(page.locator("#page-title")).to_have_text("Overview")
     expect(overview).not_to_have_css("background-color", clear)
     expect(channels).to_have_css("background-color", clear)
+
+
+def test_a_persons_send_button_names_the_person_in_the_url_before_its_load(
+    api_server, dashboard_url, context
+):
+    """Back from Ant's ada to Bee's person, the page first shows ada: its Send button led to
+    Ant's send page, ada preset. It names the person (and app) the URL names, encoded afresh."""
+    email = new_email("stale")
+    token = sign_up(api_server, email)
+    odd = "team/ops 50%?"  # a "/", a "%" and a "?" in the identifier
+    ant, ant_key = make_app(api_server, token, "Ant App")
+    bee, bee_key = make_app(api_server, token, "Bee App")
+    for key, identifier in ((ant_key, "ada"), (bee_key, odd)):
+        gql(api_server, REGISTER, {"t": f"ExponentPushToken[stale-{key[-8:]}]", "i": identifier}, api_key=key)
+    page = context.new_page()
+    loads = LatePageLoads(page)
+    log_in(page, dashboard_url, email, path=person_path(bee, odd))
+    expect(page.locator("#page-title")).to_have_text(odd)
+    bee_send = f"/apps/{bee}/send?to={quote(odd, safe='')}"
+    expect(page.locator("#person-send")).to_have_attribute("href", bee_send)
+    _to_app(page, ant, "#nav-people")
+    page.locator(".person-link").click()
+    expect(page.locator("#page-title")).to_have_text("ada")
+    expect(page.locator("#person-send")).to_have_attribute("href", f"/apps/{ant}/send?to=ada")
+
+    loads.holding = True
+    page.go_back()  # Ant's people list
+    page.go_back()  # Ant's overview
+    page.go_back()  # All apps
+    page.go_back()  # Bee's person, painted with ada's state
+    expect(page).to_have_url(re.compile(re.escape(person_path(bee, odd)) + "/?$"))
+    expect(page.locator("#page-title")).to_have_text("ada")  # the last page's state, until the load
+    expect(page.locator("#person-send")).to_have_attribute("href", bee_send)
+    assert loads.release() >= 1
+    expect(page.locator("#page-title")).to_have_text(odd)
+    page.locator("#person-send").click()
+    expect(page.locator("#send-identifiers")).to_have_value(odd)

@@ -179,7 +179,8 @@ def test_chaos_nothing_lost_and_no_duplicates_but_a_killed_workers_in_flight_row
         chaos.start_postgres()
     outage = time.monotonic() - stopped
     sender.join(60)
-    assert all(code for _, code in refused), refused  # every refusal says why
+    # Every refusal says why: the database is away, retry (or the API did not answer in time).
+    assert {code for _, code in refused} <= {"SERVICE_UNAVAILABLE", "no answer"}, refused
     notes["postgres"] = (f"outage {outage:.1f} s, sends refused during it: {len(refused)},"
                          f" accepted: {len(answered)}")
     _wait(topo, "postgres sent", lambda: _sent_all(topo, phases["postgres"]), 120)
