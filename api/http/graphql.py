@@ -9,6 +9,7 @@ import logging
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
 from litestar import Request, Response
@@ -25,11 +26,13 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api.errors import ServiceUnavailable
 from api.graphql.context import context_getter
 from api.graphql.errors import shape, suggestions_allowed
 from api.graphql.fastpath import PreparedSends
 from api.http import negotiation
 from api.http.websocket import LiveTransportWSHandler
+from api.outage import is_outage
 from api.settings import Settings
 
 log = logging.getLogger("booper.http")
@@ -163,6 +166,15 @@ def coded_http_error(request: Request, exc: Exception) -> Response:
     """Litestar's own refusals (a body over the limit, a method it does not route) and anything
     unexpected on /graphql: a GraphQL error body with a code, never Litestar's bare error page."""
     status = getattr(exc, "status_code", 500) if isinstance(exc, LitestarHTTPException) else 500
+    if status == 500 and is_outage(exc):  # before the operation ran (a key's look-up, the limiter)
+        log.warning("%s refused: database or queue unavailable (%r)", request.url.path, exc)
+        unavailable = ServiceUnavailable()
+        headers = {"Retry-After": str(unavailable.extensions["retryAfter"])}
+        if request.url.path != "/graphql":
+            return Response({"status_code": 503, "detail": unavailable.message}, status_code=503, headers=headers)
+        body = {"errors": [{"message": unavailable.message, "extensions": unavailable.extensions}]}
+        return Response(orjson.dumps(body), status_code=503, headers=headers,
+                        media_type=negotiation.negotiate(_accept(request)))
     if status >= 500:
         log.error("unhandled error on %s", request.url.path, exc_info=exc)
         message, code = "internal server error", "INTERNAL_SERVER_ERROR"

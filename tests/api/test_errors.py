@@ -120,6 +120,22 @@ async def test_a_database_or_queue_outage_says_so_and_when_to_retry(api, monkeyp
     assert "Traceback" not in caplog.text  # a warning line, not a bug report
 
 
+async def test_a_send_on_the_prepared_path_says_so_too(api, monkeypatch):
+    """sendNotification's prepared path (api/graphql/fastpath.py) shapes its errors the same way."""
+    from api.notifications import sending
+
+    app = await f.make_app(api)
+    await f.make_channel(api, app, name="news")
+
+    async def gone(*args, **kwargs):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(sending, "send", gone)
+    send = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id status } }"
+    body = await api.raw(send, {"i": {"channel": "news", "title": "t"}}, api_key=app.api_key)
+    assert [e["extensions"] for e in body["errors"]] == [{"code": "SERVICE_UNAVAILABLE", "retryAfter": 2}]
+
+
 async def test_an_interface_error_that_is_no_outage_stays_internal(api, monkeypatch):
     from api.channels import service
 
@@ -344,3 +360,26 @@ async def test_every_error_code_seen_is_in_the_contract(api, world: World):
     codes = [e["extensions"]["code"] for body in bodies for e in body["errors"]]
     assert codes == ["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT"]
     assert set(codes) <= CONTRACT_CODES
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/webpush/subscriptions"])
+def test_an_outage_before_the_operation_is_a_coded_503(path, caplog):
+    """What fails before GraphQL runs reaches Litestar's exception handler: there too, 503 with
+    Retry-After and, on /graphql, a GraphQL error body with the code."""
+    from litestar import Request
+
+    from api.http.graphql import coded_http_error
+
+    request = Request(scope={"type": "http", "method": "POST", "path": path, "raw_path": path.encode(),
+                             "headers": [(b"accept", b"application/json")], "query_string": b"",
+                             "server": ("127.0.0.1", 80), "scheme": "http", "root_path": "", "state": {}})
+    response = coded_http_error(request, ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 6379)"))
+    headers = {name.lower(): value for name, value in dict(response.headers).items()}
+    assert response.status_code == 503 and headers["retry-after"] == "2"
+    content = response.content if isinstance(response.content, dict) else json.loads(response.content)
+    if path == "/graphql":
+        assert content["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryAfter": 2}
+    else:
+        assert content["status_code"] == 503 and "try again" in content["detail"]
+    assert "6379" not in json.dumps(content) and "Traceback" not in caplog.text
+    assert coded_http_error(request, RuntimeError("a bug")).status_code == 500  # a bug stays one
