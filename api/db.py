@@ -26,7 +26,8 @@ class _Transaction(PostgresTransaction):
     transaction: every later statement of that task, and every transaction it opens (taken for a
     nested one), ran on the dead connection. A CI chaos run had a sender retry its record that way
     until its lease ran out, and the sweep sent its batch's 1,000 rows again. Here the connection
-    always goes back to the pool (which replaces a closed one) and the task is out of it."""
+    always goes back to the pool (which replaces a closed one) and the task is out of it, as
+    api/sqlite_engine.py's PooledTransaction does for the embedded database's own pool."""
 
     async def __aenter__(self) -> PostgresTransaction:
         if self._parent is not None:
