@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 from taskiq import BrokerMessage
 
 from tasks.broker import StreamBroker
@@ -112,3 +113,38 @@ async def test_acknowledged_tasks_leave_the_stream_and_no_other_does():
         await admin.delete(stream)
         await admin.aclose()
         await broker.shutdown()
+
+
+class _Refusing(StreamBroker):
+    """A broker whose kicks fail as `error` says (Redis away, or a bug)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(url="redis://127.0.0.1:1/0", queue_name="unused")
+        self.error = error
+
+    async def kick(self, message) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize("redis_away", [True, False], ids=["redis-away", "a-bug"])
+async def test_a_periodic_job_not_queued_while_redis_is_away_is_a_warning(caplog, redis_away):
+    """taskiq's scheduler left the failed kick in a task nobody awaited: "Task exception was never
+    retrieved", two tracebacks, every tick of every job while Redis was down (a chaos run). The
+    next tick queues the job again, so it is a warning; anything but an outage still raises."""
+    from taskiq import ScheduledTask
+    from taskiq.exceptions import SendTaskError
+    from taskiq.schedule_sources import LabelScheduleSource
+
+    from tasks.scheduler import Scheduler
+
+    error = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.") \
+        if redis_away else RuntimeError("a bug")
+    broker = _Refusing(error)
+    scheduler = Scheduler(broker=broker, sources=[LabelScheduleSource(broker)])
+    task = ScheduledTask(task_name="booper.sweep", labels={}, args=[], kwargs={}, interval=2)
+    if redis_away:
+        await scheduler.on_ready(LabelScheduleSource(broker), task)
+        assert "periodic job booper.sweep not queued, Redis unavailable" in caplog.text
+    else:
+        with pytest.raises(SendTaskError):
+            await scheduler.on_ready(LabelScheduleSource(broker), task)
