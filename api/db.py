@@ -52,8 +52,10 @@ class _Transaction(PostgresTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
         finally:
-            self.engine.current_transaction.reset(self.context)
-            await self._give_back()
+            try:
+                self.engine.current_transaction.reset(self.context)
+            finally:
+                await self._give_back()
         return exception is None
 
     async def _give_back(self) -> None:

@@ -52,12 +52,15 @@ class PayloadTooLarge(BooperError):
 
 class ServiceUnavailable(BooperError):
     """The database or the queue did not answer (stopped, restarting, failing over): nothing the
-    caller did, and a retry shortly after may succeed (a send's idempotencyKey makes it safe)."""
+    caller did. A query may be repeated after `retryAfter`; a mutation's changes may or may not have
+    been saved (the connection may have gone during the commit), so the message says to check
+    first. A send repeated with the same idempotencyKey is sent once."""
 
     code = "SERVICE_UNAVAILABLE"
+    MESSAGE = ("the service's database or queue did not answer; try again shortly (a change may or may not have"
+               " been saved: check before repeating it, or repeat a send with the same idempotencyKey)")
 
-    def __init__(self, message: str = "the service's database or queue is not answering; try again shortly",
-                 retry_after: float = 2) -> None:
+    def __init__(self, message: str = MESSAGE, retry_after: float = 2) -> None:
         super().__init__(message, retryAfter=max(1, math.ceil(retry_after)))
 
 

@@ -4,28 +4,51 @@ already handed a batch to its provider keeps trying to record it (api/delivery/s
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import asyncpg
 import redis.exceptions
 
 # A pooled connection that PostgreSQL's shutdown cut mid-protocol raises InternalClientError
 # ("cannot switch to state 11; another operation (2) is in progress") on its next statement: a
 # sender that took that for a bug gave up its record, and the sweep sent its 1,000 rows again (a
-# CI chaos run). OSError covers refused and reset connections and timeouts.
+# CI chaos run). OSError covers refused and reset connections and timeouts. A sender errs on the
+# side of waiting: a record given up costs a batch sent twice.
 DATABASE_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
                  asyncpg.InterfaceError, asyncpg.InternalClientError)
-QUEUE_GONE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+# The API errs the other way: an error it calls an outage is logged as a warning without its
+# traceback, so only what is surely a server away (or refusing connections) counts.
+_SERVER_AWAY = (ConnectionError, TimeoutError, socket.gaierror, asyncpg.PostgresConnectionError,
+                asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CrashShutdownError,
+                asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.TooManyConnectionsError,
+                redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError)
+_NOT_AWAY = (redis.exceptions.AuthenticationError,)  # a wrong password: configuration, not an outage
+_NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH,
+                   errno.ENETUNREACH, errno.ETIMEDOUT, errno.EPIPE}
 
 
 def is_outage(exc: BaseException | None) -> bool:
-    """Whether `exc` (or what it was raised from) says a server went away, rather than a bug: a
-    refused or cut connection, PostgreSQL shutting down or starting up. Not asyncpg's interface
-    errors in general (a misuse is a bug), only those about a closed connection."""
-    seen = 0
-    while exc is not None and seen < 5:
-        if isinstance(exc, (ConnectionError, TimeoutError, asyncpg.PostgresConnectionError,
-                            asyncpg.exceptions.OperatorInterventionError, *QUEUE_GONE)):
+    """Whether `exc`, or what it was raised from (`raise ... from`, as taskiq wraps a failed kick),
+    says a server went away rather than a bug: a refused, unreachable or cut connection, PostgreSQL
+    shutting down or starting up. asyncpg's interface and internal errors only where they are about
+    a closed connection (a misuse is a bug). Not an exception merely raised while handling one: a
+    bug in an `except` block stays a bug."""
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, _NOT_AWAY):
+            return False
+        if isinstance(exc, _SERVER_AWAY):
             return True
-        if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+        if isinstance(exc, OSError) and (exc.errno in _NETWORK_ERRNOS
+                                         or str(exc).startswith("Multiple exceptions: [Errno")):
+            return True  # asyncio's connect to each address of a name (::1 and 127.0.0.1)
+        text = str(exc)
+        if isinstance(exc, asyncpg.InterfaceError) and ("connection is closed" in text or "pool is clos" in text):
             return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        if isinstance(exc, asyncpg.InternalClientError) and text.startswith("cannot switch to state"):
+            return True
+        exc = exc.__cause__
     return False

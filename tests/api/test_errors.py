@@ -94,6 +94,31 @@ OUTAGES = {
     "starting-up": asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
     "cut": asyncpg.InterfaceError("cannot call Connection.fetch(): the underlying connection is closed"),
     "redis": redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+    "unreachable": OSError(113, "Connect call failed ('10.0.0.5', 5432): no route to host"),
+    "both-addresses": OSError("Multiple exceptions: [Errno 111] Connect call failed ('::1', 5432, 0, 0),"
+                              " [Errno 111] Connect call failed ('127.0.0.1', 5432)"),
+    "cut-mid-protocol": asyncpg.InternalClientError("cannot switch to state 11; another operation (2) is in progress"),
+    "pool-closing": asyncpg.InterfaceError("pool is closing"),
+}
+
+
+def _raised_while_handling_an_outage() -> Exception:
+    try:
+        try:
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+        except redis.exceptions.ConnectionError:
+            raise KeyError("a bug in an except block") from None
+    except KeyError as exc:
+        return exc
+
+
+# Bugs and misconfiguration stay internal errors, logged with their traceback.
+NOT_OUTAGES = {
+    "misuse": asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
+    "canceled-statement": asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+    "wrong-redis-password": redis.exceptions.AuthenticationError("invalid username-password pair"),
+    "file": FileNotFoundError(2, "No such file or directory"),
+    "bug-while-handling-one": _raised_while_handling_an_outage(),
 }
 
 
@@ -114,7 +139,7 @@ async def test_a_database_or_queue_outage_says_so_and_when_to_retry(api, monkeyp
     assert body["data"] is None
     (refusal,) = body["errors"]
     assert refusal["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryAfter": 2}
-    assert "try again" in refusal["message"]
+    assert "try again" in refusal["message"] and "idempotencyKey" in refusal["message"]
     for leak in (*LEAKS, "5432", "6379", "administrator"):
         assert leak not in json.dumps(body), leak
     assert "Traceback" not in caplog.text  # a warning line, not a bug report
@@ -136,18 +161,20 @@ async def test_a_send_on_the_prepared_path_says_so_too(api, monkeypatch):
     assert [e["extensions"] for e in body["errors"]] == [{"code": "SERVICE_UNAVAILABLE", "retryAfter": 2}]
 
 
-async def test_an_interface_error_that_is_no_outage_stays_internal(api, monkeypatch):
+@pytest.mark.parametrize("error", NOT_OUTAGES.values(), ids=NOT_OUTAGES.keys())
+async def test_what_is_no_outage_stays_internal(api, monkeypatch, caplog, error):
     from api.channels import service
 
     app = await f.make_app(api)
 
     async def misuse(*args, **kwargs):
-        raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+        raise error
 
     monkeypatch.setattr(service, "create_channel", misuse)
     body = await api.raw('mutation($a: ID!) { createChannel(appId: $a, name: "x") { id } }', {"a": app.id},
                          api_key=app.api_key)
     assert_masked(body)
+    assert "Traceback" in caplog.text  # reported as the bug it may be
 
 
 async def test_a_masked_error_in_a_nested_field_keeps_the_rest(api, monkeypatch):
