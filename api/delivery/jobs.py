@@ -16,6 +16,7 @@ from taskiq import AsyncBroker
 
 from api.delivery import fanout, pipeline, receipts, sweep
 from api.notifications.retention import apply_retention
+from api.outage import is_outage
 from api.runtime import Runtime, get_runtime
 from api.settings import Settings
 from api.webhooks import service as webhooks
@@ -52,16 +53,31 @@ PERIODIC_JOBS = (
 )
 
 
+async def _riding_out(what: str, work: Awaitable[object]) -> None:
+    """A task the database or Redis failed, being away, is a warning: nothing it was to do is lost
+    (the sweep re-kicks stalled fan-outs and sends and overdue rows, a periodic job runs again at
+    its next tick, due webhooks are found by theirs). taskiq logged each as an error with its
+    traceback, every task of a worker while PostgreSQL restarted. A bug still raises."""
+    try:
+        await work
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("%s not done, database or queue unavailable (%r); picked up again when it is back", what, exc)
+
+
 async def _fan_out(notification_id: int | list[int]) -> None:
     # Several ids when concurrent sends were kicked together (pipeline.kick_fan_outs).
     if isinstance(notification_id, int):
-        await fanout.fan_out(get_runtime(), notification_id)
+        await _riding_out(f"fan-out of notification {notification_id}",
+                          fanout.fan_out(get_runtime(), notification_id))
     else:
-        await fanout.fan_out_many(get_runtime(), notification_id)
+        await _riding_out(f"fan-out of notifications {notification_id}",
+                          fanout.fan_out_many(get_runtime(), notification_id))
 
 
 async def _send_webhooks(webhook_id: int) -> None:
-    await webhooks.deliver(get_runtime(), webhook_id)
+    await _riding_out(f"webhook delivery {webhook_id}", webhooks.deliver(get_runtime(), webhook_id))
 
 
 async def _push_replacements(notification_id: int) -> None:
@@ -75,7 +91,7 @@ def _sender_task(transport: pipeline.Transport) -> Callable[[list[int]], Awaitab
     send = getattr(importlib.import_module(module), name)
 
     async def send_task(delivery_ids: list[int]) -> None:
-        await send(get_runtime(), delivery_ids)
+        await _riding_out(f"{transport.task_name} of {len(delivery_ids)} deliveries", send(get_runtime(), delivery_ids))
 
     send_task.__name__ = name
     return send_task
@@ -100,7 +116,7 @@ def register_maintenance_tasks(broker: AsyncBroker, settings: Settings) -> None:
 
 def _periodic_task(job: PeriodicJob) -> Callable[[], Awaitable[None]]:
     async def periodic_task() -> None:
-        await job.run(get_runtime())
+        await _riding_out(f"periodic job {job.task_name}", job.run(get_runtime()))
 
     return periodic_task
 

@@ -325,3 +325,33 @@ async def test_a_transaction_cut_mid_way_gives_its_connection_back(api, settings
         assert engine.current_transaction.get() is None
     async with db.transaction():
         assert await db.fetch("SELECT 1 AS one") == [{"one": 1}]
+
+
+@pytest.mark.parametrize("failure", ["outage", "bug"])
+async def test_a_send_task_the_database_failed_is_a_warning_and_leaves_its_rows_to_the_sweep(
+    api, sandbox, runtime, monkeypatch, caplog, failure
+):
+    """The task as a worker runs it (api/delivery/jobs.py): while PostgreSQL restarted, taskiq
+    logged each failed task as an error with its traceback. Nothing is lost (the rows stay PENDING,
+    unleased, for the sweep), so it is a warning now; a bug still raises."""
+    from api.delivery import jobs, pipeline
+
+    devs, ids = await _pending_batch(api, runtime, monkeypatch, devices=2)
+    error = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)") if failure == "outage" \
+        else RuntimeError("a bug")
+
+    async def away(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(ledger, "claimable", away)
+    task = jobs._sender_task(pipeline.TRANSPORTS["EXPO"])
+    with caplog.at_level(logging.WARNING, logger="booper.jobs"):
+        if failure == "outage":
+            await task(ids)
+            assert "send_expo of 2 deliveries not done, database or queue unavailable" in caplog.text
+        else:
+            with pytest.raises(RuntimeError):
+                await task(ids)
+    rows = await delivery_rows_by_id(ids)
+    assert {(r["status"], r["lease_until"]) for r in rows} == {("PENDING", None)}
+    assert sandbox.messages() == []
