@@ -14,6 +14,8 @@ from typing import Any
 from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
 
+from api.outage import is_outage
+
 log = logging.getLogger("booper.queue")
 
 
@@ -27,6 +29,10 @@ class TaskQueue:
         try:
             await AsyncKicker(task_name=task_name, broker=broker, labels={}).kiq(*args, **kwargs)
             return True
-        except Exception:  # noqa: BLE001 - the sweep re-kicks; see module docstring
-            log.exception("could not enqueue %s; the sweep will retry", task_name)
+        except Exception as exc:  # noqa: BLE001 - the sweep re-kicks; see module docstring
+            if is_outage(exc.__cause__ or exc):  # Redis away: expected, and the sweep is there for it
+                log.warning("could not enqueue %s, Redis unavailable (%r); the sweep will retry",
+                            task_name, exc.__cause__ or exc)
+            else:
+                log.exception("could not enqueue %s; the sweep will retry", task_name)
             return False

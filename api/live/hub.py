@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 import orjson
 
 from api.live.presence import Presence, Watchers
+from api.outage import is_outage
 
 log = logging.getLogger("booper.live")
 # Redis pub/sub ignores database numbers: two deployments sharing one Redis server on different
@@ -155,8 +156,11 @@ class LiveHub:
         is not): a failure is logged, never raised."""
         try:
             await self._redis.publish(self._channel, orjson.dumps(message))
-        except Exception:  # noqa: BLE001 - see docstring
-            log.exception("live publish through Redis failed")
+        except Exception as exc:  # noqa: BLE001 - see docstring
+            if is_outage(exc):
+                log.warning("live publish through Redis failed, Redis unavailable (%r)", exc)
+            else:
+                log.exception("live publish through Redis failed")
 
     async def access_changed(self, *scopes: str, granted: bool = False) -> None:
         """Access within these scopes ("app:4", "channel:7", "device:9", "user:3") was withdrawn, or
@@ -203,8 +207,11 @@ class LiveHub:
                                 self._dispatch(topic, event)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - reconnect and go on
-                log.exception("live listener lost Redis; reconnecting")
+            except Exception as exc:  # noqa: BLE001 - reconnect and go on
+                if is_outage(exc):
+                    log.warning("live listener lost Redis (%r); reconnecting", exc)
+                else:
+                    log.exception("live listener lost Redis; reconnecting")
                 self._ready.clear()
                 await asyncio.sleep(1)
             finally:

@@ -148,3 +148,20 @@ async def test_a_periodic_job_not_queued_while_redis_is_away_is_a_warning(caplog
     else:
         with pytest.raises(SendTaskError):
             await scheduler.on_ready(LabelScheduleSource(broker), task)
+
+
+@pytest.mark.parametrize("redis_away", [True, False], ids=["redis-away", "a-bug"])
+async def test_a_kick_refused_while_redis_is_away_is_a_warning(caplog, redis_away):
+    """The sweep re-kicks what a failed kick left (api/queue.py): while Redis restarts that is
+    expected, a warning without a traceback; anything else is logged with its traceback."""
+    import logging
+
+    from api.queue import TaskQueue
+
+    error = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.") \
+        if redis_away else RuntimeError("a bug")
+    with caplog.at_level(logging.WARNING, logger="booper.queue"):
+        assert await TaskQueue(_Refusing(error)).kick("booper.send_expo", [1, 2]) is False
+    (record,) = [r for r in caplog.records if r.name == "booper.queue"]
+    assert "could not enqueue booper.send_expo" in record.getMessage()
+    assert (record.levelname, record.exc_info is None) == (("WARNING", True) if redis_away else ("ERROR", False))
