@@ -83,7 +83,8 @@ async def _send_webhooks(webhook_id: int) -> None:
 async def _push_replacements(notification_id: int) -> None:
     from api.engagement import replacements
 
-    await replacements.push_replacements(get_runtime(), notification_id)
+    await _riding_out(f"replacements of notification {notification_id}",
+                      replacements.push_replacements(get_runtime(), notification_id, owed=True))
 
 
 def _sender_task(transport: pipeline.Transport) -> Callable[[list[int]], Awaitable[None]]:

@@ -13,7 +13,7 @@ import logging
 from api import db
 from api.delivery.ledger import refresh_status
 from api.delivery.pipeline import kick_fan_outs, kick_sends
-from api.engagement import gate
+from api.engagement import gate, replacements
 from api.notifications import service as notifications
 from api.notifications.sending import dispatch
 from api.notifications.tables import Delivery, Notification
@@ -97,4 +97,5 @@ async def sweep(runtime: Runtime) -> None:
     await dispatch_due(runtime)
     await rekick_stalled(runtime)
     await gate.release_due(runtime)  # HELD for quiet hours whose window has ended
+    await replacements.rekick_stalled(runtime)  # edits and retractions whose replacement stalled
     await settle_statuses()

@@ -56,6 +56,8 @@ async def update_notification(
     await spend()
     values = {getattr(Notification, k): v for k, v in changed.items()}
     values[Notification.edited_at] = now
+    if row["status"] != "SCHEDULED":  # reached devices are owed the new version (_announce)
+        values[Notification.replacements_due_at] = now
     updated = await Notification.update(values).where(
         (Notification.id == row["id"]) & Notification.status.not_in(list(CLOSED))
     ).returning(*Notification.all_columns())
@@ -76,8 +78,9 @@ async def retract_notification(runtime: Runtime, row: dict, *, spend: Spend = _f
     await spend()
     now = dt.datetime.now(dt.UTC)
     async with db.transaction():
+        owed = {Notification.replacements_due_at: now} if row["status"] != "SCHEDULED" else {}
         updated = await Notification.update(
-            {Notification.status: "RETRACTED", Notification.completed_at: now}
+            {Notification.status: "RETRACTED", Notification.completed_at: now, **owed}
         ).where(
             (Notification.id == row["id"]) & Notification.status.not_in(list(CLOSED))
         ).returning(*Notification.all_columns())

@@ -11,14 +11,20 @@ four collapse keys per device while it is offline, so a key per notification wou
 Such a replacement still carries the notification id, which clients use to replace their copy
 (the README's service worker shows it with `tag: id`).
 
-Best effort, outside the ledger: the delivery rows keep what happened to the notification
-itself; a replacement lost with its task is not retried. Pages of PAGE deliveries, each page one
-query, Expo requests of 100 messages, Web Push with the sender's concurrency.
+Outside the ledger (the delivery rows keep what happened to the notification itself), but owed:
+the change marks the notification (`replacements_due_at`), the task renews the mark after each
+page and clears it when every page is pushed, and the sweep kicks the task again when the mark
+has not moved for BOOPER_STALL_AFTER (a lost kick, a killed worker, an outage mid-way). At least
+once: a device may get a page's replacement twice, which it shows once (same collapse id). A task
+that finds the mark moved by someone else (a newer change, or the sweep's re-kick) stops: the
+other task pushes the current version. Pages of PAGE deliveries, each page one query, Expo
+requests of 100 messages, Web Push with the sender's concurrency.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,11 +33,11 @@ import orjson
 
 from api.apps import credentials
 from api.channels.tables import Channel
-from api.delivery import ledger, payload
+from api.delivery import ledger, payload, pipeline
 from api.delivery.native_senders import push_one
 from api.delivery.providers import providers
 from api.notifications import service as notifications
-from api.notifications.tables import Delivery
+from api.notifications.tables import Delivery, Notification
 from api.providers.expo import MAX_MESSAGES_PER_REQUEST, build_message
 from api.providers.failures import Outcome, ProviderFailure
 from api.runtime import Runtime
@@ -72,12 +78,17 @@ class CatchUp:
             log.exception("replacements for deliveries recorded after an edit or a retraction were not pushed")
 
 
-async def push_replacements(runtime: Runtime, notification_id: int, only: list[int] | None = None) -> int:
+async def push_replacements(runtime: Runtime, notification_id: int, only: list[int] | None = None, *,
+                            owed: bool = False) -> int:
     """Push the notification's current version (or its retraction) to every active device it
-    reached (`only`: of these deliveries); returns how many pushes were handed to a provider."""
+    reached (`only`: of these deliveries); returns how many pushes were handed to a provider.
+    `owed`: the change's own task, which keeps the notification's mark (see the module's doc)."""
     n = await notifications.get(notification_id)
     if n is None:
         return 0
+    mark = n.get("replacements_due_at")
+    if owed and mark is None:
+        return 0  # pushed already: a second kick of the same change
     among, among_args = ledger.ids_in("d.id", only) if only else ("TRUE", [])
     channel = await Channel.select(Channel.name).where(Channel.id == n["channel"]).first() if n["channel"] else None
     channel_name = channel["name"] if channel else ""
@@ -91,6 +102,8 @@ async def push_replacements(runtime: Runtime, notification_id: int, only: list[i
             notification_id, after, *among_args, PAGE,
         )
         if not rows:
+            if owed:
+                await _move_mark(notification_id, mark, None)
             return handed
         after = rows[-1]["id"]
         native = [r for r in rows if r["platform"] in ("FCM", "APNS")]
@@ -101,6 +114,35 @@ async def push_replacements(runtime: Runtime, notification_id: int, only: list[i
         handed += await _push_expo(runtime, n, [r for r in rows if r["platform"] == "EXPO"], creds.get(n["app"]))
         handed += await _push_webpush(runtime, n, channel_name, [r for r in rows if r["platform"] == "WEB"])
         handed += await _push_native(runtime, n, native, creds)
+        if owed:
+            mark = await _move_mark(notification_id, mark, dt.datetime.now(dt.UTC))
+            if mark is None:
+                log.info("replacements of notification %s left to a later task (a newer change, or"
+                         " the sweep's re-kick after a stall)", notification_id)
+                return handed
+
+
+async def _move_mark(notification_id: int, mark: dt.datetime, to: dt.datetime | None) -> dt.datetime | None:
+    """Renew (`to`: now) or clear (None) the notification's mark if it is still `mark`, the one
+    this task took; the mark as it now is, None if someone else moved it (or it was cleared)."""
+    moved = await Notification.update({Notification.replacements_due_at: to}).where(
+        (Notification.id == notification_id) & (Notification.replacements_due_at == mark)
+    ).returning(Notification.id)
+    return to if moved and to is not None else None
+
+
+async def rekick_stalled(runtime: Runtime) -> int:
+    """The sweep's part: kick the task again for every notification whose mark has not moved for
+    BOOPER_STALL_AFTER (renewed now, so the next sweep leaves it while it queues)."""
+    now = dt.datetime.now(dt.UTC)
+    stalled = await Notification.update({Notification.replacements_due_at: now}).where(
+        Notification.replacements_due_at < now - dt.timedelta(seconds=runtime.settings.stall_after)
+    ).returning(Notification.id)
+    for row in stalled:
+        await runtime.queue.kick(pipeline.PUSH_REPLACEMENTS, row["id"])
+    if stalled:
+        log.warning("sweep re-kicked the replacements of %d edited or retracted notifications", len(stalled))
+    return len(stalled)
 
 
 def expo_replacement(token: str, n: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,9 @@ class Notification(Table, tablename="notifications"):
     critical = Boolean(default=False)
     presentation = JSON(null=True, default=None)
     edited_at = Timestamptz(null=True, default=None)  # updateNotification
+    # A replacement push owed to the devices it reached, since when (its task renews it as it goes,
+    # clears it when done; the sweep kicks it again when it stalls): api/engagement/replacements.py.
+    replacements_due_at = Timestamptz(null=True, default=None)
     # Sent without credentials (to a public channel): retention treats it as FREE's, whatever the
     # app's plan (api/notifications/retention.py).
     anonymous = Boolean(default=False)

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from api.notifications.tables import Delivery, Notification
-from tests.delivery.helpers import eventually_sync, send, setup_channel, wait_deliveries
+from tests.delivery.helpers import eventually, eventually_sync, send, setup_channel, wait_deliveries
 from tests.delivery.test_webpush import sub_id
 from tests.support import factories as f
 
@@ -230,3 +230,89 @@ async def test_a_refused_edit_or_retraction_costs_no_unit_of_the_send_rate(api, 
     error = await api.error(UPDATE, {"n": sent["id"], "i": {"title": "v2"}}, api_key=app.api_key)
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert (await Notification.select(Notification.title).where(Notification.id == int(sent["id"])))[0]["title"] == "v1"
+
+
+@pytest.mark.parametrize("change", ["edit", "retract"])
+async def test_a_replacement_whose_task_was_lost_is_pushed_by_the_sweep(api, sandbox, runtime, monkeypatch, change):
+    """Replacements were best effort: a kick lost to a Redis blip, or a worker killed in the middle
+    of the task, left the devices showing the first version, or a retracted notification. The
+    notification now says a replacement is due until its task has pushed it, and the sweep kicks
+    it again; once pushed, it is not pushed again."""
+    from api.delivery.pipeline import PUSH_REPLACEMENTS
+    from tests.delivery.test_sweep import LostTasks
+
+    lost = LostTasks(monkeypatch, runtime, PUSH_REPLACEMENTS)
+    app, channel, expo, web, sent = await _reached(api, sandbox, title="Lunch at 1", collapseKey="lunch")
+    if change == "edit":
+        await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "Lunch at 2"}}, api_key=app.api_key)
+    else:
+        await api.ok(RETRACT, {"n": sent["id"]}, api_key=app.api_key)
+    assert lost.lost == [(PUSH_REPLACEMENTS, (int(sent["id"]),))]
+    await asyncio.sleep(0.3)
+    assert len(sandbox.messages(to=expo["token"])) == 1  # the first push only, for now
+    lost.restore()
+
+    # After BOOPER_STALL_AFTER (1 s here) the sweep kicks the replacement again.
+    first, second = await eventually_sync(lambda: len(sandbox.messages(to=expo["token"])) == 2
+                                          and sandbox.messages(to=expo["token"]), what="the replacement", within=8)
+    event = "updated" if change == "edit" else "retracted"
+    assert second["message"]["data"] == {"notificationId": sent["id"], "notificationEvent": event}
+    assert second["message"]["collapseId"] == first["message"]["collapseId"] == "lunch"
+    await eventually_sync(lambda: len(sandbox.messages(to=sub_id(web))) == 2, what="the Web Push replacement")
+
+    async def cleared() -> bool:
+        row = await Notification.select(Notification.replacements_due_at).where(
+            Notification.id == int(sent["id"])).first()
+        return row["replacements_due_at"] is None
+
+    await eventually(cleared, what="the task to clear its mark")
+    await asyncio.sleep(1.6)  # past another stall period: pushed once
+    assert len(sandbox.messages(to=expo["token"])) == 2 and len(sandbox.messages(to=sub_id(web))) == 2
+
+
+async def test_a_replacement_task_stops_when_a_newer_change_took_over_and_a_second_kick_pushes_nothing(
+    api, sandbox, runtime, monkeypatch
+):
+    """A page at a time: once a newer change has marked the notification again, the older task
+    stops rather than push its older version to the devices left (the newer task pushes them
+    all). And the same change's task kicked twice (the sweep's re-kick beside a slow first run)
+    finds the mark cleared and pushes nothing."""
+    from api.delivery.pipeline import PUSH_REPLACEMENTS
+    from api.engagement import replacements
+    from tests.delivery.test_sweep import LostTasks
+
+    lost = LostTasks(monkeypatch, runtime, PUSH_REPLACEMENTS)
+    monkeypatch.setattr(runtime.settings, "stall_after", 60.0)  # the sweep stays out of it
+    app, channel, expo, web, sent = await _reached(api, sandbox, title="v1", collapseKey="v")
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "v2"}}, api_key=app.api_key)
+    nid = int(sent["id"])
+    monkeypatch.setattr(replacements, "PAGE", 1)  # one device a page: Expo's, then Web Push's
+    pages = 0
+    push_expo = replacements._push_expo
+
+    async def newer_change_after_the_first_page(*args, **kwargs):
+        nonlocal pages
+        pages += 1
+        handed = await push_expo(*args, **kwargs)
+        if pages == 1:  # updateNotification's own write: the mark, moved
+            await Notification.update({Notification.replacements_due_at: dt.datetime.now(dt.UTC)}).where(
+                Notification.id == nid)
+        return handed
+
+    monkeypatch.setattr(replacements, "_push_expo", newer_change_after_the_first_page)
+    assert await replacements.push_replacements(runtime, nid, owed=True) == 1  # the first page only
+    assert len(sandbox.messages(to=sub_id(web))) == 1  # the second page was left to the newer task
+    assert await replacements.push_replacements(runtime, nid, owed=True) == 2  # the newer task: all
+    assert await replacements.push_replacements(runtime, nid, owed=True) == 0  # cleared: nothing twice
+    assert len(sandbox.messages(to=expo["token"])) == 3 and len(sandbox.messages(to=sub_id(web))) == 2
+    assert lost.lost == [(PUSH_REPLACEMENTS, (nid,))]
+
+
+async def test_editing_a_scheduled_notification_owes_no_replacement(api, sandbox):
+    app, channel, _ = await setup_channel(api, expo=1)
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    sent = await send(api, app, channelId=channel["id"], title="later", sendAt=later)
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "later, corrected"}}, api_key=app.api_key)
+    row = await Notification.select(Notification.status, Notification.replacements_due_at).where(
+        Notification.id == int(sent["id"])).first()
+    assert row == {"status": "SCHEDULED", "replacements_due_at": None}
