@@ -122,20 +122,25 @@ NOT_OUTAGES = {
 }
 
 
-@pytest.mark.parametrize("error", OUTAGES.values(), ids=OUTAGES.keys())
-async def test_a_database_or_queue_outage_says_so_and_when_to_retry(api, monkeypatch, caplog, error):
-    """Not an internal error (nothing is wrong with the request or the code): SERVICE_UNAVAILABLE
-    with retryAfter, and nothing of the exception leaves."""
+async def _create_channel_failing_with(api, monkeypatch, error: Exception) -> dict:
+    """createChannel's response when its service raises `error`."""
     from api.channels import service
 
     app = await f.make_app(api)
 
-    async def gone(*args, **kwargs):
+    async def failing(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(service, "create_channel", gone)
-    body = await api.raw('mutation($a: ID!) { createChannel(appId: $a, name: "x") { id } }', {"a": app.id},
+    monkeypatch.setattr(service, "create_channel", failing)
+    return await api.raw('mutation($a: ID!) { createChannel(appId: $a, name: "x") { id } }', {"a": app.id},
                          api_key=app.api_key)
+
+
+@pytest.mark.parametrize("error", OUTAGES.values(), ids=OUTAGES.keys())
+async def test_a_database_or_queue_outage_says_so_and_when_to_retry(api, monkeypatch, caplog, error):
+    """Not an internal error (nothing is wrong with the request or the code): SERVICE_UNAVAILABLE
+    with retryAfter, and nothing of the exception leaves."""
+    body = await _create_channel_failing_with(api, monkeypatch, error)
     assert body["data"] is None
     (refusal,) = body["errors"]
     assert refusal["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryAfter": 2}
@@ -163,17 +168,7 @@ async def test_a_send_on_the_prepared_path_says_so_too(api, monkeypatch):
 
 @pytest.mark.parametrize("error", NOT_OUTAGES.values(), ids=NOT_OUTAGES.keys())
 async def test_what_is_no_outage_stays_internal(api, monkeypatch, caplog, error):
-    from api.channels import service
-
-    app = await f.make_app(api)
-
-    async def misuse(*args, **kwargs):
-        raise error
-
-    monkeypatch.setattr(service, "create_channel", misuse)
-    body = await api.raw('mutation($a: ID!) { createChannel(appId: $a, name: "x") { id } }', {"a": app.id},
-                         api_key=app.api_key)
-    assert_masked(body)
+    assert_masked(await _create_channel_failing_with(api, monkeypatch, error))
     assert "Traceback" in caplog.text  # reported as the bug it may be
 
 
