@@ -64,6 +64,10 @@ async def update_notification(
     if not updated:
         raise Conflict("the notification was canceled or retracted meanwhile")
     new = _loaded(updated[0])
+    if row["status"] == "SCHEDULED" and new["status"] != "SCHEDULED":
+        # Dispatched between this request's read and its write: devices may have the old version.
+        await Notification.update({Notification.replacements_due_at: now}).where(Notification.id == row["id"])
+        new["replacements_due_at"] = now
     await _announce(runtime, new)
     return new
 
@@ -78,9 +82,9 @@ async def retract_notification(runtime: Runtime, row: dict, *, spend: Spend = _f
     await spend()
     now = dt.datetime.now(dt.UTC)
     async with db.transaction():
-        owed = {Notification.replacements_due_at: now} if row["status"] != "SCHEDULED" else {}
+        # Owed whatever the status read before: a task that finds no device reached clears it.
         updated = await Notification.update(
-            {Notification.status: "RETRACTED", Notification.completed_at: now, **owed}
+            {Notification.status: "RETRACTED", Notification.completed_at: now, Notification.replacements_due_at: now}
         ).where(
             (Notification.id == row["id"]) & Notification.status.not_in(list(CLOSED))
         ).returning(*Notification.all_columns())

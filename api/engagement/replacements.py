@@ -13,11 +13,15 @@ Such a replacement still carries the notification id, which clients use to repla
 
 Outside the ledger (the delivery rows keep what happened to the notification itself), but owed:
 the change marks the notification (`replacements_due_at`), the task renews the mark after each
-page and clears it when every page is pushed, and the sweep kicks the task again when the mark
-has not moved for BOOPER_STALL_AFTER (a lost kick, a killed worker, an outage mid-way). At least
-once: a device may get a page's replacement twice, which it shows once (same collapse id). A task
-that finds the mark moved by someone else (a newer change, or the sweep's re-kick) stops: the
-other task pushes the current version. Pages of PAGE deliveries, each page one query, Expo
+page (and while a slow page goes on) and clears it when every page is pushed, and the sweep
+kicks the task again when the mark has not moved for BOOPER_STALL_AFTER (a lost kick, a killed
+worker, an outage mid-way). At least once: a device may get a page's replacement twice (shown
+once where there is a collapse id; clients match the notification id otherwise). A task that
+finds the mark moved by someone else (a newer change, or the sweep's re-kick) stops; after a
+newer change it kicks one more pass, so the current version is the last to reach each device. A
+task that fails on a bug gives the mark up rather than have the sweep push its first pages for
+ever. A provider's refusal of a replacement (Expo down, a 5xx) is logged and not retried: owed
+covers losing the database, Redis or the worker, not the provider. Pages of PAGE deliveries, each page one query, Expo
 requests of 100 messages, Web Push with the sender's concurrency.
 """
 
@@ -38,6 +42,7 @@ from api.delivery.native_senders import push_one
 from api.delivery.providers import providers
 from api.notifications import service as notifications
 from api.notifications.tables import Delivery, Notification
+from api.outage import is_outage
 from api.providers.expo import MAX_MESSAGES_PER_REQUEST, build_message
 from api.providers.failures import Outcome, ProviderFailure
 from api.runtime import Runtime
@@ -86,9 +91,30 @@ async def push_replacements(runtime: Runtime, notification_id: int, only: list[i
     n = await notifications.get(notification_id)
     if n is None:
         return 0
-    mark = n.get("replacements_due_at")
-    if owed and mark is None:
+    if not owed:
+        return await _push_pages(runtime, n, only, None)
+    if n.get("replacements_due_at") is None:
         return 0  # pushed already: a second kick of the same change
+    mark = _Mark(notification_id, n["replacements_due_at"])
+    heartbeat = asyncio.create_task(mark.keep(every=max(1.0, runtime.settings.stall_after / 3)))
+    try:
+        handed = await _push_pages(runtime, n, None, mark)
+    except Exception as exc:
+        if not is_outage(exc):  # a bug would have the sweep push the first pages again for ever
+            log.exception("replacements of notification %s failed; not retried", notification_id)
+            await mark.move(None)
+        raise
+    finally:
+        heartbeat.cancel()
+    if mark.lost:
+        await _after_losing_the_mark(runtime, n)
+    else:
+        await mark.move(None)
+    return handed
+
+
+async def _push_pages(runtime: Runtime, n: dict, only: list[int] | None, mark: _Mark | None) -> int:
+    """A page of reached deliveries at a time; stops when the mark is lost (after the page)."""
     among, among_args = ledger.ids_in("d.id", only) if only else ("TRUE", [])
     channel = await Channel.select(Channel.name).where(Channel.id == n["channel"]).first() if n["channel"] else None
     channel_name = channel["name"] if channel else ""
@@ -99,11 +125,9 @@ async def push_replacements(runtime: Runtime, notification_id: int, only: list[i
             " JOIN devices v ON v.id = d.device"
             " WHERE d.notification = {} AND d.status IN ('SENT', 'DELIVERED') AND v.active AND d.id > {}"
             f" AND {among} ORDER BY d.id LIMIT {{}}",
-            notification_id, after, *among_args, PAGE,
+            n["id"], after, *among_args, PAGE,
         )
         if not rows:
-            if owed:
-                await _move_mark(notification_id, mark, None)
             return handed
         after = rows[-1]["id"]
         native = [r for r in rows if r["platform"] in ("FCM", "APNS")]
@@ -114,21 +138,49 @@ async def push_replacements(runtime: Runtime, notification_id: int, only: list[i
         handed += await _push_expo(runtime, n, [r for r in rows if r["platform"] == "EXPO"], creds.get(n["app"]))
         handed += await _push_webpush(runtime, n, channel_name, [r for r in rows if r["platform"] == "WEB"])
         handed += await _push_native(runtime, n, native, creds)
-        if owed:
-            mark = await _move_mark(notification_id, mark, dt.datetime.now(dt.UTC))
-            if mark is None:
-                log.info("replacements of notification %s left to a later task (a newer change, or"
-                         " the sweep's re-kick after a stall)", notification_id)
-                return handed
+        if mark is not None and not await mark.move(dt.datetime.now(dt.UTC)):
+            return handed
 
 
-async def _move_mark(notification_id: int, mark: dt.datetime, to: dt.datetime | None) -> dt.datetime | None:
-    """Renew (`to`: now) or clear (None) the notification's mark if it is still `mark`, the one
-    this task took; the mark as it now is, None if someone else moved it (or it was cleared)."""
-    moved = await Notification.update({Notification.replacements_due_at: to}).where(
-        (Notification.id == notification_id) & (Notification.replacements_due_at == mark)
-    ).returning(Notification.id)
-    return to if moved and to is not None else None
+class _Mark:
+    """A task's hold on the notification's `replacements_due_at`: renewed after each page and
+    every `every` seconds while a page is slow (a push service that hangs until the provider
+    timeout), so that the sweep re-kicks only a task that stopped; `lost` once another moved it."""
+
+    def __init__(self, notification_id: int, at: dt.datetime) -> None:
+        self.notification_id, self.at, self.lost = notification_id, at, False
+        self._lock = asyncio.Lock()  # the heartbeat's and the pages' moves, one at a time
+
+    async def move(self, to: dt.datetime | None) -> bool:
+        """Renew (`to`: now) or clear (None) the mark if it is still this task's."""
+        async with self._lock:
+            if self.lost:
+                return False
+            moved = await Notification.update({Notification.replacements_due_at: to}).where(
+                (Notification.id == self.notification_id) & (Notification.replacements_due_at == self.at)
+            ).returning(Notification.id)
+            if moved and to is not None:
+                self.at = to
+            self.lost = not moved
+            return bool(moved)
+
+    async def keep(self, every: float) -> None:
+        while await asyncio.sleep(every, result=True) and await self.move(dt.datetime.now(dt.UTC)):
+            pass
+
+
+async def _after_losing_the_mark(runtime: Runtime, pushed: dict) -> None:
+    """Another moved the mark: the sweep's re-kick after a stall (it pushes the same version
+    again), or a newer change, whose task may have pushed some devices before this one's last
+    page went out with the older version. Then one more pass, kicked now, pushes the current
+    version after it: the newer task loses the mark and stops, this pass finishes."""
+    current = await notifications.get(pushed["id"])
+    if current is None or (current["status"], current["edited_at"]) == (pushed["status"], pushed["edited_at"]):
+        log.info("replacements of notification %s left to the sweep's re-kick", pushed["id"])
+        return
+    await Notification.update({Notification.replacements_due_at: dt.datetime.now(dt.UTC)}).where(
+        Notification.id == pushed["id"])
+    await runtime.queue.kick(pipeline.PUSH_REPLACEMENTS, pushed["id"])
 
 
 async def rekick_stalled(runtime: Runtime) -> int:

@@ -308,7 +308,12 @@ async def test_a_replacement_task_stops_when_a_newer_change_took_over_and_a_seco
     assert lost.lost == [(PUSH_REPLACEMENTS, (nid,))]
 
 
-async def test_editing_a_scheduled_notification_owes_no_replacement(api, sandbox):
+async def test_editing_a_scheduled_notification_owes_no_replacement_unless_it_went_out_meanwhile(
+    api, sandbox, runtime
+):
+    from api.engagement import edits
+    from api.notifications import service
+
     app, channel, _ = await setup_channel(api, expo=1)
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     sent = await send(api, app, channelId=channel["id"], title="later", sendAt=later)
@@ -316,3 +321,78 @@ async def test_editing_a_scheduled_notification_owes_no_replacement(api, sandbox
     row = await Notification.select(Notification.status, Notification.replacements_due_at).where(
         Notification.id == int(sent["id"])).first()
     assert row == {"status": "SCHEDULED", "replacements_due_at": None}
+
+    # Read as SCHEDULED, dispatched before the edit's write (while it spent the app's send rate):
+    # its devices may have the version before the edit, so a replacement is owed.
+    scheduled = await service.get(int(sent["id"]))
+
+    async def dispatched_meanwhile() -> None:
+        await Notification.update({Notification.status: "SENT"}).where(Notification.id == int(sent["id"]))
+
+    new = await edits.update_notification(runtime, scheduled, "news", title="corrected again",
+                                          spend=dispatched_meanwhile)
+    assert new["status"] == "SENT" and new["replacements_due_at"] is not None
+
+
+async def test_a_replacement_task_overtaken_by_a_newer_edit_kicks_one_more_pass(api, sandbox, runtime, monkeypatch):
+    """Its last page may have gone out after the newer edit's task had pushed those devices: one
+    more pass of the current version, kicked after that page, is the last to reach them."""
+    from api.delivery.pipeline import PUSH_REPLACEMENTS
+    from api.engagement import replacements
+    from tests.delivery.test_sweep import LostTasks
+
+    lost = LostTasks(monkeypatch, runtime, PUSH_REPLACEMENTS)
+    monkeypatch.setattr(runtime.settings, "stall_after", 60.0)
+    app, channel, expo, web, sent = await _reached(api, sandbox, title="v1", collapseKey="v")
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "v2"}}, api_key=app.api_key)
+    monkeypatch.setattr(replacements, "PAGE", 1)
+    push_expo = replacements._push_expo
+
+    async def newer_edit_after_the_page(*args, **kwargs):
+        handed = await push_expo(*args, **kwargs)
+        if len(lost.lost) == 1:
+            await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "v3"}}, api_key=app.api_key)
+        return handed
+
+    monkeypatch.setattr(replacements, "_push_expo", newer_edit_after_the_page)
+    assert await replacements.push_replacements(runtime, int(sent["id"]), owed=True) == 1
+    # The first edit's kick, the second edit's, and the pass kicked after the overtaken page.
+    assert lost.lost == [(PUSH_REPLACEMENTS, (int(sent["id"]),))] * 3
+    assert sandbox.messages(to=expo["token"])[-1]["message"]["title"] == "v2"  # the overtaken page
+    monkeypatch.setattr(replacements, "_push_expo", push_expo)
+    assert await replacements.push_replacements(runtime, int(sent["id"]), owed=True) == 2
+    assert sandbox.messages(to=expo["token"])[-1]["message"]["title"] == "v3"
+
+
+async def test_a_slow_page_keeps_its_mark_and_a_bug_gives_it_up(api, sandbox, runtime, monkeypatch):
+    """A page slower than BOOPER_STALL_AFTER (a push service that hangs until the provider's
+    timeout) is not taken for a stalled task: the mark is renewed while it goes on. A task that
+    fails on a bug gives the mark up: the sweep would push its first pages again for ever."""
+    from api.delivery.pipeline import PUSH_REPLACEMENTS
+    from api.engagement import replacements
+    from tests.delivery.test_sweep import LostTasks
+
+    lost = LostTasks(monkeypatch, runtime, PUSH_REPLACEMENTS)
+    monkeypatch.setattr(runtime.settings, "stall_after", 1.5)  # renewed every second
+    app, channel, expo, web, sent = await _reached(api, sandbox, title="v1", collapseKey="v")
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "v2"}}, api_key=app.api_key)
+    push_expo = replacements._push_expo
+
+    async def slow(*args, **kwargs):
+        await asyncio.sleep(3.5)  # the sweep runs every 0.2 s meanwhile
+        return await push_expo(*args, **kwargs)
+
+    monkeypatch.setattr(replacements, "_push_expo", slow)
+    assert await replacements.push_replacements(runtime, int(sent["id"]), owed=True) == 2
+    assert lost.lost == [(PUSH_REPLACEMENTS, (int(sent["id"]),))]  # the edit's own kick only
+
+    async def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    await api.ok(UPDATE, {"n": sent["id"], "i": {"title": "v3"}}, api_key=app.api_key)
+    monkeypatch.setattr(replacements, "_push_expo", broken)
+    with pytest.raises(ZeroDivisionError):
+        await replacements.push_replacements(runtime, int(sent["id"]), owed=True)
+    row = await Notification.select(Notification.replacements_due_at).where(
+        Notification.id == int(sent["id"])).first()
+    assert row["replacements_due_at"] is None
