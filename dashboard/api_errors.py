@@ -20,6 +20,9 @@ ERROR_MESSAGES: dict[str, str] = {
         "This notification is too large: push providers accept at most 4 KB. Shorten the title, body or data."
     ),
     "INTERNAL_SERVER_ERROR": "Something went wrong on the server. Please try again.",
+    "SERVICE_UNAVAILABLE": (
+        "Booper's database or queue is not answering (restarting?). Please try again in a moment."
+    ),
     "NETWORK": "Can't reach the Booper API. Check that it is running and try again.",
     "TIMEOUT": "The Booper API took too long to answer. Please try again.",
     "BAD_RESPONSE": "The Booper API gave an answer the dashboard doesn't understand.",

@@ -20,6 +20,7 @@ from dashboard.live_client import SubscriptionClient
         ("QUOTA_EXCEEDED", "This app has used up its daily notification quota"),
         ("PAYLOAD_TOO_LARGE", "This notification is too large"),
         ("INTERNAL_SERVER_ERROR", "Something went wrong on the server. Please try again."),
+        ("SERVICE_UNAVAILABLE", "Booper's database or queue is not answering"),
         ("NETWORK", "Can't reach the Booper API"),
         ("RATE_LIMITED", "Too many requests right now."),
     ],
